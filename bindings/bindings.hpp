@@ -1,0 +1,19 @@
+// Shared include for the pybind11 layer: the only C++ in steppe that sees Python.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+namespace py = pybind11;
+
+namespace steppe::bindings {
+
+void register_errors(py::module_& m);
+void register_design(py::module_& m);
+void register_estimate(py::module_& m);
+void register_distributions(py::module_& m);
+void register_interval(py::module_& m);
+void register_json(py::module_& m);
+
+}  // namespace steppe::bindings

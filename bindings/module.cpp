@@ -1,0 +1,11 @@
+#include "bindings.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "steppe's compiled core: one-pass design-based survey estimation";
+  steppe::bindings::register_errors(m);
+  steppe::bindings::register_design(m);
+  steppe::bindings::register_estimate(m);
+  steppe::bindings::register_distributions(m);
+  steppe::bindings::register_interval(m);
+  steppe::bindings::register_json(m);
+}
