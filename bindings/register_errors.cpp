@@ -5,19 +5,10 @@
 namespace steppe::bindings {
 
 void register_errors(py::module_& m) {
-  // Python-side classes with two parents live in steppe/errors.py; the core
-  // only needs distinct types so that errors.py can re-raise them.
-  static py::exception<InvalidInput> invalid(m, "InvalidInput", PyExc_ValueError);
-  static py::exception<NotEstimable> not_estimable(m, "NotEstimable", PyExc_ValueError);
-  py::register_exception_translator([](std::exception_ptr p) {
-    try {
-      if (p) std::rethrow_exception(p);
-    } catch (const InvalidInput& e) {
-      py::set_error(invalid, e.what());
-    } catch (const NotEstimable& e) {
-      py::set_error(not_estimable, e.what());
-    }
-  });
+  // steppe/errors.py re-raises these as InvalidInputError / NotEstimableError
+  // (classes with two parents); here they only need to be distinct ValueErrors.
+  py::register_exception<InvalidInput>(m, "InvalidInput", PyExc_ValueError);
+  py::register_exception<NotEstimable>(m, "NotEstimable", PyExc_ValueError);
 }
 
 }  // namespace steppe::bindings
