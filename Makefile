@@ -1,0 +1,60 @@
+# The two commands: `make demo` (set up, run the main job on bundled data) and
+# `make test` (set up, run C++ and Python tests, notebooks included).
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+JOBS   ?= 2
+BUILD  := build/cpp
+
+.PHONY: all venv install demo test test-deps test-cpp test-python lint golden bench clean
+
+all: test
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+
+venv: $(VPY)
+
+install: venv
+	$(VPY) -m pip install -q ".[test]"
+
+demo: install
+	$(VPY) -m steppe.demo --out report
+
+# GoogleTest comes from Debian (never downloaded at build time); the build tools
+# and nlohmann/json from PyPI into the venv.
+test-deps: venv
+	@if [ ! -f /usr/include/gtest/gtest.h ]; then \
+	  echo "installing libgtest-dev"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libgtest-dev; \
+	fi
+	$(VPY) -m pip install -q cmake ninja "nlohmann-json>=3.11" ruff
+
+test-cpp: test-deps
+	$(VENV)/bin/cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DSTEPPE_BUILD_TESTS=ON -DSTEPPE_BUILD_PYTHON=OFF -DSTEPPE_WERROR=ON \
+	  -DPython_EXECUTABLE=$(abspath $(VPY))
+	$(VENV)/bin/cmake --build $(BUILD) -j $(JOBS)
+	$(VENV)/bin/ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-python: install
+	$(VPY) -m pytest -q
+
+lint: test-deps
+	$(VENV)/bin/ruff check python tests tools
+	$(VENV)/bin/ruff format --check python tests tools
+
+test: lint test-cpp test-python
+
+# Golden files from R's survey package (apt-get install r-base-core r-cran-survey r-cran-jsonlite).
+golden:
+	Rscript tests/golden/make_golden.R
+	Rscript tests/golden/make_distributions_golden.R
+
+bench: install
+	$(VPY) tests/benchmarks/bench_domains.py
+
+clean:
+	rm -rf build $(VENV) report

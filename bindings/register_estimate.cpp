@@ -1,0 +1,61 @@
+#include <steppe/estimate.hpp>
+
+#include "arrays.hpp"
+#include "bindings.hpp"
+
+namespace steppe::bindings {
+
+namespace {
+
+py::dict run_estimate(const Design& design, const std::string& statistic,
+                      const std::optional<py::array>& values, const std::optional<py::array>& codes,
+                      int32_t levels, const std::optional<py::array>& denominator,
+                      const std::vector<py::array>& by, const std::vector<int32_t>& by_levels,
+                      const std::optional<py::array>& subset, int threads) {
+  EstimateRequest req;
+  req.statistic = parse_statistic(statistic);
+  req.values = view_or_empty<double>(values, "variable");
+  req.codes = view_or_empty<int32_t>(codes, "variable codes");
+  req.levels = levels;
+  req.denominator = view_or_empty<double>(denominator, "denominator");
+  for (const auto& b : by) req.by.push_back(view<int32_t>(b, "by codes"));
+  req.by_levels = by_levels;
+  req.subset = view_or_empty<uint8_t>(subset, "subset");
+  req.threads = threads;
+  EstimateResult res;
+  {
+    // Safe without the GIL: the numpy buffers stay referenced by this frame's
+    // arguments, the design is read-only, and the core touches no Python object.
+    py::gil_scoped_release release;
+    res = estimate(design, req);
+  }
+  py::dict out;
+  const auto nby = static_cast<py::ssize_t>(by.size());
+  py::array_t<int32_t> codes_out({static_cast<py::ssize_t>(res.domains), nby});
+  std::copy(res.domain_codes.begin(), res.domain_codes.end(), codes_out.mutable_data());
+  out["domain_codes"] = codes_out;
+  out["cells_per_domain"] = res.cells_per_domain;
+  out["estimate"] = to_numpy(res.estimate);
+  out["variance"] = to_numpy(res.variance);
+  out["deff"] = to_numpy(res.deff);
+  out["n"] = to_numpy(res.n);
+  out["n_nonzero"] = to_numpy(res.n_nonzero);
+  out["weight_sum"] = to_numpy(res.weight_sum);
+  out["psus"] = to_numpy(res.psus);
+  out["strata"] = to_numpy(res.strata);
+  return out;
+}
+
+}  // namespace
+
+void register_estimate(py::module_& m) {
+  m.def("estimate", &run_estimate, py::arg("design"), py::arg("statistic"),
+        py::arg("values") = py::none(), py::arg("codes") = py::none(), py::arg("levels") = 0,
+        py::arg("denominator") = py::none(), py::arg("by") = std::vector<py::array>{},
+        py::arg("by_levels") = std::vector<int32_t>{}, py::arg("subset") = py::none(),
+        py::arg("threads") = 0,
+        "Means, totals or ratios of one variable for every domain, with linearised variances, in "
+        "two scans of the rows.");
+}
+
+}  // namespace steppe::bindings

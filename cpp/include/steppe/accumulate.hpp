@@ -1,0 +1,114 @@
+// The two scans behind every estimate, and the partial states they leave.
+//
+// Scan 1 (any row order) sums weights and weighted values per domain x level:
+// the point estimates. Scan 2 (rows in stratum / PSU order) forms each PSU's
+// total of the linearised variable z for every domain x level the PSU touches
+// and keeps, per stratum, a running mean and sum of squared deviations of
+// those totals (Welford 1962; Chan, Golub & LeVeque 1979 for merging). That is
+// R survey's svyrecvar: Var = sum_h (1 - f_h) n_h / (n_h - 1) sum_i (z_hi - zbar_h)^2,
+// with PSUs that do not touch a domain counted as zeros, as R pads them.
+//
+// Both states merge (threads, Dask partitions) and serialise to bytes. A
+// stratum whose PSUs were split between two states stays "partial" until merged.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "steppe/design.hpp"
+#include "steppe/estimate.hpp"
+
+namespace steppe {
+
+/// Sums of scan 1, indexed by domain key (mixed radix over the by-variables).
+struct DomainTotals {
+  int64_t key_space = 1;
+  int32_t cells = 1;                 ///< K: levels, or 1 for numeric variables
+  std::vector<int64_t> n;            ///< per key: valid rows
+  std::vector<int64_t> n_nonzero;    ///< per key: valid rows with weight != 0
+  std::vector<double> weight_sum;    ///< per key: sum w
+  std::vector<double> denominator;   ///< per key: sum w * x (ratios only)
+  std::vector<double> numerator;     ///< per key * K: sum w * y (or w * [y == k])
+
+  DomainTotals() = default;
+  DomainTotals(int64_t key_space, int32_t cells, bool ratio);
+  void merge(const DomainTotals& other);
+  std::string to_bytes() const;
+  static DomainTotals from_bytes(std::string_view bytes);
+};
+
+/// How scan 2 turns rows into the linearised variable, fixed by scan 1.
+struct DomainPlan {
+  Statistic statistic = Statistic::Mean;
+  bool categorical = false;
+  int32_t cells = 1;
+  std::vector<int64_t> by_stride;       ///< key = sum_j code_j * by_stride[j]
+  std::vector<int32_t> key_to_domain;   ///< -1: key holds no domain
+  std::vector<int32_t> domain_key;      ///< per domain, ascending
+  std::vector<double> center;           ///< per cell: the ratio R (0 for totals)
+  std::vector<double> inv_x;            ///< per domain: 1 / denominator total (1 for totals)
+  std::vector<double> spread_center;    ///< per domain: centre for the SRS variance (deff)
+  int64_t domains() const { return static_cast<int64_t>(domain_key.size()); }
+};
+
+/// Welford moments of PSU totals for the domains one stratum's PSUs touched.
+struct StratumMoments {
+  int32_t stratum = 0;
+  std::vector<int32_t> domain;   ///< touched domains
+  std::vector<int64_t> count;    ///< per touched domain: PSUs that touched it
+  std::vector<double> mean;      ///< per touched domain * K
+  std::vector<double> m2;        ///< per touched domain * K
+  /// Chan et al. (1979) pairwise update; both must be for the same stratum.
+  void merge(const StratumMoments& other, int32_t cells);
+};
+
+/// What scan 2 leaves: finished strata folded into per-cell variances, and
+/// strata still split between states.
+struct SpreadState {
+  int64_t domains = 0;
+  int32_t cells = 1;
+  std::vector<double> variance;        ///< per cell, finished strata (before "average" rescaling)
+  std::vector<double> spread_sum;      ///< per domain: sum w (y - centre)^2 (numeric deff)
+  std::vector<int64_t> psus;           ///< per domain: PSUs touched (for degf)
+  std::vector<int64_t> strata_present; ///< per domain: strata touched
+  std::vector<int64_t> strata_ok;      ///< per domain: strata with a variance (lonely "average")
+  std::vector<int32_t> lonely_strata;  ///< single-PSU strata met under "fail"
+  std::vector<int64_t> lonely_psus;    ///< PSUs with a single SSU met under "fail" (stage 2)
+  int64_t nan_stage2 = 0;              ///< stage-2 "average" with a lonely SSU (R gives NaN)
+  std::vector<StratumMoments> partial;
+
+  SpreadState() = default;
+  SpreadState(int64_t domains, int32_t cells);
+  void merge(SpreadState&& other);
+  std::string to_bytes() const;
+  static SpreadState from_bytes(std::string_view bytes);
+};
+
+/// Validates the request against the design (lengths, codes, values).
+void validate_request(const Design& design, const EstimateRequest& request);
+
+/// Scan 1 over sorted rows [row_begin, row_end). Writes each sorted row's cell
+/// (key * K + level for categorical variables, key for numeric ones; -1 when the
+/// row is in no domain or its values are missing) into cell_of_row.
+DomainTotals accumulate_totals(const Design& design, const EstimateRequest& request,
+                               int64_t row_begin, int64_t row_end, std::span<int32_t> cell_of_row);
+
+/// Fixes the domains (keys with a nonzero-weight row) and the linearisation centres.
+DomainPlan plan_domains(const EstimateRequest& request, const DomainTotals& totals);
+
+/// Scan 2 over PSUs [psu_begin, psu_end) of the sorted design.
+SpreadState accumulate_spread(const Design& design, const EstimateRequest& request,
+                              const DomainPlan& plan, std::span<const int32_t> cell_of_row,
+                              int64_t psu_begin, int64_t psu_end);
+
+/// Folds a complete stratum into the state (variance rules incl. lonely PSUs).
+void finish_stratum(const Design& design, const StratumMoments& moments, SpreadState& state);
+
+/// Merges partial strata, applies the lonely-PSU rules and builds the result.
+EstimateResult finalize(const Design& design, const EstimateRequest& request,
+                        const DomainTotals& totals, const DomainPlan& plan, SpreadState&& state);
+
+}  // namespace steppe

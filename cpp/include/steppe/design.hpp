@@ -1,0 +1,91 @@
+// A sampling design: strata, PSUs (and optionally second-stage units), finite
+// population corrections and weights, with the rows put in stratum / PSU / SSU
+// order once, so that every estimate afterwards is a sequential scan.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace steppe {
+
+/// What to do with a stratum that has a single PSU (R: options(survey.lonely.psu)).
+enum class LonelyPsu { Fail, Remove, Certainty, Adjust, Average };
+
+/// Parses "fail", "remove", "certainty", "adjust", "average"; throws InvalidInput otherwise.
+LonelyPsu parse_lonely_psu(std::string_view name);
+std::string_view to_string(LonelyPsu rule);
+
+/// Design columns in original row order. Codes are 0-based int32; the caller
+/// (the Python layer) factorises labels. PSU codes must already identify PSUs
+/// uniquely across strata, and SSU codes uniquely across PSUs.
+struct DesignInput {
+  std::span<const double> weights;      ///< sampling weights, finite and >= 0
+  std::span<const int32_t> strata;      ///< empty: a single stratum
+  std::span<const int32_t> psu;         ///< empty: each row is its own PSU
+  std::span<const int32_t> ssu;         ///< empty: no second stage
+  std::span<const double> fpc;          ///< stage-1 population size per row; empty: none
+  std::span<const double> fpc2;         ///< stage-2 population size per row; empty: none
+  std::vector<std::string> stratum_labels;  ///< labels for messages, indexed by code
+  LonelyPsu lonely_psu = LonelyPsu::Fail;
+};
+
+/// Row ranges of the sorted design. A "group" is a contiguous range of sorted rows.
+class Design {
+ public:
+  explicit Design(const DesignInput& input);
+
+  int64_t rows() const { return rows_; }
+  int32_t strata() const { return static_cast<int32_t>(stratum_psu_begin_.size()) - 1; }
+  int64_t psus() const { return psu_count_; }
+  bool rows_are_psus() const { return psu_row_begin_.empty(); }
+  bool has_second_stage() const { return !ssu_row_begin_.empty(); }
+  bool has_fpc() const { return has_fpc_; }
+  LonelyPsu lonely_psu() const { return lonely_; }
+
+  /// Sorted position -> original row; empty when the input was already sorted.
+  const std::vector<int32_t>& order() const { return order_; }
+  /// Weights in sorted order.
+  const std::vector<double>& sorted_weights() const { return weight_sorted_; }
+  /// PSU index range [stratum_psu_begin[h], stratum_psu_begin[h+1]) of stratum h.
+  const std::vector<int64_t>& stratum_psu_begin() const { return stratum_psu_begin_; }
+  /// First sorted row of PSU p (size psus()+1); empty when rows are PSUs.
+  const std::vector<int64_t>& psu_row_begin() const { return psu_row_begin_; }
+  /// Stage-1 population size per stratum (+inf when there is no fpc).
+  const std::vector<double>& stratum_popsize() const { return stratum_popsize_; }
+  /// Stage 2: SSU index range per PSU, first sorted row per SSU, population size per PSU.
+  const std::vector<int64_t>& psu_ssu_begin() const { return psu_ssu_begin_; }
+  const std::vector<int64_t>& ssu_row_begin() const { return ssu_row_begin_; }
+  const std::vector<double>& psu_popsize2() const { return psu_popsize2_; }
+  const std::string& stratum_label(int32_t h) const { return stratum_labels_[static_cast<size_t>(h)]; }
+
+  /// Number of PSUs in stratum h in the full design (R's fpc$sampsize).
+  int64_t stratum_psu_count(int32_t h) const {
+    return stratum_psu_begin_[static_cast<size_t>(h) + 1] - stratum_psu_begin_[static_cast<size_t>(h)];
+  }
+  /// Sorted-row range of PSU p.
+  int64_t psu_first_row(int64_t p) const {
+    return rows_are_psus() ? p : psu_row_begin_[static_cast<size_t>(p)];
+  }
+  /// R's degf(design): PSUs minus strata.
+  int64_t degf() const { return psu_count_ - strata(); }
+
+ private:
+  int64_t rows_ = 0;
+  int64_t psu_count_ = 0;
+  bool has_fpc_ = false;
+  LonelyPsu lonely_ = LonelyPsu::Fail;
+  std::vector<int32_t> order_;
+  std::vector<double> weight_sorted_;
+  std::vector<int64_t> stratum_psu_begin_;
+  std::vector<int64_t> psu_row_begin_;
+  std::vector<double> stratum_popsize_;
+  std::vector<int64_t> psu_ssu_begin_;
+  std::vector<int64_t> ssu_row_begin_;
+  std::vector<double> psu_popsize2_;
+  std::vector<std::string> stratum_labels_;
+};
+
+}  // namespace steppe

@@ -1,0 +1,62 @@
+// Means, totals, proportions and ratios for every domain at once, with
+// Taylor-linearisation variances (R survey's svyrecvar), from two sequential
+// scans of the rows whatever the number of domains.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "steppe/design.hpp"
+
+namespace steppe {
+
+enum class Statistic { Mean, Total, Ratio };
+
+Statistic parse_statistic(std::string_view name);
+
+/// One estimation request. All arrays are in the design's original row order.
+struct EstimateRequest {
+  Statistic statistic = Statistic::Mean;
+  /// Numeric variable (NaN = missing). Used when `levels == 0`.
+  std::span<const double> values;
+  /// Categorical variable as codes 0..levels-1 (-1 = missing). Used when `levels > 0`.
+  std::span<const int32_t> codes;
+  int32_t levels = 0;
+  /// Ratio denominator (NaN = missing); Statistic::Ratio only.
+  std::span<const double> denominator;
+  /// Grouping variables as codes (-1 = missing: the row is in no domain) and their level counts.
+  std::vector<std::span<const int32_t>> by;
+  std::vector<int32_t> by_levels;
+  /// Domain restriction (nonzero = in); empty = every row.
+  std::span<const uint8_t> subset;
+  /// Worker threads; 0 = hardware concurrency.
+  int threads = 1;
+};
+
+/// Results for D domains x K cells per domain (K = levels, or 1 for numeric variables).
+/// Cell (d, k) is stored at d * K + k.
+struct EstimateResult {
+  int64_t domains = 0;
+  int32_t cells_per_domain = 1;
+  /// Domain d's code for by-variable j is domain_codes[d * by.size() + j].
+  std::vector<int32_t> domain_codes;
+  std::vector<double> estimate;  ///< per cell
+  std::vector<double> variance;  ///< per cell
+  std::vector<double> deff;      ///< per cell, R's default (not "replace") design effect
+  std::vector<int64_t> n;        ///< per domain: rows with a valid variable
+  std::vector<int64_t> n_nonzero;  ///< per domain: those rows with weight != 0
+  std::vector<double> weight_sum;  ///< per domain: sum of weights
+  std::vector<int64_t> psus;       ///< per domain: PSUs with a row in the domain
+  std::vector<int64_t> strata;     ///< per domain: strata with a row in the domain
+  /// Per domain: R's degf() of the domain subset (PSUs minus strata present).
+  int64_t degf(int64_t d) const { return psus[static_cast<size_t>(d)] - strata[static_cast<size_t>(d)]; }
+};
+
+/// Computes the request on the design. Thread-safe: the design is read-only.
+/// Throws InvalidInput for malformed input and NotEstimable for lonely PSUs under
+/// LonelyPsu::Fail, or when no row is valid.
+EstimateResult estimate(const Design& design, const EstimateRequest& request);
+
+}  // namespace steppe

@@ -1,0 +1,386 @@
+// Scan 2: PSU totals of the linearised variable and their spread within strata.
+#include <algorithm>
+#include <cmath>
+
+#include "steppe/accumulate.hpp"
+#include "steppe/errors.hpp"
+
+namespace steppe {
+
+namespace {
+
+/// Sums of w * (value) over the rows of one group (an SSU or a PSU), per cell,
+/// for the domains the group touches. Dense arrays, reset through the touched list.
+class GroupSums {
+ public:
+  GroupSums(int64_t domains, int32_t cells)
+      : a_(static_cast<size_t>(domains * cells), 0.0),
+        b_(static_cast<size_t>(domains), 0.0),
+        mark_(static_cast<size_t>(domains), 0),
+        cells_(cells) {}
+
+  void add_level(int32_t d, int32_t level, double w) {
+    touch(d);
+    a_[static_cast<size_t>(d) * static_cast<size_t>(cells_) + static_cast<size_t>(level)] += w;
+    b_[static_cast<size_t>(d)] += w;
+  }
+  void add_value(int32_t d, double v) {
+    touch(d);
+    a_[static_cast<size_t>(d)] += v;
+  }
+  const std::vector<int32_t>& touched() const { return touched_; }
+  /// z = (sum w*a - centre * sum w*b) / X: the group's total of the linearised variable.
+  double z(const DomainPlan& plan, int32_t d, int32_t k) const {
+    const size_t cell = static_cast<size_t>(d) * static_cast<size_t>(cells_) + static_cast<size_t>(k);
+    return (a_[cell] - plan.center[cell] * b_[static_cast<size_t>(d)]) *
+           plan.inv_x[static_cast<size_t>(d)];
+  }
+  void reset() {
+    for (int32_t d : touched_) {
+      const size_t base = static_cast<size_t>(d) * static_cast<size_t>(cells_);
+      std::fill(a_.begin() + static_cast<std::ptrdiff_t>(base),
+                a_.begin() + static_cast<std::ptrdiff_t>(base + static_cast<size_t>(cells_)), 0.0);
+      b_[static_cast<size_t>(d)] = 0.0;
+      mark_[static_cast<size_t>(d)] = 0;
+    }
+    touched_.clear();
+  }
+
+ private:
+  void touch(int32_t d) {
+    if (!mark_[static_cast<size_t>(d)]) {
+      mark_[static_cast<size_t>(d)] = 1;
+      touched_.push_back(d);
+    }
+  }
+  std::vector<double> a_, b_;
+  std::vector<uint8_t> mark_;
+  std::vector<int32_t> touched_;
+  int32_t cells_;
+};
+
+/// Running mean and sum of squared deviations of group totals, per cell
+/// (Welford 1962), for the domains touched so far.
+class RunningMoments {
+ public:
+  RunningMoments(int64_t domains, int32_t cells)
+      : count_(static_cast<size_t>(domains), 0),
+        mean_(static_cast<size_t>(domains * cells), 0.0),
+        m2_(static_cast<size_t>(domains * cells), 0.0),
+        cells_(cells) {}
+
+  /// Adds one group's totals z[0..K) for domain d.
+  template <class ZOf>
+  void add(int32_t d, ZOf&& z_of) {
+    const size_t di = static_cast<size_t>(d);
+    if (count_[di] == 0) touched_.push_back(d);
+    const double n = static_cast<double>(++count_[di]);
+    const size_t base = di * static_cast<size_t>(cells_);
+    for (int32_t k = 0; k < cells_; ++k) {
+      const double z = z_of(k);
+      const double delta = z - mean_[base + static_cast<size_t>(k)];
+      mean_[base + static_cast<size_t>(k)] += delta / n;
+      m2_[base + static_cast<size_t>(k)] += delta * (z - mean_[base + static_cast<size_t>(k)]);
+    }
+  }
+  const std::vector<int32_t>& touched() const { return touched_; }
+  int64_t count(int32_t d) const { return count_[static_cast<size_t>(d)]; }
+  double mean(int32_t d, int32_t k) const { return mean_[cell(d, k)]; }
+  double m2(int32_t d, int32_t k) const { return m2_[cell(d, k)]; }
+
+  StratumMoments take(int32_t stratum) {
+    StratumMoments m;
+    m.stratum = stratum;
+    std::sort(touched_.begin(), touched_.end());
+    m.domain = touched_;
+    m.count.reserve(touched_.size());
+    m.mean.reserve(touched_.size() * static_cast<size_t>(cells_));
+    m.m2.reserve(touched_.size() * static_cast<size_t>(cells_));
+    for (int32_t d : touched_) {
+      m.count.push_back(count(d));
+      for (int32_t k = 0; k < cells_; ++k) {
+        m.mean.push_back(mean(d, k));
+        m.m2.push_back(m2(d, k));
+      }
+    }
+    reset();
+    return m;
+  }
+  void reset() {
+    for (int32_t d : touched_) {
+      const size_t base = static_cast<size_t>(d) * static_cast<size_t>(cells_);
+      count_[static_cast<size_t>(d)] = 0;
+      for (int32_t k = 0; k < cells_; ++k) {
+        mean_[base + static_cast<size_t>(k)] = 0.0;
+        m2_[base + static_cast<size_t>(k)] = 0.0;
+      }
+    }
+    touched_.clear();
+  }
+
+ private:
+  size_t cell(int32_t d, int32_t k) const {
+    return static_cast<size_t>(d) * static_cast<size_t>(cells_) + static_cast<size_t>(k);
+  }
+  std::vector<int64_t> count_;
+  std::vector<double> mean_, m2_;
+  std::vector<int32_t> touched_;
+  int32_t cells_;
+};
+
+constexpr double kCertaintyFraction = 1e-7;  // R: all(f < 0.0000001) is a certainty stratum
+
+/// 1 - n/N, the finite population correction (1 when N is infinite).
+double fpc_factor(double n, double popsize) {
+  return std::isinf(popsize) ? 1.0 : (popsize - n) / popsize;
+}
+
+}  // namespace
+
+SpreadState::SpreadState(int64_t domains_, int32_t cells_)
+    : domains(domains_),
+      cells(cells_),
+      variance(static_cast<size_t>(domains_ * cells_), 0.0),
+      spread_sum(static_cast<size_t>(domains_), 0.0),
+      psus(static_cast<size_t>(domains_), 0),
+      strata_present(static_cast<size_t>(domains_), 0),
+      strata_ok(static_cast<size_t>(domains_), 0) {}
+
+void StratumMoments::merge(const StratumMoments& o, int32_t cells) {
+  StratumMoments out;
+  out.stratum = stratum;
+  size_t i = 0, j = 0;
+  const size_t K = static_cast<size_t>(cells);
+  auto copy_from = [&](const StratumMoments& s, size_t idx) {
+    out.domain.push_back(s.domain[idx]);
+    out.count.push_back(s.count[idx]);
+    for (size_t k = 0; k < K; ++k) {
+      out.mean.push_back(s.mean[idx * K + k]);
+      out.m2.push_back(s.m2[idx * K + k]);
+    }
+  };
+  while (i < domain.size() || j < o.domain.size()) {
+    if (j == o.domain.size() || (i < domain.size() && domain[i] < o.domain[j])) {
+      copy_from(*this, i++);
+    } else if (i == domain.size() || o.domain[j] < domain[i]) {
+      copy_from(o, j++);
+    } else {
+      const double na = static_cast<double>(count[i]), nb = static_cast<double>(o.count[j]);
+      const double n = na + nb;
+      out.domain.push_back(domain[i]);
+      out.count.push_back(count[i] + o.count[j]);
+      for (size_t k = 0; k < K; ++k) {
+        const double delta = o.mean[j * K + k] - mean[i * K + k];
+        out.mean.push_back(mean[i * K + k] + delta * nb / n);
+        out.m2.push_back(m2[i * K + k] + o.m2[j * K + k] + delta * delta * na * nb / n);
+      }
+      ++i;
+      ++j;
+    }
+  }
+  *this = std::move(out);
+}
+
+void SpreadState::merge(SpreadState&& o) {
+  if (o.domains != domains || o.cells != cells) {
+    throw InvalidInput("cannot merge spread states of different shapes");
+  }
+  for (size_t i = 0; i < variance.size(); ++i) variance[i] += o.variance[i];
+  for (size_t d = 0; d < spread_sum.size(); ++d) {
+    spread_sum[d] += o.spread_sum[d];
+    psus[d] += o.psus[d];
+    strata_present[d] += o.strata_present[d];
+    strata_ok[d] += o.strata_ok[d];
+  }
+  lonely_strata.insert(lonely_strata.end(), o.lonely_strata.begin(), o.lonely_strata.end());
+  lonely_psus.insert(lonely_psus.end(), o.lonely_psus.begin(), o.lonely_psus.end());
+  nan_stage2 += o.nan_stage2;
+  for (auto& m : o.partial) partial.push_back(std::move(m));
+}
+
+void finish_stratum(const Design& design, const StratumMoments& m, SpreadState& st) {
+  const int32_t h = m.stratum;
+  const int64_t n_h = design.stratum_psu_count(h);
+  const double nh = static_cast<double>(n_h);
+  const double f = fpc_factor(nh, design.stratum_popsize()[static_cast<size_t>(h)]);
+  const size_t K = static_cast<size_t>(st.cells);
+  bool lonely_recorded = false;
+  for (size_t i = 0; i < m.domain.size(); ++i) {
+    const size_t d = static_cast<size_t>(m.domain[i]);
+    st.strata_present[d] += 1;
+    st.psus[d] += m.count[i];
+    if (f < kCertaintyFraction) {  // self-representing stratum: no sampling variance
+      st.strata_ok[d] += 1;
+      continue;
+    }
+    const double c = static_cast<double>(m.count[i]);
+    if (n_h > 1) {
+      // PSUs of the stratum that miss the domain have z = 0 (R pads them):
+      // adding (n_h - c) zeros to c values raises M2 by mean^2 c (n_h - c) / n_h.
+      const double scale = f * nh / (nh - 1);
+      for (size_t k = 0; k < K; ++k) {
+        const double mu = m.mean[i * K + k];
+        st.variance[d * K + k] += scale * (m.m2[i * K + k] + mu * mu * c * (nh - c) / nh);
+      }
+      st.strata_ok[d] += 1;
+      continue;
+    }
+    switch (design.lonely_psu()) {
+      case LonelyPsu::Fail:
+        if (!lonely_recorded) st.lonely_strata.push_back(h);
+        lonely_recorded = true;
+        break;
+      case LonelyPsu::Remove:
+      case LonelyPsu::Certainty:
+        st.strata_ok[d] += 1;  // centred on its own mean: contributes zero
+        break;
+      case LonelyPsu::Adjust:
+        // R centres a lonely PSU's total at zero (the grand mean of z) instead.
+        for (size_t k = 0; k < K; ++k) {
+          const double mu = m.mean[i * K + k];
+          st.variance[d * K + k] += f * (m.m2[i * K + k] + c * mu * mu);
+        }
+        st.strata_ok[d] += 1;
+        break;
+      case LonelyPsu::Average:
+        break;  // rescaled in finalize by strata present / strata with a variance
+    }
+  }
+}
+
+SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
+                              const DomainPlan& plan, std::span<const int32_t> cell_of_row,
+                              int64_t psu_begin, int64_t psu_end) {
+  const int64_t D = plan.domains();
+  const int32_t K = plan.cells;
+  const size_t Ks = static_cast<size_t>(K);
+  SpreadState st(D, K);
+  if (psu_begin >= psu_end) return st;
+
+  const bool categorical = plan.categorical;
+  const bool ratio = plan.statistic == Statistic::Ratio;
+  const bool stage2 = design.has_fpc() && !design.psu_popsize2().empty();
+  const auto& order = design.order();
+  const auto& weights = design.sorted_weights();
+  const auto& spb = design.stratum_psu_begin();
+
+  GroupSums unit(D, K);          // rows -> the innermost group's sums
+  RunningMoments strat(D, K);    // PSU totals within the current stratum
+  RunningMoments within(stage2 ? D : 0, K);  // SSU totals within the current PSU
+  std::vector<double> psu_z(stage2 ? static_cast<size_t>(D) * Ks : 0, 0.0);
+  std::vector<uint8_t> psu_mark(stage2 ? static_cast<size_t>(D) : 0, 0);
+  std::vector<int32_t> psu_touched;
+
+  auto add_rows = [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      const size_t si = static_cast<size_t>(s);
+      const int32_t cell = cell_of_row[si];
+      if (cell < 0) continue;
+      const double w = weights[si];
+      if (categorical) {
+        const int32_t d = plan.key_to_domain[static_cast<size_t>(cell / K)];
+        if (d < 0) continue;
+        unit.add_level(d, cell % K, w);
+      } else {
+        const int32_t d = plan.key_to_domain[static_cast<size_t>(cell)];
+        if (d < 0) continue;
+        const size_t ri = order.empty() ? si : static_cast<size_t>(order[si]);
+        const double y = req.values[ri];
+        const double b = ratio ? req.denominator[ri] : 1.0;
+        const size_t di = static_cast<size_t>(d);
+        unit.add_value(d, w * (y - plan.center[di] * b));
+        const double e = y - plan.spread_center[di] * b;
+        st.spread_sum[di] += w * e * e;
+      }
+    }
+  };
+
+  int32_t h = static_cast<int32_t>(std::upper_bound(spb.begin(), spb.end(), psu_begin) - spb.begin()) - 1;
+  for (; h < design.strata() && spb[static_cast<size_t>(h)] < psu_end; ++h) {
+    const int64_t first = std::max(spb[static_cast<size_t>(h)], psu_begin);
+    const int64_t last = std::min(spb[static_cast<size_t>(h) + 1], psu_end);
+    const double n_h = static_cast<double>(design.stratum_psu_count(h));
+    const double popsize1 = design.stratum_popsize()[static_cast<size_t>(h)];
+    for (int64_t p = first; p < last; ++p) {
+      if (!stage2) {
+        add_rows(design.psu_first_row(p), design.psu_first_row(p + 1));
+        for (int32_t d : unit.touched()) strat.add(d, [&](int32_t k) { return unit.z(plan, d, k); });
+        unit.reset();
+        continue;
+      }
+      // Two stages (R's multistage): the SSU totals' spread within the PSU adds
+      // f1 * (1 - m/M) m/(m-1) sum_j (z_ij - zbar_i)^2, with f1 = n_h / N_h.
+      const auto& qb = design.psu_ssu_begin();
+      const int64_t q0 = qb[static_cast<size_t>(p)], q1 = qb[static_cast<size_t>(p) + 1];
+      for (int64_t q = q0; q < q1; ++q) {
+        add_rows(design.ssu_row_begin()[static_cast<size_t>(q)],
+                 design.ssu_row_begin()[static_cast<size_t>(q) + 1]);
+        for (int32_t d : unit.touched()) {
+          const size_t base = static_cast<size_t>(d) * Ks;
+          within.add(d, [&](int32_t k) {
+            const double z = unit.z(plan, d, k);
+            psu_z[base + static_cast<size_t>(k)] += z;
+            return z;
+          });
+          if (!psu_mark[static_cast<size_t>(d)]) {
+            psu_mark[static_cast<size_t>(d)] = 1;
+            psu_touched.push_back(d);
+          }
+        }
+        unit.reset();
+      }
+      const double m = static_cast<double>(q1 - q0);
+      const double popsize2 = design.psu_popsize2()[static_cast<size_t>(p)];
+      const double f1 = std::isinf(popsize1) ? 0.0 : n_h / popsize1;
+      const double f2 = fpc_factor(m, popsize2);
+      for (int32_t d : psu_touched) {
+        const size_t di = static_cast<size_t>(d);
+        if (f1 > 0 && f2 >= kCertaintyFraction) {
+          const double c = static_cast<double>(within.count(d));
+          if (q1 - q0 > 1) {
+            const double scale = f1 * f2 * m / (m - 1);
+            for (int32_t k = 0; k < K; ++k) {
+              const double mu = within.mean(d, k);
+              st.variance[di * Ks + static_cast<size_t>(k)] +=
+                  scale * (within.m2(d, k) + mu * mu * c * (m - c) / m);
+            }
+          } else {
+            switch (design.lonely_psu()) {
+              case LonelyPsu::Fail:
+                if (st.lonely_psus.empty() || st.lonely_psus.back() != p) st.lonely_psus.push_back(p);
+                break;
+              case LonelyPsu::Remove:
+              case LonelyPsu::Certainty:
+                break;
+              case LonelyPsu::Adjust:
+                for (int32_t k = 0; k < K; ++k) {
+                  const double mu = within.mean(d, k);
+                  st.variance[di * Ks + static_cast<size_t>(k)] += f1 * f2 * (within.m2(d, k) + c * mu * mu);
+                }
+                break;
+              case LonelyPsu::Average:
+                st.nan_stage2 += 1;
+                break;
+            }
+          }
+        }
+        strat.add(d, [&](int32_t k) { return psu_z[di * Ks + static_cast<size_t>(k)]; });
+        std::fill(psu_z.begin() + static_cast<std::ptrdiff_t>(di * Ks),
+                  psu_z.begin() + static_cast<std::ptrdiff_t>((di + 1) * Ks), 0.0);
+        psu_mark[di] = 0;
+      }
+      psu_touched.clear();
+      within.reset();
+    }
+    StratumMoments moments = strat.take(h);
+    const bool whole = first == spb[static_cast<size_t>(h)] && last == spb[static_cast<size_t>(h) + 1];
+    if (whole) {
+      finish_stratum(design, moments, st);
+    } else if (!moments.domain.empty()) {
+      st.partial.push_back(std::move(moments));
+    }
+  }
+  return st;
+}
+
+}  // namespace steppe

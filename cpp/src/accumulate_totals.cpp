@@ -1,0 +1,140 @@
+// Scan 1: per-domain sums of weights and weighted values (the point estimates).
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "steppe/accumulate.hpp"
+#include "steppe/errors.hpp"
+
+namespace steppe {
+
+DomainTotals::DomainTotals(int64_t key_space_, int32_t cells_, bool ratio)
+    : key_space(key_space_),
+      cells(cells_),
+      n(static_cast<size_t>(key_space_), 0),
+      n_nonzero(static_cast<size_t>(key_space_), 0),
+      weight_sum(static_cast<size_t>(key_space_), 0.0),
+      denominator(ratio ? static_cast<size_t>(key_space_) : 0, 0.0),
+      numerator(static_cast<size_t>(key_space_ * cells_), 0.0) {}
+
+void DomainTotals::merge(const DomainTotals& o) {
+  if (o.key_space != key_space || o.cells != cells || o.denominator.size() != denominator.size()) {
+    throw InvalidInput("cannot merge domain totals of different shapes");
+  }
+  for (size_t i = 0; i < n.size(); ++i) {
+    n[i] += o.n[i];
+    n_nonzero[i] += o.n_nonzero[i];
+    weight_sum[i] += o.weight_sum[i];
+  }
+  for (size_t i = 0; i < denominator.size(); ++i) denominator[i] += o.denominator[i];
+  for (size_t i = 0; i < numerator.size(); ++i) numerator[i] += o.numerator[i];
+}
+
+namespace {
+
+void fail_row(const char* what, int64_t row, const std::string& problem) {
+  std::ostringstream msg;
+  msg << what << ": " << problem << " at row " << row;
+  throw InvalidInput(msg.str());
+}
+
+}  // namespace
+
+void validate_request(const Design& design, const EstimateRequest& req) {
+  const int64_t rows = design.rows();
+  auto check_len = [&](size_t size, const char* what) {
+    if (static_cast<int64_t>(size) != rows) {
+      std::ostringstream msg;
+      msg << what << " has " << size << " rows but the design has " << rows;
+      throw InvalidInput(msg.str());
+    }
+  };
+  if (req.levels < 0) throw InvalidInput("levels must be >= 0");
+  if (req.levels == 0) {
+    check_len(req.values.size(), "variable");
+  } else {
+    check_len(req.codes.size(), "variable");
+  }
+  if (req.statistic == Statistic::Ratio) {
+    if (req.levels != 0) throw InvalidInput("a ratio needs a numeric numerator");
+    check_len(req.denominator.size(), "denominator");
+  }
+  if (!req.subset.empty()) check_len(req.subset.size(), "subset");
+  if (req.by.size() != req.by_levels.size()) throw InvalidInput("by and by_levels differ in length");
+  double space = 1;
+  for (size_t j = 0; j < req.by.size(); ++j) {
+    check_len(req.by[j].size(), "by");
+    if (req.by_levels[j] < 1) throw InvalidInput("each by variable needs at least one level");
+    space *= req.by_levels[j];
+  }
+  if (space * std::max(req.levels, 1) > static_cast<double>(1 << 30)) {
+    throw InvalidInput("too many combinations of by levels for direct indexing; combine them first");
+  }
+}
+
+DomainTotals accumulate_totals(const Design& design, const EstimateRequest& req, int64_t row_begin,
+                               int64_t row_end, std::span<int32_t> cell_of_row) {
+  const bool ratio = req.statistic == Statistic::Ratio;
+  const bool categorical = req.levels > 0;
+  const int32_t K = categorical ? req.levels : 1;
+  int64_t space = 1;
+  std::vector<int64_t> stride(req.by.size());
+  for (size_t j = req.by.size(); j-- > 0;) {
+    stride[j] = space;
+    space *= req.by_levels[j];
+  }
+  DomainTotals t(space, K, ratio);
+  const auto& order = design.order();
+  const auto& weights = design.sorted_weights();
+  for (int64_t s = row_begin; s < row_end; ++s) {
+    const size_t si = static_cast<size_t>(s);
+    const size_t ri = order.empty() ? si : static_cast<size_t>(order[si]);
+    const int64_t r = static_cast<int64_t>(ri);
+    cell_of_row[si] = -1;
+    if (!req.subset.empty() && req.subset[ri] == 0) continue;
+    int64_t key = 0;
+    bool in_domain = true;
+    for (size_t j = 0; j < req.by.size(); ++j) {
+      const int32_t c = req.by[j][ri];
+      if (c < 0) {
+        if (c != -1) fail_row("by", r, "negative code other than -1");
+        in_domain = false;
+        break;
+      }
+      if (c >= req.by_levels[j]) fail_row("by", r, "code beyond the number of levels");
+      key += c * stride[j];
+    }
+    if (!in_domain) continue;
+    const double w = weights[si];
+    int64_t cell = key;
+    if (categorical) {
+      const int32_t level = req.codes[ri];
+      if (level < 0) {
+        if (level != -1) fail_row("variable", r, "negative code other than -1");
+        continue;
+      }
+      if (level >= K) fail_row("variable", r, "code beyond the number of levels");
+      cell = key * K + level;
+      t.numerator[static_cast<size_t>(cell)] += w;
+    } else {
+      const double y = req.values[ri];
+      if (std::isnan(y)) continue;
+      if (!std::isfinite(y)) fail_row("variable", r, "infinite value");
+      if (ratio) {
+        const double x = req.denominator[ri];
+        if (std::isnan(x)) continue;
+        if (!std::isfinite(x)) fail_row("denominator", r, "infinite value");
+        t.denominator[static_cast<size_t>(key)] += w * x;
+      }
+      t.numerator[static_cast<size_t>(key)] += w * y;
+    }
+    const size_t k = static_cast<size_t>(key);
+    t.n[k] += 1;
+    t.n_nonzero[k] += (w != 0.0);
+    t.weight_sum[k] += w;
+    cell_of_row[si] = static_cast<int32_t>(cell);
+  }
+  return t;
+}
+
+}  // namespace steppe

@@ -1,0 +1,266 @@
+#include "steppe/design.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <sstream>
+
+#include "steppe/errors.hpp"
+
+namespace steppe {
+
+LonelyPsu parse_lonely_psu(std::string_view name) {
+  if (name == "fail") return LonelyPsu::Fail;
+  if (name == "remove") return LonelyPsu::Remove;
+  if (name == "certainty") return LonelyPsu::Certainty;
+  if (name == "adjust") return LonelyPsu::Adjust;
+  if (name == "average") return LonelyPsu::Average;
+  throw InvalidInput("lonely_psu must be one of 'fail', 'remove', 'certainty', 'adjust', "
+                     "'average'; got '" + std::string(name) + "'");
+}
+
+std::string_view to_string(LonelyPsu rule) {
+  switch (rule) {
+    case LonelyPsu::Fail: return "fail";
+    case LonelyPsu::Remove: return "remove";
+    case LonelyPsu::Certainty: return "certainty";
+    case LonelyPsu::Adjust: return "adjust";
+    case LonelyPsu::Average: return "average";
+  }
+  return "fail";
+}
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+void check_length(std::span<const int32_t> codes, int64_t n, const char* what) {
+  if (!codes.empty() && static_cast<int64_t>(codes.size()) != n) {
+    std::ostringstream msg;
+    msg << what << " has " << codes.size() << " rows but weights have " << n;
+    throw InvalidInput(msg.str());
+  }
+}
+
+void check_length(std::span<const double> values, int64_t n, const char* what) {
+  if (!values.empty() && static_cast<int64_t>(values.size()) != n) {
+    std::ostringstream msg;
+    msg << what << " has " << values.size() << " rows but weights have " << n;
+    throw InvalidInput(msg.str());
+  }
+}
+
+void check_codes(std::span<const int32_t> codes, const char* what) {
+  for (size_t i = 0; i < codes.size(); ++i) {
+    if (codes[i] < 0) {
+      std::ostringstream msg;
+      msg << what << " is missing at row " << i << " (design columns may not be missing)";
+      throw InvalidInput(msg.str());
+    }
+  }
+}
+
+int32_t code_at(std::span<const int32_t> codes, int64_t row) {
+  return codes.empty() ? 0 : codes[static_cast<size_t>(row)];
+}
+
+}  // namespace
+
+Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
+  rows_ = static_cast<int64_t>(in.weights.size());
+  if (rows_ == 0) throw InvalidInput("the design has no rows");
+  if (rows_ >= std::numeric_limits<int32_t>::max()) {
+    throw InvalidInput("an in-memory Design holds at most 2^31 - 1 rows; use the Dask path");
+  }
+  check_length(in.strata, rows_, "strata");
+  check_length(in.psu, rows_, "psu");
+  check_length(in.ssu, rows_, "psu2");
+  check_length(in.fpc, rows_, "fpc");
+  check_length(in.fpc2, rows_, "fpc2");
+  check_codes(in.strata, "strata");
+  check_codes(in.psu, "psu");
+  check_codes(in.ssu, "psu2");
+  for (int64_t i = 0; i < rows_; ++i) {
+    const double w = in.weights[static_cast<size_t>(i)];
+    if (!std::isfinite(w) || w < 0) {
+      std::ostringstream msg;
+      msg << "weights must be finite and >= 0; row " << i << " has " << w;
+      throw InvalidInput(msg.str());
+    }
+  }
+  if (!in.ssu.empty() && in.psu.empty()) throw InvalidInput("psu2 needs psu");
+
+  // Sort rows by (stratum, psu, ssu) once; every estimate is then a sequential scan.
+  auto less = [&](int64_t a, int64_t b) {
+    const int32_t sa = code_at(in.strata, a), sb = code_at(in.strata, b);
+    if (sa != sb) return sa < sb;
+    const int32_t pa = code_at(in.psu, a), pb = code_at(in.psu, b);
+    if (pa != pb) return pa < pb;
+    return code_at(in.ssu, a) < code_at(in.ssu, b);
+  };
+  bool sorted = true;
+  for (int64_t i = 1; i < rows_ && sorted; ++i) sorted = !less(i, i - 1);
+  if (!sorted) {
+    order_.resize(static_cast<size_t>(rows_));
+    std::iota(order_.begin(), order_.end(), 0);
+    std::stable_sort(order_.begin(), order_.end(), less);
+  }
+  auto original = [&](int64_t s) -> int64_t {
+    return order_.empty() ? s : order_[static_cast<size_t>(s)];
+  };
+
+  weight_sorted_.resize(static_cast<size_t>(rows_));
+  for (int64_t s = 0; s < rows_; ++s) {
+    weight_sorted_[static_cast<size_t>(s)] = in.weights[static_cast<size_t>(original(s))];
+  }
+
+  int32_t n_strata = 1;
+  for (int32_t c : in.strata) n_strata = std::max(n_strata, c + 1);
+  stratum_labels_ = in.stratum_labels;
+  while (static_cast<int32_t>(stratum_labels_.size()) < n_strata) {
+    stratum_labels_.push_back(std::to_string(stratum_labels_.size()));
+  }
+
+  // Group boundaries. PSU (and SSU) codes must not reappear in another group:
+  // that would mean clusters are not nested in strata (R: "you may want nest=TRUE").
+  std::vector<int64_t> stratum_first_psu(static_cast<size_t>(n_strata) + 1, -1);
+  std::vector<uint8_t> psu_seen, ssu_seen;
+  int32_t prev_h = -1, prev_p = -1, prev_q = -1;
+  int64_t ssu_count = 0;
+  for (int64_t s = 0; s < rows_; ++s) {
+    const int64_t r = original(s);
+    const int32_t h = code_at(in.strata, r);
+    const bool new_stratum = h != prev_h;
+    bool new_psu = new_stratum || in.psu.empty();
+    if (!in.psu.empty()) {
+      const int32_t p = in.psu[static_cast<size_t>(r)];
+      new_psu = new_psu || p != prev_p;
+      if (new_psu) {
+        if (static_cast<size_t>(p) >= psu_seen.size()) psu_seen.resize(static_cast<size_t>(p) + 1, 0);
+        if (psu_seen[static_cast<size_t>(p)]) {
+          std::ostringstream msg;
+          msg << "PSU code " << p << " appears in more than one stratum (first conflict at row " << r
+              << "): clusters are not nested in strata; pass nest=True if PSU ids repeat across "
+                 "strata";
+          throw InvalidInput(msg.str());
+        }
+        psu_seen[static_cast<size_t>(p)] = 1;
+      }
+      prev_p = p;
+    }
+    if (new_stratum) {
+      stratum_first_psu[static_cast<size_t>(h)] = psu_count_;
+      prev_h = h;
+    }
+    if (new_psu) {
+      if (!in.psu.empty()) psu_row_begin_.push_back(s);
+      if (!in.ssu.empty()) psu_ssu_begin_.push_back(ssu_count);
+      ++psu_count_;
+    }
+    if (!in.ssu.empty()) {
+      const int32_t q = in.ssu[static_cast<size_t>(r)];
+      if (new_psu || q != prev_q) {
+        if (static_cast<size_t>(q) >= ssu_seen.size()) ssu_seen.resize(static_cast<size_t>(q) + 1, 0);
+        if (ssu_seen[static_cast<size_t>(q)]) {
+          std::ostringstream msg;
+          msg << "second-stage unit code " << q << " appears in more than one PSU (row " << r << ")";
+          throw InvalidInput(msg.str());
+        }
+        ssu_seen[static_cast<size_t>(q)] = 1;
+        ssu_row_begin_.push_back(s);
+        ++ssu_count;
+      }
+      prev_q = q;
+    }
+  }
+  if (!in.psu.empty()) psu_row_begin_.push_back(rows_);
+  if (!in.ssu.empty()) {
+    psu_ssu_begin_.push_back(ssu_count);
+    ssu_row_begin_.push_back(rows_);
+  }
+  stratum_psu_begin_.assign(static_cast<size_t>(n_strata) + 1, 0);
+  for (int32_t h = 0; h < n_strata; ++h) {
+    if (stratum_first_psu[static_cast<size_t>(h)] < 0) {
+      throw InvalidInput("stratum code " + std::to_string(h) + " has no rows");
+    }
+    stratum_psu_begin_[static_cast<size_t>(h)] = stratum_first_psu[static_cast<size_t>(h)];
+  }
+  stratum_psu_begin_[static_cast<size_t>(n_strata)] = psu_count_;
+
+  // Finite population corrections, as R's as.fpc: all values >= 1 are population
+  // sizes, all <= 1 are sampling fractions; a mix is an error.
+  has_fpc_ = !in.fpc.empty();
+  if (!in.fpc2.empty() && !has_fpc_) throw InvalidInput("fpc2 needs fpc");
+  if (!in.fpc2.empty() && in.ssu.empty()) throw InvalidInput("fpc2 needs psu2");
+  if (has_fpc_ && !in.ssu.empty() && in.fpc2.empty()) {
+    throw InvalidInput("psu2 with fpc needs fpc2 (the second-stage population size or fraction)");
+  }
+  if (psu_count_ < 2) throw InvalidInput("the design has only one primary sampling unit");
+  stratum_popsize_.assign(static_cast<size_t>(n_strata), kInf);
+  if (has_fpc_) {
+    bool any_above_one = false, all_at_least_one = true;
+    auto scan = [&](std::span<const double> fpc, const char* what) {
+      for (size_t i = 0; i < fpc.size(); ++i) {
+        const double f = fpc[i];
+        if (std::isnan(f) || f < 0) {
+          std::ostringstream msg;
+          msg << what << " must be a population size or sampling fraction >= 0; row " << i
+              << " has " << f;
+          throw InvalidInput(msg.str());
+        }
+        any_above_one = any_above_one || f > 1;
+        all_at_least_one = all_at_least_one && f >= 1;
+      }
+    };
+    scan(in.fpc, "fpc");
+    scan(in.fpc2, "fpc2");
+    if (any_above_one != all_at_least_one) {
+      throw InvalidInput("fpc must be all population sizes (>= 1) or all sampling fractions (<= 1)");
+    }
+    const bool is_popsize = any_above_one;
+    for (int64_t s = 0; s < rows_; ++s) {
+      const int64_t r = original(s);
+      const int32_t h = code_at(in.strata, r);
+      const double f = in.fpc[static_cast<size_t>(r)];
+      const int64_t n_h = stratum_psu_count(h);
+      const double pop = is_popsize ? f : static_cast<double>(n_h) / f;
+      double& slot = stratum_popsize_[static_cast<size_t>(h)];
+      if (slot == kInf && std::isfinite(pop)) {
+        slot = pop;
+      } else if (slot != pop && !(std::isinf(slot) && std::isinf(pop))) {
+        throw InvalidInput("fpc varies within stratum '" + stratum_labels_[static_cast<size_t>(h)] +
+                           "'; it must be constant within a stratum");
+      }
+    }
+    for (int32_t h = 0; h < n_strata; ++h) {
+      if (stratum_popsize_[static_cast<size_t>(h)] < static_cast<double>(stratum_psu_count(h))) {
+        throw InvalidInput("fpc implies more than 100% sampling in stratum '" +
+                           stratum_labels_[static_cast<size_t>(h)] + "'");
+      }
+    }
+    if (!in.fpc2.empty()) {
+      psu_popsize2_.assign(static_cast<size_t>(psu_count_), kInf);
+      std::vector<uint8_t> set(static_cast<size_t>(psu_count_), 0);
+      for (int64_t p = 0; p < psu_count_; ++p) {
+        const int64_t m = psu_ssu_begin_[static_cast<size_t>(p) + 1] - psu_ssu_begin_[static_cast<size_t>(p)];
+        for (int64_t s = psu_row_begin_[static_cast<size_t>(p)]; s < psu_row_begin_[static_cast<size_t>(p) + 1]; ++s) {
+          const double f = in.fpc2[static_cast<size_t>(original(s))];
+          const double pop = is_popsize ? f : static_cast<double>(m) / f;
+          double& slot = psu_popsize2_[static_cast<size_t>(p)];
+          if (!set[static_cast<size_t>(p)]) {
+            slot = pop;
+            set[static_cast<size_t>(p)] = 1;
+          } else if (slot != pop && !(std::isinf(slot) && std::isinf(pop))) {
+            throw InvalidInput("fpc2 varies within a PSU; it must be constant within each PSU");
+          }
+        }
+        if (psu_popsize2_[static_cast<size_t>(p)] < static_cast<double>(m)) {
+          throw InvalidInput("fpc2 implies more than 100% sampling within a PSU");
+        }
+      }
+    }
+  }
+}
+
+}  // namespace steppe

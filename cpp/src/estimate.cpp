@@ -1,0 +1,262 @@
+// Orchestrates the two scans over threads and turns their state into estimates.
+#include "steppe/estimate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <sstream>
+#include <thread>
+
+#include "steppe/accumulate.hpp"
+#include "steppe/errors.hpp"
+
+namespace steppe {
+
+Statistic parse_statistic(std::string_view name) {
+  if (name == "mean") return Statistic::Mean;
+  if (name == "total") return Statistic::Total;
+  if (name == "ratio") return Statistic::Ratio;
+  throw InvalidInput("statistic must be 'mean', 'total' or 'ratio'; got '" + std::string(name) + "'");
+}
+
+DomainPlan plan_domains(const EstimateRequest& req, const DomainTotals& t) {
+  DomainPlan plan;
+  plan.statistic = req.statistic;
+  plan.categorical = req.levels > 0;
+  plan.cells = t.cells;
+  const size_t K = static_cast<size_t>(t.cells);
+  int64_t space = 1;
+  plan.by_stride.resize(req.by.size());
+  for (size_t j = req.by.size(); j-- > 0;) {
+    plan.by_stride[j] = space;
+    space *= req.by_levels[j];
+  }
+  plan.key_to_domain.assign(static_cast<size_t>(t.key_space), -1);
+  // A domain is a combination of by levels with a nonzero-weight row, as svyby.
+  for (int64_t key = 0; key < t.key_space; ++key) {
+    if (t.n_nonzero[static_cast<size_t>(key)] > 0) {
+      plan.key_to_domain[static_cast<size_t>(key)] = static_cast<int32_t>(plan.domain_key.size());
+      plan.domain_key.push_back(static_cast<int32_t>(key));
+    }
+  }
+  const size_t D = plan.domain_key.size();
+  plan.center.assign(D * K, 0.0);
+  plan.inv_x.assign(D, 1.0);
+  plan.spread_center.assign(D, 0.0);
+  for (size_t d = 0; d < D; ++d) {
+    const size_t key = static_cast<size_t>(plan.domain_key[d]);
+    const double wsum = t.weight_sum[key];
+    double x = wsum;
+    if (req.statistic == Statistic::Ratio) {
+      x = t.denominator[key];
+      if (x == 0) throw NotEstimable("the denominator's weighted total is zero in a domain");
+    }
+    for (size_t k = 0; k < K; ++k) {
+      const double y = t.numerator[key * K + k];
+      if (req.statistic != Statistic::Total) plan.center[d * K + k] = y / x;
+    }
+    if (req.statistic != Statistic::Total) plan.inv_x[d] = 1.0 / x;
+    // Centre of the SRS variance in the design effect: the estimate itself for
+    // means and ratios, the weighted mean for totals (R's svyvar).
+    plan.spread_center[d] = req.statistic == Statistic::Total
+                                ? t.numerator[key * K] / wsum
+                                : plan.center[d * K];
+  }
+  return plan;
+}
+
+namespace {
+
+std::string lonely_message(const Design& design, const SpreadState& st) {
+  std::ostringstream msg;
+  if (!st.lonely_strata.empty()) {
+    std::vector<int32_t> strata = st.lonely_strata;
+    std::sort(strata.begin(), strata.end());
+    strata.erase(std::unique(strata.begin(), strata.end()), strata.end());
+    msg << strata.size() << " stratum/strata with a single PSU (lonely_psu='fail'): ";
+    for (size_t i = 0; i < strata.size() && i < 20; ++i) {
+      msg << (i ? ", " : "") << "'" << design.stratum_label(strata[i]) << "'";
+    }
+    if (strata.size() > 20) msg << ", ...";
+  } else {
+    msg << st.lonely_psus.size() << " PSU(s) with a single second-stage unit (lonely_psu='fail')";
+  }
+  msg << ". Use lonely_psu='remove', 'certainty', 'adjust' or 'average' to estimate anyway.";
+  return msg.str();
+}
+
+/// R's deff=TRUE: variance over the variance of a simple random sample of the
+/// same size without replacement, svyvar(x) * (N - n) / (N n) (times N^2 for totals).
+double design_effect(Statistic stat, bool categorical, double variance, double p_or_spread,
+                     double wsum, double denominator, int64_t n_nonzero) {
+  const double n = static_cast<double>(n_nonzero);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  if (n_nonzero < 2) return nan;
+  // Weighted population variance of the analysis variable (categorical: p(1-p)).
+  double s2 = categorical ? p_or_spread * (1 - p_or_spread) : p_or_spread / wsum;
+  if (stat == Statistic::Ratio) s2 /= denominator * denominator;  // r = (y - R x) / X
+  const double svyvar = s2 * n / (n - 1);
+  double vsrs;
+  if (stat == Statistic::Mean) {
+    if (wsum < n) return nan;  // R: "Sample size greater than population size"
+    vsrs = svyvar * (wsum - n) / (wsum * n);
+  } else {
+    vsrs = svyvar * wsum * wsum * (wsum - n) / (wsum * n);
+  }
+  return variance / vsrs;
+}
+
+}  // namespace
+
+EstimateResult finalize(const Design& design, const EstimateRequest& req, const DomainTotals& t,
+                        const DomainPlan& plan, SpreadState&& st) {
+  // Strata split between states: merge their moments, then fold them in.
+  std::sort(st.partial.begin(), st.partial.end(),
+            [](const StratumMoments& a, const StratumMoments& b) { return a.stratum < b.stratum; });
+  for (size_t i = 0; i < st.partial.size();) {
+    StratumMoments m = st.partial[i];
+    size_t j = i + 1;
+    for (; j < st.partial.size() && st.partial[j].stratum == m.stratum; ++j) {
+      m.merge(st.partial[j], st.cells);
+    }
+    finish_stratum(design, m, st);
+    i = j;
+  }
+  st.partial.clear();
+  if (!st.lonely_strata.empty() || !st.lonely_psus.empty()) {
+    throw NotEstimable(lonely_message(design, st));
+  }
+  if (st.nan_stage2 > 0) {
+    throw NotEstimable(
+        "lonely_psu='average' met a PSU with a single second-stage unit; R's variance is NaN there");
+  }
+
+  const int64_t D = plan.domains();
+  const int32_t K = plan.cells;
+  const size_t Ks = static_cast<size_t>(K);
+  EstimateResult res;
+  res.domains = D;
+  res.cells_per_domain = K;
+  const size_t nby = req.by.size();
+  res.domain_codes.resize(static_cast<size_t>(D) * nby);
+  res.estimate.resize(static_cast<size_t>(D) * Ks);
+  res.variance.resize(static_cast<size_t>(D) * Ks);
+  res.deff.resize(static_cast<size_t>(D) * Ks);
+  res.n.resize(static_cast<size_t>(D));
+  res.n_nonzero.resize(static_cast<size_t>(D));
+  res.weight_sum.resize(static_cast<size_t>(D));
+  res.psus = st.psus;
+  res.strata = st.strata_present;
+  for (int64_t d = 0; d < D; ++d) {
+    const size_t di = static_cast<size_t>(d);
+    const int64_t key = plan.domain_key[di];
+    const size_t ki = static_cast<size_t>(key);
+    for (size_t j = 0; j < nby; ++j) {
+      res.domain_codes[di * nby + j] =
+          static_cast<int32_t>((key / plan.by_stride[j]) % req.by_levels[j]);
+    }
+    res.n[di] = t.n[ki];
+    res.n_nonzero[di] = t.n_nonzero[ki];
+    res.weight_sum[di] = t.weight_sum[ki];
+    // lonely_psu="average": strata without a variance get the others' average.
+    double rescale = 1.0;
+    if (st.strata_ok[di] != st.strata_present[di]) {
+      if (st.strata_ok[di] == 0) {
+        throw NotEstimable("lonely_psu='average': every stratum of a domain has a single PSU");
+      }
+      rescale = static_cast<double>(st.strata_present[di]) / static_cast<double>(st.strata_ok[di]);
+    }
+    const double x = req.statistic == Statistic::Ratio ? t.denominator[ki] : t.weight_sum[ki];
+    for (size_t k = 0; k < Ks; ++k) {
+      const size_t c = di * Ks + k;
+      const double total = t.numerator[ki * Ks + k];
+      res.estimate[c] = req.statistic == Statistic::Total ? total : plan.center[c];
+      res.variance[c] = st.variance[c] * rescale;
+      const double spread =
+          plan.categorical ? total / t.weight_sum[ki] : st.spread_sum[di];
+      res.deff[c] = design_effect(req.statistic, plan.categorical, res.variance[c], spread,
+                                  t.weight_sum[ki], x, t.n_nonzero[ki]);
+    }
+  }
+  return res;
+}
+
+namespace {
+
+int worker_count(int requested, int64_t rows) {
+  int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int t = requested > 0 ? requested : hw;
+  // Threads cost more than they give below ~20k rows each.
+  const int64_t useful = std::max<int64_t>(1, rows / 20000);
+  return static_cast<int>(std::clamp<int64_t>(t, 1, useful));
+}
+
+/// PSU boundaries splitting the sorted rows into `parts` chunks of similar size.
+std::vector<int64_t> psu_chunks(const Design& design, int parts) {
+  std::vector<int64_t> cut{0};
+  const int64_t P = design.psus();
+  for (int i = 1; i < parts; ++i) {
+    const int64_t target = design.rows() * i / parts;
+    int64_t lo = cut.back(), hi = P;
+    while (lo < hi) {  // first PSU starting at or after target
+      const int64_t mid = (lo + hi) / 2;
+      if (design.psu_first_row(mid) < target) lo = mid + 1; else hi = mid;
+    }
+    if (lo > cut.back() && lo < P) cut.push_back(lo);
+  }
+  cut.push_back(P);
+  return cut;
+}
+
+template <class Work>
+void run_parallel(size_t parts, Work&& work) {
+  if (parts == 1) {
+    work(0);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(parts);
+  std::vector<std::thread> pool;
+  for (size_t i = 0; i < parts; ++i) {
+    pool.emplace_back([&, i] {
+      try {
+        work(i);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+}  // namespace
+
+EstimateResult estimate(const Design& design, const EstimateRequest& req) {
+  validate_request(design, req);
+  const auto cut = psu_chunks(design, worker_count(req.threads, design.rows()));
+  const size_t parts = cut.size() - 1;
+
+  std::vector<int32_t> cell_of_row(static_cast<size_t>(design.rows()));
+  std::vector<DomainTotals> totals(parts);
+  run_parallel(parts, [&](size_t i) {
+    totals[i] = accumulate_totals(design, req, design.psu_first_row(cut[i]),
+                                  design.psu_first_row(cut[i + 1]), cell_of_row);
+  });
+  for (size_t i = 1; i < parts; ++i) totals[0].merge(totals[i]);
+  const DomainPlan plan = plan_domains(req, totals[0]);
+  if (plan.domains() == 0) {
+    throw NotEstimable("no row has a valid value with a nonzero weight in the requested domain(s)");
+  }
+
+  std::vector<SpreadState> spread(parts);
+  run_parallel(parts, [&](size_t i) {
+    spread[i] = accumulate_spread(design, req, plan, cell_of_row, cut[i], cut[i + 1]);
+  });
+  for (size_t i = 1; i < parts; ++i) spread[0].merge(std::move(spread[i]));
+  return finalize(design, req, totals[0], plan, std::move(spread[0]));
+}
+
+}  // namespace steppe

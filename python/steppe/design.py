@@ -1,0 +1,411 @@
+"""The survey design: data plus design columns. It holds no statistics itself."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Union
+
+import numpy as np
+import pandas as pd
+
+from . import _columns as cols
+from ._core import Design as _CoreDesign
+from ._estimators import estimate_frame
+from .errors import InvalidInputError, translate_core_errors
+from .results import Estimates
+
+Columns = Union[str, Sequence[str], None]
+DfRule = Union[str, float, int]
+
+_LONELY = ("fail", "remove", "certainty", "adjust", "average")
+
+
+class Design:
+    """A complex survey design over a pandas DataFrame, as R's ``svydesign``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent. It is referenced, not copied: do not mutate it
+        while the design is in use.
+    weights : str, optional
+        Column of sampling weights (finite, >= 0). When omitted, weights come from
+        ``fpc`` (inverse sampling fractions) as in R, or are all 1.
+    strata : str or list of str, optional
+        Stratum column(s); several columns are crossed.
+    psu : str, optional
+        Primary sampling unit (cluster) ids. Omitted: each row is its own PSU.
+    fpc : str, optional
+        Stage-1 finite population correction: population sizes (all >= 1) or
+        sampling fractions (all <= 1), constant within strata, as R.
+    psu2, fpc2 : str, optional
+        Second-stage unit ids and their population sizes or fractions.
+    nest : bool
+        PSU ids repeat across strata (R's ``nest=TRUE``): ids are made unique
+        within strata.
+    lonely_psu : {"fail", "remove", "certainty", "adjust", "average"}
+        Rule for strata with a single PSU, R's ``options(survey.lonely.psu)``.
+    threads : int, optional
+        Worker threads for estimation (default: all cores). Results do not
+        depend on it beyond rounding.
+
+    Examples
+    --------
+    >>> import pandas as pd, steppe as sp
+    >>> df = pd.DataFrame({"w": [1.0, 2, 1, 2], "s": ["a", "a", "b", "b"],
+    ...                    "y": [1.0, 2, 3, 4]})
+    >>> d = sp.Design(df, weights="w", strata="s")
+    >>> round(float(d.mean("y").to_frame().estimate.iloc[0]), 4)
+    2.6667
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        weights: str | None = None,
+        strata: Columns = None,
+        psu: str | None = None,
+        fpc: str | None = None,
+        psu2: str | None = None,
+        fpc2: str | None = None,
+        nest: bool = False,
+        lonely_psu: str = "fail",
+        threads: int | None = None,
+    ) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise InvalidInputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+        if len(data) == 0:
+            raise InvalidInputError("data has no rows")
+        if lonely_psu not in _LONELY:
+            raise InvalidInputError(f"lonely_psu must be one of {_LONELY}, got {lonely_psu!r}")
+        strata_cols = cols.as_list(strata)
+        named = {
+            "weights": [weights] if weights else [],
+            "strata": strata_cols,
+            "psu": [psu] if psu else [],
+            "fpc": [fpc] if fpc else [],
+            "psu2": [psu2] if psu2 else [],
+            "fpc2": [fpc2] if fpc2 else [],
+        }
+        for role, names in named.items():
+            cols.require_columns(data, names, role)
+        if psu2 and not psu:
+            raise InvalidInputError("psu2 needs psu (the first-stage ids)")
+
+        self._data = data
+        self._spec: dict[str, Any] = {
+            "weights": weights,
+            "strata": strata_cols,
+            "psu": psu,
+            "fpc": fpc,
+            "psu2": psu2,
+            "fpc2": fpc2,
+            "nest": nest,
+            "lonely_psu": lonely_psu,
+        }
+        self._threads = 0 if threads is None else int(threads)
+        self._mask: np.ndarray | None = None
+        self._cache: dict[tuple[str, str], Any] = {}
+
+        strata_codes = cols.design_codes(data, strata_cols, "strata") if strata_cols else None
+        psu_codes = cols.design_codes(data, [psu], "psu").codes if psu else None
+        if psu_codes is not None and strata_codes is not None:
+            if nest:
+                psu_codes = cols.pair_codes(strata_codes.codes, psu_codes)
+            else:
+                _check_nested(strata_codes.codes, psu_codes, psu, strata_cols)
+        ssu_codes = None
+        if psu2 and psu_codes is not None:
+            ssu_codes = cols.pair_codes(psu_codes, cols.design_codes(data, [psu2], "psu2").codes)
+        fpc_values = _fpc_values(data, fpc, "fpc")
+        fpc2_values = _fpc_values(data, fpc2, "fpc2")
+        if weights:
+            w = cols.weights(data[weights])
+        else:
+            w = _weights_from_fpc(len(data), strata_codes, psu_codes, ssu_codes, fpc_values, fpc2_values)
+        self._weights = w
+        with translate_core_errors():
+            self._core = _CoreDesign(
+                w,
+                strata=None if strata_codes is None else strata_codes.codes,
+                psu=psu_codes,
+                psu2=ssu_codes,
+                fpc=fpc_values,
+                fpc2=fpc2_values,
+                stratum_labels=[] if strata_codes is None else [str(x) for x in strata_codes.labels],
+                lonely_psu=lonely_psu,
+            )
+
+    # ---------------------------------------------------------------- accessors
+    @property
+    def data(self) -> pd.DataFrame:
+        """The DataFrame the design refers to."""
+        return self._data
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Sampling weights as float64, in row order."""
+        return self._weights
+
+    @property
+    def degf(self) -> int:
+        """Design degrees of freedom, PSUs minus strata (R's ``degf``) of the full design."""
+        return int(self._core.degf)
+
+    def summary(self) -> dict[str, Any]:
+        """Design facts: rows, strata, PSUs, degrees of freedom, the columns used.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> d = sp.Design(pd.DataFrame({"w": [1.0, 1, 1], "y": [0, 1, 1]}), weights="w")
+        >>> d.summary()["n_psu"]
+        3
+        """
+        out: dict[str, Any] = {
+            "n_rows": int(self._core.rows),
+            "n_strata": int(self._core.strata),
+            "n_psu": int(self._core.psus),
+            "degf": self.degf,
+            "has_fpc": bool(self._core.has_fpc),
+        }
+        out.update(self._spec)
+        if self._mask is not None:
+            out["domain_rows"] = int(self._mask.sum())
+        return out
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        kind = "each row its own PSU" if s["psu"] is None else f"{s['n_psu']} PSUs"
+        dom = f", domain of {s['domain_rows']} rows" if "domain_rows" in s else ""
+        return (
+            f"<steppe.Design: {s['n_rows']} rows, {s['n_strata']} strata, {kind}, "
+            f"df={s['degf']}{dom}>"
+        )
+
+    # ------------------------------------------------------------------ domains
+    def subset(self, mask: Any) -> Design:
+        """A domain of the design: estimates use only rows where ``mask`` is True,
+        but the design (strata, PSU counts, FPC) stays the full one, as R's
+        ``subset(design, ...)``. Missing mask values count as False.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0, 2, 1, 2], "y": [1.0, 2, 3, 4]})
+        >>> d = sp.Design(df, weights="w").subset(df.y > 1)
+        >>> float(d.total("y").to_frame().estimate.iloc[0])
+        15.0
+        """
+        m = cols.mask(mask, self._data)
+        if self._mask is not None:
+            m = np.ascontiguousarray(m & self._mask)
+        if not m.any():
+            from .errors import NotEstimableError
+
+            raise NotEstimableError("subset: the mask selects no rows (empty domain)")
+        out = object.__new__(Design)
+        out.__dict__.update(self.__dict__)
+        out._mask = m
+        return out
+
+    # --------------------------------------------------------------- estimators
+    def mean(
+        self,
+        variable: str | Sequence[str],
+        by: Columns = None,
+        ci: str | None = None,
+        level: float = 0.95,
+        df: DfRule = "design",
+    ) -> Estimates:
+        """Weighted means (R's ``svymean``); a categorical column gives each level's share.
+
+        Confidence intervals are Wald (t with ``df``) unless ``ci`` names a
+        proportion method (see :meth:`proportion`).
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0, 3], "y": [0.0, 1.0]})
+        >>> float(sp.Design(df, weights="w").mean("y").to_frame().estimate.iloc[0])
+        0.75
+        """
+        return self._run("mean", variable, by, ci, level, df)
+
+    def total(
+        self,
+        variable: str | Sequence[str],
+        by: Columns = None,
+        level: float = 0.95,
+        df: DfRule = "design",
+    ) -> Estimates:
+        """Weighted totals (R's ``svytotal``); a categorical column gives each level's count.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0, 3], "y": [2.0, 1.0]})
+        >>> float(sp.Design(df, weights="w").total("y").to_frame().estimate.iloc[0])
+        5.0
+        """
+        return self._run("total", variable, by, None, level, df)
+
+    def proportion(
+        self,
+        variable: str | Sequence[str],
+        by: Columns = None,
+        ci: str = "logit",
+        level: float = 0.95,
+        df: DfRule = "design",
+    ) -> Estimates:
+        """Share of every level of a categorical variable, with CIs as R's ``svyciprop``.
+
+        Parameters
+        ----------
+        ci : {"logit", "beta", "wilson", "xlogit", "mean", "likelihood", "asin"}
+            Interval method; "beta" is Korn–Graubard. At an estimate of 0 (or 1)
+            every method gives the one-sided Korn–Graubard bound [0, U] (or [L, 1]).
+        df : "design", number or math.inf
+            Degrees of freedom of the t quantiles: "design" is PSUs minus strata
+            among the domain's rows (R's ``degf`` of the domain subset).
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0] * 4, "a": ["x", "y", "y", "y"]})
+        >>> sp.Design(df, weights="w").proportion("a").to_frame().estimate.tolist()
+        [0.25, 0.75]
+        """
+        return self._run("proportion", variable, by, ci, level, df)
+
+    def ratio(
+        self,
+        numerator: str,
+        denominator: str,
+        by: Columns = None,
+        level: float = 0.95,
+        df: DfRule = "design",
+    ) -> Estimates:
+        """Ratio of two weighted totals (R's ``svyratio``).
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0, 1], "y": [2.0, 4], "x": [1.0, 2]})
+        >>> float(sp.Design(df, weights="w").ratio("y", "x").to_frame().estimate.iloc[0])
+        2.0
+        """
+        return self._run("ratio", numerator, by, None, level, df, denominator=denominator)
+
+    # ----------------------------------------------------------------- plumbing
+    def _run(
+        self,
+        statistic: str,
+        variable: str | Sequence[str],
+        by: Columns,
+        ci: str | None,
+        level: float,
+        df: DfRule,
+        denominator: str | None = None,
+    ) -> Estimates:
+        variables = cols.as_list(variable)
+        if not variables:
+            raise InvalidInputError("no variable given")
+        by_cols = cols.as_list(by)
+        cols.require_columns(self._data, variables, "variable")
+        cols.require_columns(self._data, by_cols, "by")
+        if denominator is not None:
+            cols.require_columns(self._data, [denominator], "denominator")
+        if not (isinstance(level, (int, float)) and 0 < level < 1):
+            raise InvalidInputError(f"level must be between 0 and 1, got {level!r}")
+        _check_df(df)
+        with translate_core_errors():
+            frames = [
+                estimate_frame(self, statistic, v, by_cols, ci, float(level), df, denominator)
+                for v in variables
+            ]
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        meta = {
+            "statistic": statistic,
+            "variables": variables,
+            "denominator": denominator,
+            "by": by_cols,
+            "ci_method": frame.attrs.get("ci_method"),
+            "level": float(level),
+            "df_rule": "inf" if isinstance(df, float) and math.isinf(df) else df,
+            "design": self.summary(),
+        }
+        return Estimates(frame, meta)
+
+    def _codes(self, column: str) -> cols.Codes:
+        key = ("codes", column)
+        if key not in self._cache:
+            self._cache[key] = cols.factorize(self._data[column])
+        return self._cache[key]  # type: ignore[no-any-return]
+
+    def _numeric(self, column: str, role: str) -> np.ndarray:
+        key = ("numeric", column)
+        if key not in self._cache:
+            self._cache[key] = cols.numeric(self._data[column], role)
+        return self._cache[key]  # type: ignore[no-any-return]
+
+
+def _check_df(df: DfRule) -> None:
+    if isinstance(df, str):
+        if df not in ("design", "inf"):
+            raise InvalidInputError(f"df must be 'design', a number or math.inf, got {df!r}")
+        return
+    if isinstance(df, bool) or not isinstance(df, (int, float)) or not df > 0:
+        raise InvalidInputError(f"df must be 'design', a positive number or math.inf, got {df!r}")
+
+
+def _check_nested(strata: np.ndarray, psu: np.ndarray, psu_name: str, strata_cols: list[str]) -> None:
+    pairs = pd.DataFrame({"p": psu, "s": strata}).drop_duplicates()
+    counts = pairs["p"].value_counts()
+    if (counts > 1).any():
+        raise InvalidInputError(
+            f"psu column {psu_name!r}: {int((counts > 1).sum())} PSU id(s) appear in more than one "
+            f"stratum of {strata_cols!r}: clusters are not nested in strata; "
+            "pass nest=True if PSU ids are only unique within strata"
+        )
+
+
+def _fpc_values(data: pd.DataFrame, column: str | None, role: str) -> np.ndarray | None:
+    if not column:
+        return None
+    values = cols.numeric(data[column], role)
+    bad = np.isnan(values) | (values < 0)
+    if bad.any():
+        raise InvalidInputError(
+            f"{role} column {column!r} is missing or negative in "
+            f"{cols.describe_rows(bad, data.index)}"
+        )
+    return values
+
+
+def _weights_from_fpc(
+    n: int,
+    strata: cols.Codes | None,
+    psu: np.ndarray | None,
+    ssu: np.ndarray | None,
+    fpc: np.ndarray | None,
+    fpc2: np.ndarray | None,
+) -> np.ndarray:
+    """Weights implied by the FPCs (R: probabilities n/N per stage), else 1."""
+    if fpc is None:
+        # R: "No weights or probabilities supplied, assuming equal probability".
+        return np.ones(n, dtype=np.float64)
+    s = np.zeros(n, dtype=np.int64) if strata is None else strata.codes.astype(np.int64)
+    units = np.arange(n) if psu is None else psu
+    sampsize = pd.Series(units).groupby(s).transform("nunique").to_numpy(dtype=np.float64)
+    is_popsize = bool((fpc > 1).any() or (fpc2 is not None and (fpc2 > 1).any()))
+    prob = sampsize / fpc if is_popsize else fpc.copy()
+    if ssu is not None and fpc2 is not None and psu is not None:
+        m = pd.Series(ssu).groupby(psu).transform("nunique").to_numpy(dtype=np.float64)
+        prob = prob * (m / fpc2 if is_popsize else fpc2)
+    with np.errstate(divide="ignore"):
+        w = 1.0 / prob
+    if not np.isfinite(w).all():
+        raise InvalidInputError("fpc implies zero sampling probability for some rows")
+    return np.ascontiguousarray(w)
