@@ -10,7 +10,8 @@ namespace {
 Design make_design(const py::array& weights, const std::optional<py::array>& strata,
                    const std::optional<py::array>& psu, const std::optional<py::array>& psu2,
                    const std::optional<py::array>& fpc, const std::optional<py::array>& fpc2,
-                   std::vector<std::string> stratum_labels, const std::string& lonely_psu) {
+                   std::vector<std::string> stratum_labels, std::vector<std::string> psu_labels,
+                   const std::string& lonely_psu) {
   DesignInput in;
   in.weights = view<double>(weights, "weights");
   in.strata = view_or_empty<int32_t>(strata, "strata");
@@ -19,6 +20,7 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
   in.fpc = view_or_empty<double>(fpc, "fpc");
   in.fpc2 = view_or_empty<double>(fpc2, "fpc2");
   in.stratum_labels = std::move(stratum_labels);
+  in.psu_labels = std::move(psu_labels);
   in.lonely_psu = parse_lonely_psu(lonely_psu);
   // Safe without the GIL: the arrays are kept alive by the caller's references
   // and the constructor copies what it keeps.
@@ -33,6 +35,7 @@ void register_design(py::module_& m) {
       .def(py::init(&make_design), py::arg("weights"), py::arg("strata") = py::none(),
            py::arg("psu") = py::none(), py::arg("psu2") = py::none(), py::arg("fpc") = py::none(),
            py::arg("fpc2") = py::none(), py::arg("stratum_labels") = std::vector<std::string>{},
+           py::arg("psu_labels") = std::vector<std::string>{},
            py::arg("lonely_psu") = "fail")
       .def_property_readonly("rows", &Design::rows)
       .def_property_readonly("strata", &Design::strata)

@@ -118,6 +118,7 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
   int32_t n_strata = 1;
   for (int32_t c : in.strata) n_strata = std::max(n_strata, c + 1);
   stratum_labels_ = in.stratum_labels;
+  psu_labels_ = in.psu_labels;
   while (static_cast<int32_t>(stratum_labels_.size()) < n_strata) {
     stratum_labels_.push_back(std::to_string(stratum_labels_.size()));
   }
@@ -154,7 +155,10 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
       prev_h = h;
     }
     if (new_psu) {
-      if (!in.psu.empty()) psu_row_begin_.push_back(s);
+      if (!in.psu.empty()) {
+        psu_row_begin_.push_back(s);
+        psu_code_.push_back(prev_p);
+      }
       if (!in.ssu.empty()) psu_ssu_begin_.push_back(ssu_count);
       ++psu_count_;
     }
@@ -261,6 +265,13 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
       }
     }
   }
+}
+
+std::string Design::psu_label(int64_t p) const {
+  if (rows_are_psus()) return "row " + std::to_string(order_.empty() ? p : order_[static_cast<size_t>(p)]);
+  const int32_t code = psu_code_[static_cast<size_t>(p)];
+  if (static_cast<size_t>(code) < psu_labels_.size()) return psu_labels_[static_cast<size_t>(code)];
+  return std::to_string(code);
 }
 
 }  // namespace steppe

@@ -80,7 +80,14 @@ std::string lonely_message(const Design& design, const SpreadState& st) {
     }
     if (strata.size() > 20) msg << ", ...";
   } else {
-    msg << st.lonely_psus.size() << " PSU(s) with a single second-stage unit (lonely_psu='fail')";
+    std::vector<int64_t> psus = st.lonely_psus;
+    std::sort(psus.begin(), psus.end());
+    psus.erase(std::unique(psus.begin(), psus.end()), psus.end());
+    msg << psus.size() << " PSU(s) with a single second-stage unit (lonely_psu='fail'): ";
+    for (size_t i = 0; i < psus.size() && i < 20; ++i) {
+      msg << (i ? ", " : "") << "'" << design.psu_label(psus[i]) << "'";
+    }
+    if (psus.size() > 20) msg << ", ...";
   }
   msg << ". Use lonely_psu='remove', 'certainty', 'adjust' or 'average' to estimate anyway.";
   return msg.str();

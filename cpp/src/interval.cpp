@@ -107,96 +107,6 @@ double bernoulli_kl(double p, double b) {
   return std::max(kl, 0.0);
 }
 
-// Cubic spline with Forsythe, Malcolm & Moler (1977) end conditions: on the
-// first and last intervals the spline's third derivative equals that of the
-// cubic through the four end points (zero when there are only three points).
-// This is the spline R's spline(method = "fmm") builds. Stored as second
-// derivatives m_i at the knots (de Boor 1978, ch. IV).
-class FmmSpline {
- public:
-  FmmSpline(std::vector<double> x, std::vector<double> y) : x_(std::move(x)), y_(std::move(y)) {
-    const std::size_t n = x_.size();
-    m_.assign(n, 0.0);
-    if (n < 3) return;  // linear
-    std::vector<double> h(n - 1), slope(n - 1);
-    for (std::size_t i = 0; i + 1 < n; ++i) {
-      h[i] = x_[i + 1] - x_[i];
-      slope[i] = (y_[i + 1] - y_[i]) / h[i];
-    }
-    // Third divided differences at both ends (0 for three points).
-    double third_left = 0.0;
-    double third_right = 0.0;
-    if (n > 3) {
-      auto dd3 = [&](std::size_t i) {  // f[x_i, .., x_{i+3}]
-        const double d2a = (slope[i + 1] - slope[i]) / (x_[i + 2] - x_[i]);
-        const double d2b = (slope[i + 2] - slope[i + 1]) / (x_[i + 3] - x_[i + 1]);
-        return (d2b - d2a) / (x_[i + 3] - x_[i]);
-      };
-      third_left = 6.0 * dd3(0);
-      third_right = 6.0 * dd3(n - 4);
-    }
-    // Tridiagonal system: sub[i] m_{i-1} + diag[i] m_i + sup[i] m_{i+1} = rhs[i].
-    std::vector<double> sub(n, 0.0), diag(n, 0.0), sup(n, 0.0), rhs(n, 0.0);
-    diag[0] = -1.0;  // (m_1 - m_0) / h_0 = third_left
-    sup[0] = 1.0;
-    rhs[0] = h[0] * third_left;
-    for (std::size_t i = 1; i + 1 < n; ++i) {  // continuity of the first derivative
-      sub[i] = h[i - 1];
-      diag[i] = 2.0 * (h[i - 1] + h[i]);
-      sup[i] = h[i];
-      rhs[i] = 6.0 * (slope[i] - slope[i - 1]);
-    }
-    sub[n - 1] = -1.0;  // (m_{n-1} - m_{n-2}) / h_{n-2} = third_right
-    diag[n - 1] = 1.0;
-    rhs[n - 1] = h[n - 2] * third_right;
-    for (std::size_t i = 1; i < n; ++i) {  // Thomas algorithm
-      const double f = sub[i] / diag[i - 1];
-      diag[i] -= f * sup[i - 1];
-      rhs[i] -= f * rhs[i - 1];
-    }
-    m_[n - 1] = rhs[n - 1] / diag[n - 1];
-    for (std::size_t i = n - 1; i-- > 0;) m_[i] = (rhs[i] - sup[i] * m_[i + 1]) / diag[i];
-  }
-
-  double operator()(double u) const {
-    const std::size_t n = x_.size();
-    std::size_t i = 0;
-    if (u >= x_[n - 1]) {
-      i = n - 2;
-    } else if (u > x_[0]) {
-      i = static_cast<std::size_t>(std::upper_bound(x_.begin(), x_.end(), u) - x_.begin()) - 1;
-    }
-    const double h = x_[i + 1] - x_[i];
-    const double t = u - x_[i];
-    const double slope = (y_[i + 1] - y_[i]) / h;
-    return y_[i] + t * (slope - h * (2.0 * m_[i] + m_[i + 1]) / 6.0) + t * t * m_[i] / 2.0 +
-           t * t * t * (m_[i + 1] - m_[i]) / (6.0 * h);
-  }
-
- private:
-  std::vector<double> x_, y_, m_;
-};
-
-// Linear interpolation of x at y = v over points sorted by y, as R's
-// approx(rule = 1): NaN outside the range of y.
-double approx_rule1(const std::vector<std::pair<double, double>>& yx, double v) {
-  if (yx.empty() || v < yx.front().first || v > yx.back().first) return std::nan("");
-  std::size_t i = 0;
-  std::size_t j = yx.size() - 1;
-  while (i + 1 < j) {
-    const std::size_t mid = (i + j) / 2;
-    if (v < yx[mid].first) {
-      j = mid;
-    } else {
-      i = mid;
-    }
-  }
-  if (v == yx[j].first) return yx[j].second;
-  if (v == yx[i].first) return yx[i].second;
-  return yx[i].second +
-         (yx[j].second - yx[i].second) * ((v - yx[i].first) / (yx[j].first - yx[i].first));
-}
-
 // Root of the signed profile statistic z(b) = cutoff on one side of b_hat,
 // z(b)^2 = 2 N KL(p, expit(b)) / phi, by bisection (monotone on each side).
 double exact_profile_root(double p, double b_hat, double scale, double cutoff, double step) {
@@ -222,18 +132,17 @@ double exact_profile_root(double p, double b_hat, double scale, double cutoff, d
 }
 
 // R survey 4.1.1: svyciprop(method = "likelihood") -> confint.svyglm(method =
-// "likelihood") -> MASSprofile_glm + confint_profile. For y ~ 1 with family
+// "likelihood"), the Rao-Scott-scaled profile likelihood of y ~ 1 with family
 // quasibinomial and weights rescaled to mean 1 over the N = n_rows rows:
 //   b_hat = logit(p), se = sqrt(var) / (p (1-p))                (sandwich SE)
 //   lambda = cov.unscaled / naive.cov = N var / (p (1-p))       (Rao & Scott 1984 deff)
 //   phi = svyvar(Pearson residuals) = N / (N - 1)               (dispersion)
-//   z(b) = sign(b - b_hat) sqrt(2 N KL(p, expit(b)) / phi)      (signed root deviance)
-//   cutoffs = +- qt((1-level)/2, df) sqrt(lambda)
-// R profiles z on the grid b_hat +- k del se, k = 1..9 (del = zmax / 5, zmax =
-// sqrt(qf(alpha', 1, N - 1, upper)), alpha' = pnorm(cutoff) / 2), stopping
-// after |z| >= zmax, fits an FMM spline of z on b, evaluates it on
-// 3 * (grid size) equally spaced points and inverts by linear interpolation.
-// The same steps are taken here so that the result agrees with R.
+//   z(b)^2 = 2 N KL(p, expit(b)) / phi                          (scaled deviance)
+// and the limits solve z(b)^2 = qt((1-level)/2, df)^2 lambda on each side of
+// b_hat. R finds them approximately (a profile on a coarse grid, an FMM spline
+// and linear inversion), so its limits move with glm's convergence and the
+// grid by up to ~1e-8 (converged) to ~1e-4 (R's default glm tolerance); steppe
+// solves the equation to machine precision.
 Interval likelihood_interval(const ProportionCiInput& in) {
   require_rows(in, "for method \"likelihood\"");
   const double p = in.p;
@@ -244,49 +153,9 @@ Interval likelihood_interval(const ProportionCiInput& in) {
   const double lambda = n * in.var / pq;
   const double phi = n / (n - 1.0);
   const double scale = 2.0 * n / phi;  // z^2 = scale * KL
-
-  const double q = t_quantile((1.0 - in.level) / 2.0, in.df);
-  const double unscaled = pnorm(q * std::sqrt(lambda));  // 2 alpha' in R
-  const double cut_low = qnorm(unscaled);
-  const double cut_high = qnorm(unscaled, false);
-  const double zmax = std::sqrt(qf(unscaled / 2.0, 1.0, n - 1.0, false));
-  const double del = zmax / 5.0;
-  constexpr int kMaxSteps = 10;
-
-  std::vector<std::pair<double, double>> bz{{b_hat, 0.0}};  // (b, z)
-  for (double sgn : {-1.0, 1.0}) {
-    double z = 0.0;
-    for (int step = 1; step < kMaxSteps && std::abs(z) < zmax; ++step) {
-      const double b = b_hat + sgn * step * del * se;
-      z = sgn * std::sqrt(scale * bernoulli_kl(p, b));
-      bz.emplace_back(b, z);
-    }
-  }
-  std::sort(bz.begin(), bz.end());
-  std::vector<double> bs, zs;
-  for (const auto& [b, z] : bz) {
-    bs.push_back(b);
-    zs.push_back(z);
-  }
-  const FmmSpline spline(bs, zs);
-  const std::size_t n_out = 3 * bs.size();
-  const double b_min = bs.front();
-  const double b_max = bs.back();
-  const double by = (b_max - b_min) / static_cast<double>(n_out - 1);
-  std::vector<std::pair<double, double>> zb;  // (spline z, b), for inversion
-  zb.reserve(n_out);
-  for (std::size_t i = 0; i < n_out; ++i) {
-    const double b = (i + 1 == n_out) ? b_max : b_min + static_cast<double>(i) * by;
-    zb.emplace_back(spline(b), b);
-  }
-  std::sort(zb.begin(), zb.end());
-  double low = approx_rule1(zb, cut_low);
-  double high = approx_rule1(zb, cut_high);
-  // Outside R's grid (R returns NA), or a spline that has gone astray on a very
-  // coarse grid (the limit on the wrong side of b_hat): solve the profile
-  // equation directly.
-  if (!(low <= b_hat)) low = exact_profile_root(p, b_hat, scale, cut_low, del * se);
-  if (!(high >= b_hat)) high = exact_profile_root(p, b_hat, scale, cut_high, del * se);
+  const double cut = std::abs(t_quantile((1.0 - in.level) / 2.0, in.df)) * std::sqrt(lambda);
+  const double low = exact_profile_root(p, b_hat, scale, -cut, se);
+  const double high = exact_profile_root(p, b_hat, scale, cut, se);
   return {expit(low), expit(high)};
 }
 

@@ -17,6 +17,7 @@ class Design:
         fpc: npt.NDArray[np.float64] | None = None,
         fpc2: npt.NDArray[np.float64] | None = None,
         stratum_labels: list[str] = ...,
+        psu_labels: list[str] = ...,
         lonely_psu: str = "fail",
     ) -> None: ...
     @property

@@ -90,8 +90,9 @@ def estimate_frame(
     se = np.sqrt(var)
     n = np.repeat(raw["n"], k)
     wsum = np.repeat(raw["weight_sum"], k)
+    df_design = np.repeat((raw["psus"] - raw["strata"]).astype(np.float64), k)
     if isinstance(df_rule, str) and df_rule == "design":
-        df = np.repeat((raw["psus"] - raw["strata"]).astype(np.float64), k)
+        df = df_design
     elif isinstance(df_rule, str):  # "inf"
         df = np.full(len(est), math.inf)
     else:
@@ -99,6 +100,10 @@ def estimate_frame(
 
     is_share = categorical and statistic in ("mean", "proportion")
     method = ci if ci else ("logit" if statistic == "proportion" else "wald")
+    if is_share and method == "beta":
+        # Korn-Graubard's df adjustment uses the domain's design df whatever df=
+        # says, as R's svyciprop(method="beta") does.
+        df = df_design
     ok = df > 0
     low = np.full(len(est), np.nan)
     high = np.full(len(est), np.nan)

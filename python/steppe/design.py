@@ -109,31 +109,39 @@ class Design:
         self._cache: dict[tuple[str, str], Any] = {}
 
         strata_codes = cols.design_codes(data, strata_cols, "strata") if strata_cols else None
-        psu_codes = cols.design_codes(data, [psu], "psu").codes if psu else None
+        psu_codes = cols.design_codes(data, [psu], "psu") if psu else None
         if psu_codes is not None and strata_codes is not None:
             if nest:
-                psu_codes = cols.pair_codes(strata_codes.codes, psu_codes)
+                psu_codes = cols.pair_codes(strata_codes, psu_codes)
             else:
-                _check_nested(strata_codes.codes, psu_codes, psu, strata_cols)
+                _check_nested(strata_codes.codes, psu_codes.codes, psu or "", strata_cols)
         ssu_codes = None
         if psu2 and psu_codes is not None:
-            ssu_codes = cols.pair_codes(psu_codes, cols.design_codes(data, [psu2], "psu2").codes)
+            ssu_codes = cols.pair_codes(psu_codes, cols.design_codes(data, [psu2], "psu2")).codes
         fpc_values = _fpc_values(data, fpc, "fpc")
         fpc2_values = _fpc_values(data, fpc2, "fpc2")
         if weights:
             w = cols.weights(data[weights])
         else:
-            w = _weights_from_fpc(len(data), strata_codes, psu_codes, ssu_codes, fpc_values, fpc2_values)
+            w = _weights_from_fpc(
+                len(data),
+                strata_codes,
+                None if psu_codes is None else psu_codes.codes,
+                ssu_codes,
+                fpc_values,
+                fpc2_values,
+            )
         self._weights = w
         with translate_core_errors():
             self._core = _CoreDesign(
                 w,
                 strata=None if strata_codes is None else strata_codes.codes,
-                psu=psu_codes,
+                psu=None if psu_codes is None else psu_codes.codes,
                 psu2=ssu_codes,
                 fpc=fpc_values,
                 fpc2=fpc2_values,
                 stratum_labels=[] if strata_codes is None else [str(x) for x in strata_codes.labels],
+                psu_labels=[] if psu_codes is None else [str(x) for x in psu_codes.labels],
                 lonely_psu=lonely_psu,
             )
 

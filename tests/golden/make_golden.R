@@ -358,8 +358,13 @@ CI_METHODS <- c("logit", "xlogit", "beta", "mean", "asin", "likelihood")
 LIKELIHOOD_GAP <- 0
 likelihood_exact <- function(var, lev, dd, level, dfv) {
   f <- as.formula(sprintf("I(%s == \"%s\") ~ 1", bq(var), lev))
-  m <- svyglm(f, dd, family = quasibinomial,
-              control = glm.control(epsilon = 1e-15, maxit = 100))
+  # Start IRLS at the exact MLE, logit(p_hat): glm's convergence test is on the
+  # deviance, which is flat at the optimum, so an iterated fit leaves the last
+  # iteration's weights (hence naive.cov and lambda) off by ~1e-8.
+  p_hat <- unname(coef(svymean(reformulate(sprintf("I(%s == \"%s\")", bq(var), lev)), dd))[2])
+  b_start <- qlogis(p_hat)
+  m <- eval(bquote(svyglm(f, dd, family = quasibinomial, start = .(b_start),
+                          control = glm.control(epsilon = 1e-15, maxit = 100))))
   lambda <- m$cov.unscaled[1, 1] / m$naive.cov[1, 1]
   q <- if (is.infinite(dfv)) qnorm((1 - level) / 2) else qt((1 - level) / 2, dfv)
   cut <- q^2 * lambda

@@ -29,6 +29,7 @@ struct DesignInput {
   std::span<const double> fpc;          ///< stage-1 population size per row; empty: none
   std::span<const double> fpc2;         ///< stage-2 population size per row; empty: none
   std::vector<std::string> stratum_labels;  ///< labels for messages, indexed by code
+  std::vector<std::string> psu_labels;      ///< labels for messages, indexed by PSU code
   LonelyPsu lonely_psu = LonelyPsu::Fail;
 };
 
@@ -60,6 +61,8 @@ class Design {
   const std::vector<int64_t>& ssu_row_begin() const { return ssu_row_begin_; }
   const std::vector<double>& psu_popsize2() const { return psu_popsize2_; }
   const std::string& stratum_label(int32_t h) const { return stratum_labels_[static_cast<size_t>(h)]; }
+  /// Label of the PSU at sorted index p (its code when no labels were given).
+  std::string psu_label(int64_t p) const;
 
   /// Number of PSUs in stratum h in the full design (R's fpc$sampsize).
   int64_t stratum_psu_count(int32_t h) const {
@@ -86,6 +89,8 @@ class Design {
   std::vector<int64_t> ssu_row_begin_;
   std::vector<double> psu_popsize2_;
   std::vector<std::string> stratum_labels_;
+  std::vector<int32_t> psu_code_;  ///< per PSU index: its input code
+  std::vector<std::string> psu_labels_;
 };
 
 }  // namespace steppe
