@@ -17,7 +17,7 @@ Examples
 from __future__ import annotations
 
 try:
-    from . import _core
+    from . import _core  # noqa: F401
 except ImportError as exc:  # pragma: no cover - only without a build
     raise ImportError(
         "steppe's compiled core (steppe._core) is missing. Build and install the package with "

@@ -51,7 +51,7 @@ def describe_rows(bad: np.ndarray, index: pd.Index) -> str:
 
 
 def is_categorical(series: pd.Series) -> bool:
-    """True for columns steppe treats as categories rather than numbers."""
+    """Tell whether steppe treats the column as categories rather than numbers."""
     dtype = series.dtype
     return bool(
         isinstance(dtype, pd.CategoricalDtype)
@@ -92,7 +92,7 @@ def numeric(series: pd.Series, role: str) -> np.ndarray:
 
 
 def weights(series: pd.Series) -> np.ndarray:
-    """Sampling weights: numeric, finite, >= 0, not missing."""
+    """Return sampling weights: numeric, finite, >= 0, not missing."""
     values = numeric(series, "weights")
     name = series.name
     for bad, what in (
@@ -131,14 +131,12 @@ def pair_codes(outer: Codes, inner: Codes) -> Codes:
     key = outer.codes.astype(np.int64) * (int(inner.codes.max()) + 1) + inner.codes
     codes, _ = pd.factorize(key, sort=True)
     _, first = np.unique(codes, return_index=True)
-    labels = [
-        f"{outer.labels[outer.codes[i]]} / {inner.labels[inner.codes[i]]}" for i in first
-    ]
+    labels = [f"{outer.labels[outer.codes[i]]} / {inner.labels[inner.codes[i]]}" for i in first]
     return Codes(np.ascontiguousarray(codes.astype(np.int32)), labels)
 
 
 def mask(values: Any, data: pd.DataFrame) -> np.ndarray:
-    """A boolean domain mask as uint8; missing counts as outside (R: r & !is.na(r))."""
+    """Return a boolean domain mask as uint8; missing is outside (R: r & !is.na(r))."""
     if isinstance(values, pd.Series):
         if not values.index.equals(data.index):
             if len(values) != len(data) or not values.index.isin(data.index).all():

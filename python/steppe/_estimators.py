@@ -118,9 +118,7 @@ def estimate_frame(
 
     if is_share:
         n_eff = _core.effective_sample_size(est, var, n.astype(np.float64))
-        flags = list(
-            _core.reliability_flags(est, var, n.astype(np.float64), np.where(ok, df, 1.0))
-        )
+        flags = list(_core.reliability_flags(est, var, n.astype(np.float64), np.where(ok, df, 1.0)))
     else:
         deff = raw["deff"]
         good = np.isfinite(deff) & (deff > 0)

@@ -140,7 +140,9 @@ class Design:
                 psu2=ssu_codes,
                 fpc=fpc_values,
                 fpc2=fpc2_values,
-                stratum_labels=[] if strata_codes is None else [str(x) for x in strata_codes.labels],
+                stratum_labels=[]
+                if strata_codes is None
+                else [str(x) for x in strata_codes.labels],
                 psu_labels=[] if psu_codes is None else [str(x) for x in psu_codes.labels],
                 lonely_psu=lonely_psu,
             )
@@ -194,9 +196,11 @@ class Design:
 
     # ------------------------------------------------------------------ domains
     def subset(self, mask: Any) -> Design:
-        """A domain of the design: estimates use only rows where ``mask`` is True,
-        but the design (strata, PSU counts, FPC) stays the full one, as R's
-        ``subset(design, ...)``. Missing mask values count as False.
+        """Restrict estimates to a domain, keeping the full design.
+
+        Estimates use only rows where ``mask`` is True, but the design (strata,
+        PSU counts, FPC) stays the full one, as R's ``subset(design, ...)``.
+        Missing mask values count as False.
 
         Examples
         --------
@@ -368,7 +372,9 @@ def _check_df(df: DfRule) -> None:
         raise InvalidInputError(f"df must be 'design', a positive number or math.inf, got {df!r}")
 
 
-def _check_nested(strata: np.ndarray, psu: np.ndarray, psu_name: str, strata_cols: list[str]) -> None:
+def _check_nested(
+    strata: np.ndarray, psu: np.ndarray, psu_name: str, strata_cols: list[str]
+) -> None:
     pairs = pd.DataFrame({"p": psu, "s": strata}).drop_duplicates()
     counts = pairs["p"].value_counts()
     if (counts > 1).any():
