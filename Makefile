@@ -30,7 +30,7 @@ test-deps: venv
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libgtest-dev; \
 	fi
-	$(VPY) -m pip install -q cmake ninja "nlohmann-json>=3.11" ruff
+	$(VPY) -m pip install -q cmake ninja "nlohmann-json>=3.11" ruff mypy pandas-stubs
 
 test-cpp: test-deps
 	$(VENV)/bin/cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
@@ -39,7 +39,9 @@ test-cpp: test-deps
 	$(VENV)/bin/cmake --build $(BUILD) -j $(JOBS)
 	$(VENV)/bin/ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-test-python: install
+test-python: test-deps install
+	$(VPY) -m mypy python/steppe
+	cd tests && ../$(VPY) -m mypy.stubtest steppe._core --allowlist stubtest_allowlist.txt
 	$(VPY) -m pytest -q
 
 lint: test-deps

@@ -64,8 +64,8 @@ def is_categorical(series: pd.Series) -> bool:
 def factorize(series: pd.Series) -> Codes:
     """Codes and labels of a column; categorical dtypes keep their category order."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy().astype(np.int32, copy=False)
-        return Codes(np.ascontiguousarray(codes), list(series.cat.categories))
+        cat_codes = series.cat.codes.to_numpy().astype(np.int32, copy=False)
+        return Codes(np.ascontiguousarray(cat_codes), list(series.cat.categories))
     codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
     return Codes(np.ascontiguousarray(codes.astype(np.int32, copy=False)), list(uniques))
 

@@ -7,6 +7,8 @@ whichever they know.
 
 from __future__ import annotations
 
+from typing import Literal
+
 
 class SteppeError(Exception):
     """Base class of all steppe errors."""
@@ -37,7 +39,9 @@ class translate_core_errors:  # noqa: N801 - used as a context manager
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(
+        self, exc_type: object, exc: BaseException | None, tb: object
+    ) -> Literal[False]:
         if exc is None:
             return False
         from . import _core

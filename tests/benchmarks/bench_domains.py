@@ -84,6 +84,7 @@ def machine_info() -> dict[str, Any]:
         "mem_gib": mem_gib,
         "platform": platform.platform(),
         "python": platform.python_version(),
+        "interpreter": sys.executable,
         "numpy": np.__version__,
         "pandas": pd.__version__,
         "steppe": getattr(steppe, "__version__", "unknown"),
