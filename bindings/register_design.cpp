@@ -11,7 +11,10 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
                    const std::optional<py::array>& psu, const std::optional<py::array>& psu2,
                    const std::optional<py::array>& fpc, const std::optional<py::array>& fpc2,
                    std::vector<std::string> stratum_labels, std::vector<std::string> psu_labels,
-                   const std::string& lonely_psu) {
+                   const std::string& lonely_psu, const std::optional<py::array>& cal_cell,
+                   const std::optional<py::array>& cal_matrix, int32_t cal_columns,
+                   const std::optional<py::array>& cal_base_weights,
+                   const std::optional<py::array>& cal_weights) {
   DesignInput in;
   in.weights = view<double>(weights, "weights");
   in.strata = view_or_empty<int32_t>(strata, "strata");
@@ -22,6 +25,11 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
   in.stratum_labels = std::move(stratum_labels);
   in.psu_labels = std::move(psu_labels);
   in.lonely_psu = parse_lonely_psu(lonely_psu);
+  in.calibration.cell = view_or_empty<int32_t>(cal_cell, "calibration cells");
+  in.calibration.matrix = view_or_empty<double>(cal_matrix, "calibration matrix (flattened)");
+  in.calibration.columns = cal_columns;
+  in.calibration.base_weights = view_or_empty<double>(cal_base_weights, "calibration base weights");
+  in.calibration.calibrated_weights = view_or_empty<double>(cal_weights, "calibrated weights");
   // Safe without the GIL: the arrays are kept alive by the caller's references
   // and the constructor copies what it keeps.
   py::gil_scoped_release release;
@@ -36,12 +44,15 @@ void register_design(py::module_& m) {
            py::arg("psu") = py::none(), py::arg("psu2") = py::none(), py::arg("fpc") = py::none(),
            py::arg("fpc2") = py::none(), py::arg("stratum_labels") = std::vector<std::string>{},
            py::arg("psu_labels") = std::vector<std::string>{},
-           py::arg("lonely_psu") = "fail")
+           py::arg("lonely_psu") = "fail", py::arg("cal_cell") = py::none(),
+           py::arg("cal_matrix") = py::none(), py::arg("cal_columns") = 0,
+           py::arg("cal_base_weights") = py::none(), py::arg("cal_weights") = py::none())
       .def_property_readonly("rows", &Design::rows)
       .def_property_readonly("strata", &Design::strata)
       .def_property_readonly("psus", &Design::psus)
       .def_property_readonly("degf", &Design::degf)
       .def_property_readonly("has_fpc", &Design::has_fpc)
+      .def_property_readonly("calibrated", [](const Design& d) { return d.calibration().active(); })
       .def_property_readonly("rows_are_psus", &Design::rows_are_psus)
       .def_property_readonly("lonely_psu",
                              [](const Design& d) { return std::string(to_string(d.lonely_psu())); })

@@ -29,6 +29,7 @@ class GroupSums {
     a_[static_cast<size_t>(d)] += v;
   }
   const std::vector<int32_t>& touched() const { return touched_; }
+  bool marked(int32_t d) const { return mark_[static_cast<size_t>(d)] != 0; }
   /// z = (sum w*a - centre * sum w*b) / X: the group's total of the linearised variable.
   double z(const DomainPlan& plan, int32_t d, int32_t k) const {
     const size_t cell = static_cast<size_t>(d) * static_cast<size_t>(cells_) + static_cast<size_t>(k);
@@ -65,15 +66,18 @@ class RunningMoments {
  public:
   RunningMoments(int64_t domains, int32_t cells)
       : count_(static_cast<size_t>(domains), 0),
+        real_(static_cast<size_t>(domains), 0),
         mean_(static_cast<size_t>(domains * cells), 0.0),
         m2_(static_cast<size_t>(domains * cells), 0.0),
         cells_(cells) {}
 
-  /// Adds one group's totals z[0..K) for domain d.
+  /// Adds one group's totals z[0..K) for domain d; `real` when the group has
+  /// rows of the domain (after calibration every group has a z for every domain).
   template <class ZOf>
-  void add(int32_t d, ZOf&& z_of) {
+  void add(int32_t d, bool real, ZOf&& z_of) {
     const size_t di = static_cast<size_t>(d);
     if (count_[di] == 0) touched_.push_back(d);
+    real_[di] += real;
     const double n = static_cast<double>(++count_[di]);
     const size_t base = di * static_cast<size_t>(cells_);
     for (int32_t k = 0; k < cells_; ++k) {
@@ -85,6 +89,7 @@ class RunningMoments {
   }
   const std::vector<int32_t>& touched() const { return touched_; }
   int64_t count(int32_t d) const { return count_[static_cast<size_t>(d)]; }
+  int64_t real(int32_t d) const { return real_[static_cast<size_t>(d)]; }
   double mean(int32_t d, int32_t k) const { return mean_[cell(d, k)]; }
   double m2(int32_t d, int32_t k) const { return m2_[cell(d, k)]; }
 
@@ -94,10 +99,12 @@ class RunningMoments {
     std::sort(touched_.begin(), touched_.end());
     m.domain = touched_;
     m.count.reserve(touched_.size());
+    m.touched.reserve(touched_.size());
     m.mean.reserve(touched_.size() * static_cast<size_t>(cells_));
     m.m2.reserve(touched_.size() * static_cast<size_t>(cells_));
     for (int32_t d : touched_) {
       m.count.push_back(count(d));
+      m.touched.push_back(real(d));
       for (int32_t k = 0; k < cells_; ++k) {
         m.mean.push_back(mean(d, k));
         m.m2.push_back(m2(d, k));
@@ -110,6 +117,7 @@ class RunningMoments {
     for (int32_t d : touched_) {
       const size_t base = static_cast<size_t>(d) * static_cast<size_t>(cells_);
       count_[static_cast<size_t>(d)] = 0;
+      real_[static_cast<size_t>(d)] = 0;
       for (int32_t k = 0; k < cells_; ++k) {
         mean_[base + static_cast<size_t>(k)] = 0.0;
         m2_[base + static_cast<size_t>(k)] = 0.0;
@@ -122,7 +130,7 @@ class RunningMoments {
   size_t cell(int32_t d, int32_t k) const {
     return static_cast<size_t>(d) * static_cast<size_t>(cells_) + static_cast<size_t>(k);
   }
-  std::vector<int64_t> count_;
+  std::vector<int64_t> count_, real_;
   std::vector<double> mean_, m2_;
   std::vector<int32_t> touched_;
   int32_t cells_;
@@ -144,6 +152,7 @@ SpreadState::SpreadState(int64_t domains_, int32_t cells_)
       spread_sum(static_cast<size_t>(domains_), 0.0),
       psus(static_cast<size_t>(domains_), 0),
       strata_present(static_cast<size_t>(domains_), 0),
+      strata_seen(static_cast<size_t>(domains_), 0),
       strata_ok(static_cast<size_t>(domains_), 0) {}
 
 void StratumMoments::merge(const StratumMoments& o, int32_t cells) {
@@ -154,6 +163,7 @@ void StratumMoments::merge(const StratumMoments& o, int32_t cells) {
   auto copy_from = [&](const StratumMoments& s, size_t idx) {
     out.domain.push_back(s.domain[idx]);
     out.count.push_back(s.count[idx]);
+    out.touched.push_back(s.touched[idx]);
     for (size_t k = 0; k < K; ++k) {
       out.mean.push_back(s.mean[idx * K + k]);
       out.m2.push_back(s.m2[idx * K + k]);
@@ -169,6 +179,7 @@ void StratumMoments::merge(const StratumMoments& o, int32_t cells) {
       const double n = na + nb;
       out.domain.push_back(domain[i]);
       out.count.push_back(count[i] + o.count[j]);
+      out.touched.push_back(touched[i] + o.touched[j]);
       for (size_t k = 0; k < K; ++k) {
         const double delta = o.mean[j * K + k] - mean[i * K + k];
         out.mean.push_back(mean[i * K + k] + delta * nb / n);
@@ -190,6 +201,7 @@ void SpreadState::merge(SpreadState&& o) {
     spread_sum[d] += o.spread_sum[d];
     psus[d] += o.psus[d];
     strata_present[d] += o.strata_present[d];
+    strata_seen[d] += o.strata_seen[d];
     strata_ok[d] += o.strata_ok[d];
   }
   lonely_strata.insert(lonely_strata.end(), o.lonely_strata.begin(), o.lonely_strata.end());
@@ -207,8 +219,11 @@ void finish_stratum(const Design& design, const StratumMoments& m, SpreadState& 
   bool lonely_recorded = false;
   for (size_t i = 0; i < m.domain.size(); ++i) {
     const size_t d = static_cast<size_t>(m.domain[i]);
-    st.strata_present[d] += 1;
-    st.psus[d] += m.count[i];
+    // degf counts PSUs and strata with rows of the domain; the "average" rule
+    // counts strata whose rows reach the variance (all of them once calibrated).
+    st.psus[d] += m.touched[i];
+    st.strata_present[d] += m.touched[i] > 0;
+    st.strata_seen[d] += 1;
     if (f < kCertaintyFraction) {  // self-representing stratum: no sampling variance
       st.strata_ok[d] += 1;
       continue;
@@ -269,7 +284,66 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
   RunningMoments within(stage2 ? D : 0, K);  // SSU totals within the current PSU
   std::vector<double> psu_z(stage2 ? static_cast<size_t>(D) * Ks : 0, 0.0);
   std::vector<uint8_t> psu_mark(stage2 ? static_cast<size_t>(D) : 0, 0);
+  std::vector<uint8_t> psu_real(stage2 ? static_cast<size_t>(D) : 0, 0);
   std::vector<int32_t> psu_touched;
+
+  // Calibration residuals (R's svyrecvar on greg_calibration / postStrata):
+  // a group's z for cell c becomes z_c - S' beta_c with S = sum w_cal m over
+  // ALL its rows, so every group has a z for every domain.
+  const Calibration& cal = design.calibration();
+  const size_t P = static_cast<size_t>(cal.columns);
+  std::vector<double> cal_sum(P, 0.0);
+  std::vector<int32_t> cal_touched;
+  auto add_cal_rows = [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      const size_t si = static_cast<size_t>(s);
+      const double wc = cal.cal_weight[si];
+      if (cal.indicator) {
+        const int32_t c = cal.cell[si];
+        if (cal_sum[static_cast<size_t>(c)] == 0.0) cal_touched.push_back(c);
+        cal_sum[static_cast<size_t>(c)] += wc;
+      } else {
+        const double* m = cal.matrix.data() + si * P;
+        for (size_t j = 0; j < P; ++j) cal_sum[j] += wc * m[j];
+      }
+    }
+  };
+  auto cal_dot = [&](size_t cell) {
+    const double* beta = plan.beta.data() + cell * P;
+    double v = 0;
+    if (cal.indicator) {
+      for (int32_t c : cal_touched) v += cal_sum[static_cast<size_t>(c)] * beta[c];
+    } else {
+      for (size_t j = 0; j < P; ++j) v += cal_sum[j] * beta[j];
+    }
+    return v;
+  };
+  auto cal_reset = [&] {
+    if (cal.indicator) {
+      for (int32_t c : cal_touched) cal_sum[static_cast<size_t>(c)] = 0.0;
+      cal_touched.clear();
+    } else {
+      std::fill(cal_sum.begin(), cal_sum.end(), 0.0);
+    }
+  };
+  /// Calls fn(d, real, z_of) for each domain with a z in the group just read.
+  auto for_each_group_z = [&](auto&& fn) {
+    if (!cal.active()) {
+      for (int32_t d : unit.touched()) {
+        fn(d, true, [&](int32_t k) { return unit.z(plan, d, k); });
+      }
+      return;
+    }
+    for (int32_t d = 0; d < static_cast<int32_t>(D); ++d) {
+      const size_t base = static_cast<size_t>(d) * Ks;
+      fn(d, unit.marked(d),
+         [&](int32_t k) { return unit.z(plan, d, k) - cal_dot(base + static_cast<size_t>(k)); });
+    }
+  };
+  auto read_group = [&](int64_t s0, int64_t s1, auto& add_rows_fn) {
+    add_rows_fn(s0, s1);
+    if (cal.active()) add_cal_rows(s0, s1);
+  };
 
   auto add_rows = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
@@ -303,9 +377,10 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
     const double popsize1 = design.stratum_popsize()[static_cast<size_t>(h)];
     for (int64_t p = first; p < last; ++p) {
       if (!stage2) {
-        add_rows(design.psu_first_row(p), design.psu_first_row(p + 1));
-        for (int32_t d : unit.touched()) strat.add(d, [&](int32_t k) { return unit.z(plan, d, k); });
+        read_group(design.psu_first_row(p), design.psu_first_row(p + 1), add_rows);
+        for_each_group_z([&](int32_t d, bool real, auto&& z_of) { strat.add(d, real, z_of); });
         unit.reset();
+        cal_reset();
         continue;
       }
       // Two stages (R's multistage): the SSU totals' spread within the PSU adds
@@ -313,12 +388,12 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
       const auto& qb = design.psu_ssu_begin();
       const int64_t q0 = qb[static_cast<size_t>(p)], q1 = qb[static_cast<size_t>(p) + 1];
       for (int64_t q = q0; q < q1; ++q) {
-        add_rows(design.ssu_row_begin()[static_cast<size_t>(q)],
-                 design.ssu_row_begin()[static_cast<size_t>(q) + 1]);
-        for (int32_t d : unit.touched()) {
+        read_group(design.ssu_row_begin()[static_cast<size_t>(q)],
+                   design.ssu_row_begin()[static_cast<size_t>(q) + 1], add_rows);
+        for_each_group_z([&](int32_t d, bool real, auto&& z_of) {
           const size_t base = static_cast<size_t>(d) * Ks;
-          within.add(d, [&](int32_t k) {
-            const double z = unit.z(plan, d, k);
+          within.add(d, real, [&](int32_t k) {
+            const double z = z_of(k);
             psu_z[base + static_cast<size_t>(k)] += z;
             return z;
           });
@@ -326,8 +401,10 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
             psu_mark[static_cast<size_t>(d)] = 1;
             psu_touched.push_back(d);
           }
-        }
+          if (real) psu_real[static_cast<size_t>(d)] = 1;
+        });
         unit.reset();
+        cal_reset();
       }
       const double m = static_cast<double>(q1 - q0);
       const double popsize2 = design.psu_popsize2()[static_cast<size_t>(p)];
@@ -364,10 +441,11 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
             }
           }
         }
-        strat.add(d, [&](int32_t k) { return psu_z[di * Ks + static_cast<size_t>(k)]; });
+        strat.add(d, psu_real[di] != 0, [&](int32_t k) { return psu_z[di * Ks + static_cast<size_t>(k)]; });
         std::fill(psu_z.begin() + static_cast<std::ptrdiff_t>(di * Ks),
                   psu_z.begin() + static_cast<std::ptrdiff_t>((di + 1) * Ks), 0.0);
         psu_mark[di] = 0;
+        psu_real[di] = 0;
       }
       psu_touched.clear();
       within.reset();

@@ -8,17 +8,21 @@
 
 namespace steppe {
 
-DomainTotals::DomainTotals(int64_t key_space_, int32_t cells_, bool ratio)
+DomainTotals::DomainTotals(int64_t key_space_, int32_t cells_, bool ratio, int32_t cal_columns_)
     : key_space(key_space_),
       cells(cells_),
       n(static_cast<size_t>(key_space_), 0),
       n_nonzero(static_cast<size_t>(key_space_), 0),
       weight_sum(static_cast<size_t>(key_space_), 0.0),
       denominator(ratio ? static_cast<size_t>(key_space_) : 0, 0.0),
-      numerator(static_cast<size_t>(key_space_ * cells_), 0.0) {}
+      numerator(static_cast<size_t>(key_space_ * cells_), 0.0),
+      cal_columns(cal_columns_),
+      cal_numerator(static_cast<size_t>(key_space_ * cells_ * cal_columns_), 0.0),
+      cal_denominator(static_cast<size_t>(key_space_ * cal_columns_), 0.0) {}
 
 void DomainTotals::merge(const DomainTotals& o) {
-  if (o.key_space != key_space || o.cells != cells || o.denominator.size() != denominator.size()) {
+  if (o.key_space != key_space || o.cells != cells || o.denominator.size() != denominator.size() ||
+      o.cal_columns != cal_columns) {
     throw InvalidInput("cannot merge domain totals of different shapes");
   }
   for (size_t i = 0; i < n.size(); ++i) {
@@ -28,6 +32,8 @@ void DomainTotals::merge(const DomainTotals& o) {
   }
   for (size_t i = 0; i < denominator.size(); ++i) denominator[i] += o.denominator[i];
   for (size_t i = 0; i < numerator.size(); ++i) numerator[i] += o.numerator[i];
+  for (size_t i = 0; i < cal_numerator.size(); ++i) cal_numerator[i] += o.cal_numerator[i];
+  for (size_t i = 0; i < cal_denominator.size(); ++i) cal_denominator[i] += o.cal_denominator[i];
 }
 
 namespace {
@@ -83,9 +89,26 @@ DomainTotals accumulate_totals(const Design& design, const EstimateRequest& req,
     stride[j] = space;
     space *= req.by_levels[j];
   }
-  DomainTotals t(space, K, ratio);
   const auto& order = design.order();
   const auto& weights = design.sorted_weights();
+  const Calibration& cal = design.calibration();
+  const size_t P = static_cast<size_t>(cal.columns);
+  DomainTotals t(space, K, ratio, cal.columns);
+  // omega m a and omega m b, omega = w w_base / w_cal, for the calibration residuals.
+  auto add_cal = [&](size_t si, size_t cell, size_t key, double a, double b) {
+    const double omega = weights[si] * cal.omega_factor[si];
+    if (cal.indicator) {
+      const size_t c = static_cast<size_t>(cal.cell[si]);
+      t.cal_numerator[cell * P + c] += omega * a;
+      t.cal_denominator[key * P + c] += omega * b;
+    } else {
+      const double* m = cal.matrix.data() + si * P;
+      for (size_t j = 0; j < P; ++j) {
+        t.cal_numerator[cell * P + j] += omega * m[j] * a;
+        t.cal_denominator[key * P + j] += omega * m[j] * b;
+      }
+    }
+  };
   for (int64_t s = row_begin; s < row_end; ++s) {
     const size_t si = static_cast<size_t>(s);
     const size_t ri = order.empty() ? si : static_cast<size_t>(order[si]);
@@ -116,6 +139,7 @@ DomainTotals accumulate_totals(const Design& design, const EstimateRequest& req,
       if (level >= K) fail_row("variable", r, "code beyond the number of levels");
       cell = key * K + level;
       t.numerator[static_cast<size_t>(cell)] += w;
+      if (P) add_cal(si, static_cast<size_t>(cell), static_cast<size_t>(key), 1.0, 1.0);
     } else {
       const double y = req.values[ri];
       if (std::isnan(y)) continue;
@@ -127,6 +151,10 @@ DomainTotals accumulate_totals(const Design& design, const EstimateRequest& req,
         t.denominator[static_cast<size_t>(key)] += w * x;
       }
       t.numerator[static_cast<size_t>(key)] += w * y;
+      if (P) {
+        const double x = ratio ? req.denominator[ri] : 1.0;
+        add_cal(si, static_cast<size_t>(key), static_cast<size_t>(key), y, x);
+      }
     }
     const size_t k = static_cast<size_t>(key);
     t.n[k] += 1;

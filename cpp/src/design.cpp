@@ -265,6 +265,102 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
       }
     }
   }
+  set_calibration(in.calibration);
+}
+
+namespace {
+
+/// Inverse of a small symmetric positive definite matrix by Gauss-Jordan with
+/// partial pivoting; a (near-)singular matrix means collinear auxiliaries.
+std::vector<double> invert(std::vector<double> a, int32_t p) {
+  const size_t n = static_cast<size_t>(p);
+  std::vector<double> inv(n * n, 0.0);
+  for (size_t i = 0; i < n; ++i) inv[i * n + i] = 1.0;
+  double scale = 0;
+  for (double v : a) scale = std::max(scale, std::fabs(v));
+  for (size_t c = 0; c < n; ++c) {
+    size_t piv = c;
+    for (size_t r = c + 1; r < n; ++r) {
+      if (std::fabs(a[r * n + c]) > std::fabs(a[piv * n + c])) piv = r;
+    }
+    if (std::fabs(a[piv * n + c]) <= 1e-12 * scale) {
+      throw InvalidInput("calibration auxiliaries are collinear (or a level has no sample)");
+    }
+    if (piv != c) {
+      for (size_t k = 0; k < n; ++k) {
+        std::swap(a[c * n + k], a[piv * n + k]);
+        std::swap(inv[c * n + k], inv[piv * n + k]);
+      }
+    }
+    const double d = a[c * n + c];
+    for (size_t k = 0; k < n; ++k) {
+      a[c * n + k] /= d;
+      inv[c * n + k] /= d;
+    }
+    for (size_t r = 0; r < n; ++r) {
+      if (r == c || a[r * n + c] == 0) continue;
+      const double f = a[r * n + c];
+      for (size_t k = 0; k < n; ++k) {
+        a[r * n + k] -= f * a[c * n + k];
+        inv[r * n + k] -= f * inv[c * n + k];
+      }
+    }
+  }
+  return inv;
+}
+
+}  // namespace
+
+void Design::set_calibration(const CalibrationInput& in) {
+  if (!in.active()) return;
+  const int32_t p = in.columns;
+  const size_t P = static_cast<size_t>(p);
+  const size_t n = static_cast<size_t>(rows_);
+  const bool indicator = !in.cell.empty();
+  if (indicator == !in.matrix.empty()) {
+    throw InvalidInput("calibration needs either cell codes or a model matrix");
+  }
+  if ((indicator && in.cell.size() != n) || (!indicator && in.matrix.size() != n * P) ||
+      in.base_weights.size() != n || in.calibrated_weights.size() != n) {
+    throw InvalidInput("calibration arrays do not match the design's rows");
+  }
+  Calibration& c = calibration_;
+  c.columns = p;
+  c.indicator = indicator;
+  c.omega_factor.resize(n);
+  c.cal_weight.resize(n);
+  if (indicator) c.cell.resize(n); else c.matrix.resize(n * P);
+  std::vector<double> normal(indicator ? P : P * P, 0.0);
+  for (size_t s = 0; s < n; ++s) {
+    const size_t r = order_.empty() ? s : static_cast<size_t>(order_[s]);
+    const double wb = in.base_weights[r], wc = in.calibrated_weights[r];
+    if (!(wb > 0) || !(wc > 0) || !std::isfinite(wb) || !std::isfinite(wc)) {
+      throw InvalidInput("calibration weights must be finite and > 0 (row " + std::to_string(r) + ")");
+    }
+    c.omega_factor[s] = wb / wc;
+    c.cal_weight[s] = wc;
+    if (indicator) {
+      const int32_t k = in.cell[r];
+      if (k < 0 || k >= p) throw InvalidInput("calibration cell code out of range");
+      c.cell[s] = k;
+      normal[static_cast<size_t>(k)] += wb;
+    } else {
+      const double* m = in.matrix.data() + r * P;
+      std::copy(m, m + P, c.matrix.begin() + static_cast<std::ptrdiff_t>(s * P));
+      for (size_t i = 0; i < P; ++i) {
+        for (size_t j = 0; j < P; ++j) normal[i * P + j] += wb * m[i] * m[j];
+      }
+    }
+  }
+  if (indicator) {
+    c.normal_inverse.resize(P);
+    for (size_t k = 0; k < P; ++k) {
+      if (!(normal[k] > 0)) throw InvalidInput("a calibration cell has no sample weight");
+      c.normal_inverse[k] = 1.0 / normal[k];
+    }
+  } else {
+    c.normal_inverse = invert(std::move(normal), p);
+  }
 }
 
 std::string Design::psu_label(int64_t p) const {

@@ -20,7 +20,44 @@ Statistic parse_statistic(std::string_view name) {
   throw InvalidInput("statistic must be 'mean', 'total' or 'ratio'; got '" + std::string(name) + "'");
 }
 
-DomainPlan plan_domains(const EstimateRequest& req, const DomainTotals& t) {
+namespace {
+
+/// beta_c = A^-1 sum omega m (a - R b) / X per cell: the calibration-model
+/// coefficients of the linearised variable divided by g (see CalibrationInput).
+void plan_calibration(const DomainTotals& t, DomainPlan& plan, const std::vector<double>& inverse) {
+  const size_t K = static_cast<size_t>(t.cells);
+  const size_t P = static_cast<size_t>(t.cal_columns);
+  const bool diagonal = inverse.size() == P;
+  const size_t D = plan.domain_key.size();
+  plan.beta.assign(D * K * P, 0.0);
+  std::vector<double> v(P);
+  for (size_t d = 0; d < D; ++d) {
+    const size_t key = static_cast<size_t>(plan.domain_key[d]);
+    for (size_t k = 0; k < K; ++k) {
+      const size_t cell = d * K + k;
+      const double* num = t.cal_numerator.data() + (key * K + k) * P;
+      const double* den = t.cal_denominator.data() + key * P;
+      for (size_t j = 0; j < P; ++j) {
+        v[j] = (num[j] - plan.center[cell] * den[j]) * plan.inv_x[d];
+      }
+      double* beta = plan.beta.data() + cell * P;
+      for (size_t i = 0; i < P; ++i) {
+        if (diagonal) {
+          beta[i] = inverse[i] * v[i];
+        } else {
+          double acc = 0;
+          for (size_t j = 0; j < P; ++j) acc += inverse[i * P + j] * v[j];
+          beta[i] = acc;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+DomainPlan plan_domains(const EstimateRequest& req, const DomainTotals& t,
+                        const std::vector<double>& inverse) {
   DomainPlan plan;
   plan.statistic = req.statistic;
   plan.categorical = req.levels > 0;
@@ -63,6 +100,7 @@ DomainPlan plan_domains(const EstimateRequest& req, const DomainTotals& t) {
                                 ? t.numerator[key * K] / wsum
                                 : plan.center[d * K];
   }
+  if (t.cal_columns > 0) plan_calibration(t, plan, inverse);
   return plan;
 }
 
@@ -168,11 +206,11 @@ EstimateResult finalize(const Design& design, const EstimateRequest& req, const 
     res.weight_sum[di] = t.weight_sum[ki];
     // lonely_psu="average": strata without a variance get the others' average.
     double rescale = 1.0;
-    if (st.strata_ok[di] != st.strata_present[di]) {
+    if (st.strata_ok[di] != st.strata_seen[di]) {
       if (st.strata_ok[di] == 0) {
         throw NotEstimable("lonely_psu='average': every stratum of a domain has a single PSU");
       }
-      rescale = static_cast<double>(st.strata_present[di]) / static_cast<double>(st.strata_ok[di]);
+      rescale = static_cast<double>(st.strata_seen[di]) / static_cast<double>(st.strata_ok[di]);
     }
     const double x = req.statistic == Statistic::Ratio ? t.denominator[ki] : t.weight_sum[ki];
     for (size_t k = 0; k < Ks; ++k) {
@@ -253,7 +291,7 @@ EstimateResult estimate(const Design& design, const EstimateRequest& req) {
                                   design.psu_first_row(cut[i + 1]), cell_of_row);
   });
   for (size_t i = 1; i < parts; ++i) totals[0].merge(totals[i]);
-  const DomainPlan plan = plan_domains(req, totals[0]);
+  const DomainPlan plan = plan_domains(req, totals[0], design.calibration().normal_inverse);
   if (plan.domains() == 0) {
     throw NotEstimable("no row has a valid value with a nonzero weight in the requested domain(s)");
   }

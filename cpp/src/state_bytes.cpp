@@ -78,6 +78,9 @@ std::string DomainTotals::to_bytes() const {
   w.put(weight_sum);
   w.put(denominator);
   w.put(numerator);
+  w.put(cal_columns);
+  w.put(cal_numerator);
+  w.put(cal_denominator);
   return w.take();
 }
 
@@ -92,6 +95,9 @@ DomainTotals DomainTotals::from_bytes(std::string_view bytes) {
   t.weight_sum = r.get_vector<double>();
   t.denominator = r.get_vector<double>();
   t.numerator = r.get_vector<double>();
+  t.cal_columns = r.get<int32_t>();
+  t.cal_numerator = r.get_vector<double>();
+  t.cal_denominator = r.get_vector<double>();
   r.expect_end();
   const auto ks = static_cast<size_t>(t.key_space);
   if (t.n.size() != ks || t.n_nonzero.size() != ks || t.weight_sum.size() != ks ||
@@ -111,6 +117,7 @@ std::string SpreadState::to_bytes() const {
   w.put(spread_sum);
   w.put(psus);
   w.put(strata_present);
+  w.put(strata_seen);
   w.put(strata_ok);
   w.put(lonely_strata);
   w.put(lonely_psus);
@@ -120,6 +127,7 @@ std::string SpreadState::to_bytes() const {
     w.put(m.stratum);
     w.put(m.domain);
     w.put(m.count);
+    w.put(m.touched);
     w.put(m.mean);
     w.put(m.m2);
   }
@@ -136,6 +144,7 @@ SpreadState SpreadState::from_bytes(std::string_view bytes) {
   s.spread_sum = r.get_vector<double>();
   s.psus = r.get_vector<int64_t>();
   s.strata_present = r.get_vector<int64_t>();
+  s.strata_seen = r.get_vector<int64_t>();
   s.strata_ok = r.get_vector<int64_t>();
   s.lonely_strata = r.get_vector<int32_t>();
   s.lonely_psus = r.get_vector<int64_t>();
@@ -146,9 +155,10 @@ SpreadState SpreadState::from_bytes(std::string_view bytes) {
     m.stratum = r.get<int32_t>();
     m.domain = r.get_vector<int32_t>();
     m.count = r.get_vector<int64_t>();
+    m.touched = r.get_vector<int64_t>();
     m.mean = r.get_vector<double>();
     m.m2 = r.get_vector<double>();
-    if (m.count.size() != m.domain.size() ||
+    if (m.count.size() != m.domain.size() || m.touched.size() != m.domain.size() ||
         m.mean.size() != m.domain.size() * static_cast<size_t>(s.cells) || m.m2.size() != m.mean.size()) {
       throw InvalidInput("inconsistent steppe SpreadState");
     }
@@ -157,7 +167,8 @@ SpreadState SpreadState::from_bytes(std::string_view bytes) {
   r.expect_end();
   const auto D = static_cast<size_t>(s.domains);
   if (s.variance.size() != D * static_cast<size_t>(s.cells) || s.spread_sum.size() != D ||
-      s.psus.size() != D || s.strata_present.size() != D || s.strata_ok.size() != D) {
+      s.psus.size() != D || s.strata_present.size() != D || s.strata_seen.size() != D ||
+      s.strata_ok.size() != D) {
     throw InvalidInput("inconsistent steppe SpreadState");
   }
   return s;

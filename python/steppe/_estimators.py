@@ -104,14 +104,17 @@ def estimate_frame(
         # Korn-Graubard's df adjustment uses the domain's design df whatever df=
         # says, as R's svyciprop(method="beta") does.
         df = df_design
+    # Rows of the domain's design for Korn-Graubard's df factor: R's nrow(). A
+    # calibrated design's domains keep every row (with weight 0), as R's `[`.
+    n_rows = n.astype(np.float64)
+    if design._calibration is not None:
+        n_rows = np.full(len(est), float(len(data)))
     ok = df > 0
     low = np.full(len(est), np.nan)
     high = np.full(len(est), np.nan)
     if ok.any():
         if is_share and method != "wald":
-            lo, hi = _core.proportion_ci(
-                method, est[ok], var[ok], df[ok], n[ok].astype(np.float64), level
-            )
+            lo, hi = _core.proportion_ci(method, est[ok], var[ok], df[ok], n_rows[ok], level)
         else:
             lo, hi = _core.wald_ci(est[ok], se[ok], df[ok], level)
         low[ok], high[ok] = lo, hi

@@ -132,20 +132,42 @@ class Design:
                 fpc2_values,
             )
         self._weights = w
+        self._calibration: dict[str, Any] | None = None
+        self._core_args: dict[str, Any] = {
+            "strata": None if strata_codes is None else strata_codes.codes,
+            "psu": None if psu_codes is None else psu_codes.codes,
+            "psu2": ssu_codes,
+            "fpc": fpc_values,
+            "fpc2": fpc2_values,
+            "stratum_labels": [] if strata_codes is None else [str(x) for x in strata_codes.labels],
+            "psu_labels": [] if psu_codes is None else [str(x) for x in psu_codes.labels],
+            "lonely_psu": lonely_psu,
+        }
         with translate_core_errors():
-            self._core = _CoreDesign(
-                w,
-                strata=None if strata_codes is None else strata_codes.codes,
-                psu=None if psu_codes is None else psu_codes.codes,
-                psu2=ssu_codes,
-                fpc=fpc_values,
-                fpc2=fpc2_values,
-                stratum_labels=[]
-                if strata_codes is None
-                else [str(x) for x in strata_codes.labels],
-                psu_labels=[] if psu_codes is None else [str(x) for x in psu_codes.labels],
-                lonely_psu=lonely_psu,
-            )
+            self._core = _CoreDesign(w, **self._core_args)
+
+    def _reweighted(
+        self, weights: np.ndarray, calibration: dict[str, Any] | None, step: dict[str, Any]
+    ) -> Design:
+        """A copy of this design with new weights (and the calibration behind them)."""
+        out = object.__new__(Design)
+        out.__dict__.update(self.__dict__)
+        out._weights = np.ascontiguousarray(weights, dtype=np.float64)
+        out._calibration = calibration
+        out._cache = dict(self._cache)
+        out._spec = dict(self._spec, weighting=[*self._spec.get("weighting", []), step])
+        extra: dict[str, Any] = {}
+        if calibration is not None:
+            extra = {
+                "cal_cell": calibration.get("cell"),
+                "cal_matrix": calibration.get("matrix"),
+                "cal_columns": int(calibration["columns"]),
+                "cal_base_weights": calibration["base_weights"],
+                "cal_weights": calibration["calibrated_weights"],
+            }
+        with translate_core_errors():
+            out._core = _CoreDesign(out._weights, **self._core_args, **extra)
+        return out
 
     # ---------------------------------------------------------------- accessors
     @property
@@ -309,6 +331,35 @@ class Design:
         2.0
         """
         return self._run("ratio", numerator, by, None, level, df, denominator=denominator)
+
+    # ---------------------------------------------------------------- weighting
+    def poststratify(self, columns: str | Sequence[str], population: Any) -> Design:
+        """Post-stratify to population counts, as R's ``postStratify``.
+
+        Weights in each cell of ``columns`` (crossed when several) are scaled to
+        the cell's population count, and every later estimate's variance uses
+        the post-stratification residuals, as R does.
+
+        Parameters
+        ----------
+        columns : str or list of str
+            Post-stratification variable(s); they may not be missing.
+        population : pandas.Series, pandas.DataFrame or dict
+            Counts by label: a Series indexed by label (a MultiIndex for several
+            columns), a DataFrame with the columns and one count column, or a dict.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0, 1, 1, 1], "sex": ["f", "f", "m", "m"],
+        ...                    "y": [1.0, 2, 3, 4]})
+        >>> d = sp.Design(df, weights="w").poststratify("sex", {"f": 30, "m": 10})
+        >>> float(d.total("y").to_frame().estimate.iloc[0])
+        80.0
+        """
+        from ._weighting import poststratify
+
+        return poststratify(self, columns, population)
 
     # ----------------------------------------------------------------- plumbing
     def _run(

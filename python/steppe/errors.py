@@ -39,9 +39,7 @@ class translate_core_errors:  # noqa: N801 - used as a context manager
     def __enter__(self) -> None:
         return None
 
-    def __exit__(
-        self, exc_type: object, exc: BaseException | None, tb: object
-    ) -> Literal[False]:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> Literal[False]:
         if exc is None:
             return False
         from . import _core

@@ -82,9 +82,22 @@ api00_band <- function(api00) {
 # ---------------------------------------------------------------------------------------
 
 spec <- function(weights = NULL, strata = NULL, psu = NULL, fpc = NULL, psu2 = NULL,
-                 fpc2 = NULL, nest = FALSE, lonely_psu = "fail") {
+                 fpc2 = NULL, nest = FALSE, lonely_psu = "fail", weighting = NULL) {
   list(weights = weights, strata = strata, psu = psu, fpc = fpc, psu2 = psu2,
-       fpc2 = fpc2, nest = nest, lonely_psu = lonely_psu)
+       fpc2 = fpc2, nest = nest, lonely_psu = lonely_psu, weighting = weighting)
+}
+
+# A weighting step applied after svydesign (issue 3): post-stratification to a
+# population table given as records of the columns plus Freq.
+poststratify_step <- function(columns, population) {
+  list(method = "poststratify", columns = columns, population = population)
+}
+
+apply_weighting <- function(des, step) {
+  switch(step$method,
+    poststratify = postStratify(des, reformulate(bq(step$columns)),
+                                as.data.frame(step$population)),
+    stop("unknown weighting step ", step$method))
 }
 
 bq <- function(v) paste0("`", v, "`")
@@ -99,8 +112,10 @@ build_design <- function(s, data) {
   }
   weights <- if (is.null(s$weights)) NULL else reformulate(bq(s$weights))
   fpc <- if (is.null(s$fpc)) NULL else reformulate(bq(c(s$fpc, s$fpc2)))
-  svydesign(ids = ids, strata = strata, weights = weights, fpc = fpc, nest = s$nest,
-            data = data)
+  des <- svydesign(ids = ids, strata = strata, weights = weights, fpc = fpc, nest = s$nest,
+                   data = data)
+  for (step in s$weighting) des <- apply_weighting(des, step)
+  des
 }
 
 # ---------------------------------------------------------------------------------------
@@ -190,7 +205,8 @@ prop_rows <- function(var, dd, ci, level, dfv) {
   levs <- levels(dd$variables[[var]])
   stopifnot(length(levs) == length(coef(m)))
   de <- diag_or(deff(m))
-  counts <- table(factor(dd$variables[[var]], levels = levs))
+  # rows of the domain: a calibrated design's domain keeps the others with weight 0
+  counts <- table(factor(dd$variables[[var]][weights(dd) != 0], levels = levs))
   lapply(seq_along(levs), function(i) {
     lev <- levs[i]
     p <- unname(coef(m)[i])
@@ -818,6 +834,49 @@ if (file.exists(POLL_CSV)) {
 } else {
   message("NOTE: ", POLL_CSV, " not found; poll cases not written")
 }
+
+# ---------------------------------------------------------------------------------------
+# Weighted designs (issue 3): post-stratification; estimates then carry the
+# post-stratification residuals in their variance (svyrecvar's postStrata).
+# Population counts come from R's own apipop (all 6194 California schools).
+# Domains of a calibrated design keep every row with weight 0 (R's `[`), so
+# nrow() of a domain is the whole sample (this changes Korn-Graubard's df factor).
+# ---------------------------------------------------------------------------------------
+pop_of <- function(...) {
+  tab <- as.data.frame(xtabs(reformulate(c(...)), apipop))
+  for (v in c(...)) tab[[v]] <- as.character(tab[[v]])
+  tab[tab$Freq > 0, , drop = FALSE]
+}
+ps_stype <- poststratify_step("stype", pop_of("stype"))
+ps_stype_awards <- poststratify_step(c("stype", "awards"), pop_of("stype", "awards"))
+s_c1_ps <- spec(weights = "pw", psu = "dnum", fpc = "fpc", weighting = list(ps_stype))
+s_c1_ps2 <- spec(weights = "pw", psu = "dnum", fpc = "fpc", weighting = list(ps_stype_awards))
+s_strat_ps <- spec(weights = "pw", strata = "stype", fpc = "fpc",
+                   weighting = list(poststratify_step("awards", pop_of("awards"))))
+make_case("apiclus1_ps_mean_api00", "apiclus1", clus1, s_c1_ps, call_spec("mean", "api00"))
+make_case("apiclus1_ps_total_enroll", "apiclus1", clus1, s_c1_ps, call_spec("total", "enroll"))
+make_case("apiclus1_ps_mean_api00_by_sch.wide", "apiclus1", clus1, s_c1_ps,
+          call_spec("mean", "api00", by = "sch.wide"))
+make_case("apiclus1_ps_total_enroll_by_stype", "apiclus1", clus1, s_c1_ps,
+          call_spec("total", "enroll", by = "stype"))
+make_case("apiclus1_ps_ratio_api00_api99_by_sch.wide", "apiclus1", clus1, s_c1_ps,
+          call_spec("ratio", "api00", denominator = "api99", by = "sch.wide"))
+make_case("apiclus1_ps_mean_avg.ed_missing", "apiclus1", clus1, s_c1_ps,
+          call_spec("mean", "avg.ed"))
+for (m in c("logit", "beta", "mean", "xlogit")) {
+  make_case(paste0("apiclus1_ps_proportion_awards_by_sch.wide_", m), "apiclus1", clus1, s_c1_ps,
+            call_spec("proportion", "awards", by = "sch.wide", ci = m))
+}
+make_case("apiclus1_ps2_mean_api00_by_sch.wide", "apiclus1", clus1, s_c1_ps2,
+          call_spec("mean", "api00", by = "sch.wide"))
+make_case("apiclus1_ps2_subset_E_proportion_sch.wide", "apiclus1", clus1, s_c1_ps2,
+          call_spec("proportion", "sch.wide", subset = list(column = "stype", equals = "E"),
+                    ci = "logit"))
+make_case("apistrat_ps_awards_mean_api00_by_stype", "apistrat", strat, s_strat_ps,
+          call_spec("mean", "api00", by = "stype"))
+make_case("apistrat_ps_awards_total_api00_band", "apistrat", strat, s_strat_ps,
+          call_spec("total", "api00_band"))
+
 
 # ---------------------------------------------------------------------------------------
 # Checks on R's own intervals, then write the JSON files.

@@ -87,6 +87,12 @@ def run(case: dict[str, Any]) -> pd.DataFrame:
         nest=ds["nest"],
         lonely_psu=ds["lonely_psu"],
     )
+    for step in ds.get("weighting") or []:
+        if step["method"] == "poststratify":
+            population = pd.DataFrame(step["population"])
+            design = design.poststratify(step["columns"], population)
+        else:
+            raise AssertionError(f"unknown weighting step {step['method']!r}")
     call = case["call"]
     sub = call["subset"]
     if sub is not None:

@@ -32,9 +32,12 @@ struct DomainTotals {
   std::vector<double> weight_sum;    ///< per key: sum w
   std::vector<double> denominator;   ///< per key: sum w * x (ratios only)
   std::vector<double> numerator;     ///< per key * K: sum w * y (or w * [y == k])
+  int32_t cal_columns = 0;           ///< calibrated designs: columns of m
+  std::vector<double> cal_numerator;   ///< per key * K * columns: sum omega m y
+  std::vector<double> cal_denominator; ///< per key * columns: sum omega m x (x = 1 for means)
 
   DomainTotals() = default;
-  DomainTotals(int64_t key_space, int32_t cells, bool ratio);
+  DomainTotals(int64_t key_space, int32_t cells, bool ratio, int32_t cal_columns = 0);
   void merge(const DomainTotals& other);
   std::string to_bytes() const;
   static DomainTotals from_bytes(std::string_view bytes);
@@ -51,6 +54,7 @@ struct DomainPlan {
   std::vector<double> center;           ///< per cell: the ratio R (0 for totals)
   std::vector<double> inv_x;            ///< per domain: 1 / denominator total (1 for totals)
   std::vector<double> spread_center;    ///< per domain: centre for the SRS variance (deff)
+  std::vector<double> beta;             ///< calibrated designs: per cell x columns
   int64_t domains() const { return static_cast<int64_t>(domain_key.size()); }
 };
 
@@ -58,7 +62,8 @@ struct DomainPlan {
 struct StratumMoments {
   int32_t stratum = 0;
   std::vector<int32_t> domain;   ///< touched domains
-  std::vector<int64_t> count;    ///< per touched domain: PSUs that touched it
+  std::vector<int64_t> count;    ///< per touched domain: PSUs with a z for it
+  std::vector<int64_t> touched;  ///< per touched domain: PSUs with rows of it
   std::vector<double> mean;      ///< per touched domain * K
   std::vector<double> m2;        ///< per touched domain * K
   /// Chan et al. (1979) pairwise update; both must be for the same stratum.
@@ -73,7 +78,8 @@ struct SpreadState {
   std::vector<double> variance;        ///< per cell, finished strata (before "average" rescaling)
   std::vector<double> spread_sum;      ///< per domain: sum w (y - centre)^2 (numeric deff)
   std::vector<int64_t> psus;           ///< per domain: PSUs touched (for degf)
-  std::vector<int64_t> strata_present; ///< per domain: strata touched
+  std::vector<int64_t> strata_present; ///< per domain: strata with rows of it (degf)
+  std::vector<int64_t> strata_seen;    ///< per domain: strata with a z for it
   std::vector<int64_t> strata_ok;      ///< per domain: strata with a variance (lonely "average")
   std::vector<int32_t> lonely_strata;  ///< single-PSU strata met under "fail"
   std::vector<int64_t> lonely_psus;    ///< PSUs with a single SSU met under "fail" (stage 2)
@@ -97,7 +103,9 @@ DomainTotals accumulate_totals(const Design& design, const EstimateRequest& requ
                                int64_t row_begin, int64_t row_end, std::span<int32_t> cell_of_row);
 
 /// Fixes the domains (keys with a nonzero-weight row) and the linearisation centres.
-DomainPlan plan_domains(const EstimateRequest& request, const DomainTotals& totals);
+/// `inverse` is the design's calibration A^-1 (empty when not calibrated).
+DomainPlan plan_domains(const EstimateRequest& request, const DomainTotals& totals,
+                        const std::vector<double>& inverse = {});
 
 /// Scan 2 over PSUs [psu_begin, psu_end) of the sorted design.
 SpreadState accumulate_spread(const Design& design, const EstimateRequest& request,

@@ -18,6 +18,21 @@ enum class LonelyPsu { Fail, Remove, Certainty, Adjust, Average };
 LonelyPsu parse_lonely_psu(std::string_view name);
 std::string_view to_string(LonelyPsu rule);
 
+/// A calibration (R's postStratify or calibrate) whose residuals enter the
+/// variance: each row's linearised value z becomes z - w_cal * m' beta with
+/// beta = A^-1 sum m z / g, A = sum w_base m m', g = w_cal / w_base
+/// (R's svyrecvar: qr.resid of x / w on the calibration model, Sarndal et al. 1992).
+struct CalibrationInput {
+  /// Indicator form (post-strata): each row's cell code 0..columns-1. Or empty.
+  std::span<const int32_t> cell;
+  /// Dense form (a model matrix): rows x columns, row-major. Or empty.
+  std::span<const double> matrix;
+  int32_t columns = 0;
+  std::span<const double> base_weights;        ///< weights before calibrating
+  std::span<const double> calibrated_weights;  ///< weights right after calibrating
+  bool active() const { return columns > 0; }
+};
+
 /// Design columns in original row order. Codes are 0-based int32; the caller
 /// (the Python layer) factorises labels. PSU codes must already identify PSUs
 /// uniquely across strata, and SSU codes uniquely across PSUs.
@@ -31,6 +46,19 @@ struct DesignInput {
   std::vector<std::string> stratum_labels;  ///< labels for messages, indexed by code
   std::vector<std::string> psu_labels;      ///< labels for messages, indexed by PSU code
   LonelyPsu lonely_psu = LonelyPsu::Fail;
+  CalibrationInput calibration;
+};
+
+/// Calibration data in sorted row order (see CalibrationInput).
+struct Calibration {
+  int32_t columns = 0;
+  bool indicator = false;
+  std::vector<int32_t> cell;          ///< indicator form, per sorted row
+  std::vector<double> matrix;         ///< dense form, per sorted row x columns
+  std::vector<double> omega_factor;   ///< per sorted row: w_base / w_cal
+  std::vector<double> cal_weight;     ///< per sorted row: w_cal
+  std::vector<double> normal_inverse; ///< columns x columns: A^-1 (indicator: diagonal only)
+  bool active() const { return columns > 0; }
 };
 
 /// Row ranges of the sorted design. A "group" is a contiguous range of sorted rows.
@@ -72,10 +100,12 @@ class Design {
   int64_t psu_first_row(int64_t p) const {
     return rows_are_psus() ? p : psu_row_begin_[static_cast<size_t>(p)];
   }
+  const Calibration& calibration() const { return calibration_; }
   /// R's degf(design): PSUs minus strata.
   int64_t degf() const { return psu_count_ - strata(); }
 
  private:
+  void set_calibration(const CalibrationInput& in);
   int64_t rows_ = 0;
   int64_t psu_count_ = 0;
   bool has_fpc_ = false;
@@ -91,6 +121,7 @@ class Design {
   std::vector<std::string> stratum_labels_;
   std::vector<int32_t> psu_code_;  ///< per PSU index: its input code
   std::vector<std::string> psu_labels_;
+  Calibration calibration_;
 };
 
 }  // namespace steppe
