@@ -149,7 +149,7 @@ class Design:
     def _reweighted(
         self, weights: np.ndarray, calibration: dict[str, Any] | None, step: dict[str, Any]
     ) -> Design:
-        """A copy of this design with new weights (and the calibration behind them)."""
+        """Return a copy of this design with new weights (and the calibration behind them)."""
         out = object.__new__(Design)
         out.__dict__.update(self.__dict__)
         out._weights = np.ascontiguousarray(weights, dtype=np.float64)
