@@ -43,7 +43,9 @@ def population_counts(
         pairs = [(_key(k, len(columns)), float(v)) for k, v in population.items()]
     else:
         kind = type(population).__name__
-        raise InvalidInputError(f"population must be a pandas Series, DataFrame or dict, got {kind}")
+        raise InvalidInputError(
+            f"population must be a pandas Series, DataFrame or dict, got {kind}"
+        )
     out: dict[tuple[str, ...], float] = {}
     for key, value in pairs:
         if not np.isfinite(value) or value < 0:
