@@ -78,13 +78,14 @@ class RunningMoments {
     const size_t di = static_cast<size_t>(d);
     if (count_[di] == 0) touched_.push_back(d);
     real_[di] += real;
-    const double n = static_cast<double>(++count_[di]);
-    const size_t base = di * static_cast<size_t>(cells_);
+    const double inv_n = 1.0 / static_cast<double>(++count_[di]);
+    double* mean = mean_.data() + di * static_cast<size_t>(cells_);
+    double* m2 = m2_.data() + di * static_cast<size_t>(cells_);
     for (int32_t k = 0; k < cells_; ++k) {
       const double z = z_of(k);
-      const double delta = z - mean_[base + static_cast<size_t>(k)];
-      mean_[base + static_cast<size_t>(k)] += delta / n;
-      m2_[base + static_cast<size_t>(k)] += delta * (z - mean_[base + static_cast<size_t>(k)]);
+      const double delta = z - mean[k];
+      mean[k] += delta * inv_n;
+      m2[k] += delta * (z - mean[k]);
     }
   }
   const std::vector<int32_t>& touched() const { return touched_; }
@@ -296,7 +297,7 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
   std::vector<int32_t> cal_touched;
   auto add_cal_rows = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
-      const size_t si = static_cast<size_t>(s);
+      const size_t si = order.empty() ? static_cast<size_t>(s) : static_cast<size_t>(order[static_cast<size_t>(s)]);
       const double wc = cal.cal_weight[si];
       if (cal.indicator) {
         const int32_t c = cal.cell[si];
@@ -345,6 +346,16 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
     if (cal.active()) add_cal_rows(s0, s1);
   };
 
+  std::vector<int32_t> cell_domain, cell_level;
+  if (categorical) {
+    const size_t cells = plan.key_to_domain.size() * Ks;
+    cell_domain.resize(cells);
+    cell_level.resize(cells);
+    for (size_t c = 0; c < cells; ++c) {
+      cell_domain[c] = plan.key_to_domain[c / Ks];
+      cell_level[c] = static_cast<int32_t>(c % Ks);
+    }
+  }
   auto add_rows = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       const size_t si = static_cast<size_t>(s);
@@ -352,9 +363,10 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
       if (cell < 0) continue;
       const double w = weights[si];
       if (categorical) {
-        const int32_t d = plan.key_to_domain[static_cast<size_t>(cell / K)];
+        // cell = key * K + level; tables instead of a division per row.
+        const int32_t d = cell_domain[static_cast<size_t>(cell)];
         if (d < 0) continue;
-        unit.add_level(d, cell % K, w);
+        unit.add_level(d, cell_level[static_cast<size_t>(cell)], w);
       } else {
         const int32_t d = plan.key_to_domain[static_cast<size_t>(cell)];
         if (d < 0) continue;

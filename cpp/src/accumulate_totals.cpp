@@ -89,8 +89,7 @@ DomainTotals accumulate_totals(const Design& design, const EstimateRequest& req,
     stride[j] = space;
     space *= req.by_levels[j];
   }
-  const auto& order = design.order();
-  const auto& weights = design.sorted_weights();
+  const auto& weights = design.weights();
   const Calibration& cal = design.calibration();
   const size_t P = static_cast<size_t>(cal.columns);
   DomainTotals t(space, K, ratio, cal.columns);
@@ -109,11 +108,14 @@ DomainTotals accumulate_totals(const Design& design, const EstimateRequest& req,
       }
     }
   };
-  for (int64_t s = row_begin; s < row_end; ++s) {
-    const size_t si = static_cast<size_t>(s);
-    const size_t ri = order.empty() ? si : static_cast<size_t>(order[si]);
-    const int64_t r = static_cast<int64_t>(ri);
-    cell_of_row[si] = -1;
+  // Rows in original order: every column is read sequentially here, and each
+  // row's cell is written at its sorted position, so scan 2 reads it in turn.
+  const auto& rank = design.rank();
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const size_t ri = static_cast<size_t>(r);
+    const size_t si = ri;
+    int32_t& cell_out = cell_of_row[rank.empty() ? ri : static_cast<size_t>(rank[ri])];
+    cell_out = -1;
     if (!req.subset.empty() && req.subset[ri] == 0) continue;
     int64_t key = 0;
     bool in_domain = true;
@@ -160,7 +162,7 @@ DomainTotals accumulate_totals(const Design& design, const EstimateRequest& req,
     t.n[k] += 1;
     t.n_nonzero[k] += (w != 0.0);
     t.weight_sum[k] += w;
-    cell_of_row[si] = static_cast<int32_t>(cell);
+    cell_out = static_cast<int32_t>(cell);
   }
   return t;
 }

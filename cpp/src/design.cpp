@@ -105,11 +105,14 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
     order_.resize(static_cast<size_t>(rows_));
     std::iota(order_.begin(), order_.end(), 0);
     std::stable_sort(order_.begin(), order_.end(), less);
+    rank_.resize(order_.size());
+    for (size_t s = 0; s < order_.size(); ++s) rank_[static_cast<size_t>(order_[s])] = static_cast<int32_t>(s);
   }
   auto original = [&](int64_t s) -> int64_t {
     return order_.empty() ? s : order_[static_cast<size_t>(s)];
   };
 
+  weight_original_.assign(in.weights.begin(), in.weights.end());
   weight_sorted_.resize(static_cast<size_t>(rows_));
   for (int64_t s = 0; s < rows_; ++s) {
     weight_sorted_[static_cast<size_t>(s)] = in.weights[static_cast<size_t>(original(s))];
@@ -331,8 +334,8 @@ void Design::set_calibration(const CalibrationInput& in) {
   c.cal_weight.resize(n);
   if (indicator) c.cell.resize(n); else c.matrix.resize(n * P);
   std::vector<double> normal(indicator ? P : P * P, 0.0);
-  for (size_t s = 0; s < n; ++s) {
-    const size_t r = order_.empty() ? s : static_cast<size_t>(order_[s]);
+  for (size_t r = 0; r < n; ++r) {
+    const size_t s = r;  // calibration arrays stay in original row order
     const double wb = in.base_weights[r], wc = in.calibrated_weights[r];
     if (!(wb > 0) || !(wc > 0) || !std::isfinite(wb) || !std::isfinite(wc)) {
       throw InvalidInput("calibration weights must be finite and > 0 (row " + std::to_string(r) + ")");

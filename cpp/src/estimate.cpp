@@ -286,9 +286,10 @@ EstimateResult estimate(const Design& design, const EstimateRequest& req) {
 
   std::vector<int32_t> cell_of_row(static_cast<size_t>(design.rows()));
   std::vector<DomainTotals> totals(parts);
-  run_parallel(parts, [&](size_t i) {
-    totals[i] = accumulate_totals(design, req, design.psu_first_row(cut[i]),
-                                  design.psu_first_row(cut[i + 1]), cell_of_row);
+  run_parallel(parts, [&](size_t i) {  // scan 1: original rows, any split
+    totals[i] = accumulate_totals(design, req, design.rows() * static_cast<int64_t>(i) / static_cast<int64_t>(parts),
+                                  design.rows() * static_cast<int64_t>(i + 1) / static_cast<int64_t>(parts),
+                                  cell_of_row);
   });
   for (size_t i = 1; i < parts; ++i) totals[0].merge(totals[i]);
   const DomainPlan plan = plan_domains(req, totals[0], design.calibration().normal_inverse);

@@ -2,6 +2,8 @@
 #include "steppe/interval.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <unordered_map>
 #include <array>
 #include <cmath>
 #include <numbers>
@@ -35,7 +37,27 @@ double expit(double x) {
 }
 
 // t quantile, or the normal quantile when df is infinite (R's qt does the same).
-double t_quantile(double prob, double df) { return qt(prob, df); }
+// Vectorised callers ask for the same few t quantiles (a domain's df, the
+// level) thousands of times, and qt inverts an incomplete beta each time:
+// remember them per thread (the function is pure, so caching is exact).
+double t_quantile(double prob, double df) {
+  struct Key {
+    double prob, df;
+    bool operator==(const Key& o) const { return prob == o.prob && df == o.df; }
+  };
+  struct Hash {
+    size_t operator()(const Key& k) const {
+      return std::hash<double>()(k.prob) * 31u ^ std::hash<double>()(k.df);
+    }
+  };
+  thread_local std::unordered_map<Key, double, Hash> cache;
+  const Key key{prob, df};
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  if (cache.size() > 4096) cache.clear();
+  const double q = qt(prob, df);
+  cache.emplace(key, q);
+  return q;
+}
 
 void validate(const ProportionCiInput& in) {
   if (!(in.p >= 0.0 && in.p <= 1.0)) {

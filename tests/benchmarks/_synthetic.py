@@ -70,13 +70,8 @@ def _draw_weights(rng: np.random.Generator, stratum: np.ndarray) -> np.ndarray:
     return np.exp(scale[stratum] + rng.normal(0.0, 0.5, size=stratum.size))
 
 
-def generate(spec: Spec = Spec()) -> pd.DataFrame:
-    """Build the benchmark DataFrame.
-
-    Columns: ``w`` (float64), ``stratum`` (int16), ``psu`` (int16, unique across
-    strata), and the categoricals ``item`` (5), ``domain`` (600), ``age_group`` (6),
-    ``region`` (20).
-    """
+def _arrays(spec: Spec) -> dict[str, np.ndarray]:
+    """Draw the columns as plain numpy arrays (categoricals as integer codes)."""
     rng = np.random.default_rng(spec.seed)
     n_psu = N_STRATA * PSU_PER_STRATUM
     psu = rng.integers(0, n_psu, size=spec.rows).astype(np.int16)
@@ -87,17 +82,39 @@ def generate(spec: Spec = Spec()) -> pd.DataFrame:
     age = rng.choice(len(AGE_LEVELS), size=spec.rows, p=[0.12, 0.2, 0.19, 0.17, 0.16, 0.16])
     region_p = rng.uniform(0.5, 2.0, size=N_REGIONS)
     region = rng.choice(N_REGIONS, size=spec.rows, p=region_p / region_p.sum())
-    return pd.DataFrame(
-        {
-            "w": _draw_weights(rng, stratum),
-            "stratum": stratum,
-            "psu": psu,
-            "item": _categorical(item, ITEM_LEVELS),
-            "domain": _categorical(domain, [f"d{i:03d}" for i in range(N_DOMAINS)]),
-            "age_group": _categorical(age, AGE_LEVELS),
-            "region": _categorical(region, [f"r{i:02d}" for i in range(N_REGIONS)]),
-        }
-    )
+    return {
+        "w": _draw_weights(rng, stratum),
+        "stratum": stratum,
+        "psu": psu,
+        "item": item,
+        "domain": domain,
+        "age_group": age.astype(np.int8),
+        "region": region.astype(np.int8),
+    }
+
+
+def _frame(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Assemble the DataFrame, turning the code arrays into Categoricals."""
+    labels = {
+        "item": ITEM_LEVELS,
+        "domain": [f"d{i:03d}" for i in range(N_DOMAINS)],
+        "age_group": AGE_LEVELS,
+        "region": [f"r{i:02d}" for i in range(N_REGIONS)],
+    }
+    columns: dict[str, object] = {k: arrays[k] for k in ("w", "stratum", "psu")}
+    for name, levels in labels.items():
+        columns[name] = _categorical(arrays[name], levels)
+    return pd.DataFrame(columns)
+
+
+def generate(spec: Spec = Spec()) -> pd.DataFrame:
+    """Build the benchmark DataFrame.
+
+    Columns: ``w`` (float64), ``stratum`` (int16), ``psu`` (int16, unique across
+    strata), and the categoricals ``item`` (5), ``domain`` (600), ``age_group`` (6),
+    ``region`` (20).
+    """
+    return _frame(_arrays(spec))
 
 
 def subsample(df: pd.DataFrame, rows: int, seed: int = 7) -> pd.DataFrame:
@@ -108,14 +125,20 @@ def subsample(df: pd.DataFrame, rows: int, seed: int = 7) -> pd.DataFrame:
 
 
 def cached(spec: Spec, cache_dir: Path) -> pd.DataFrame:
-    """Load the data set from ``cache_dir`` (pickle), generating and saving it if absent."""
-    path = cache_dir / f"synthetic_v{VERSION}_{spec.rows}_{spec.seed}.pkl"
+    """Load the data set from ``cache_dir``, generating and saving it if absent.
+
+    The cache holds plain numpy arrays (``.npz``), so it loads in any environment.
+    """
+    path = cache_dir / f"synthetic_v{VERSION}_{spec.rows}_{spec.seed}.npz"
     if path.exists():
-        return pd.read_pickle(path)  # noqa: S301 - our own cache file
-    df = generate(spec)
+        with np.load(path) as z:
+            return _frame({k: z[k] for k in z.files})
+    arrays = _arrays(spec)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    df.to_pickle(path)
-    return df
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+    return _frame(arrays)
 
 
 def input_bytes(df: pd.DataFrame) -> int:

@@ -55,7 +55,7 @@ CATEGORICALS = ("item", "domain", "age_group", "region")
 # glibc raises its mmap threshold as large blocks are freed, after which freed
 # memory stays in the heap and is reused unseen by RSS; a fixed threshold returns
 # large blocks to the OS on free, so a step's peak RSS counts its own allocations.
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "1048576"}
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 
 
 # ------------------------------------------------------------------ machine
@@ -85,6 +85,7 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "interpreter": sys.executable,
+        "load_average_at_start": os.getloadavg(),
         "numpy": np.__version__,
         "pandas": pd.__version__,
         "steppe": getattr(steppe, "__version__", "unknown"),
@@ -484,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     print(f"machine: {machine['cpu_model']}, nproc={machine['nproc']}, {machine['mem_gib']} GiB")
     print(f"python {machine['python']}, numpy {machine['numpy']}, pandas {machine['pandas']}")
+    load = machine["load_average_at_start"][0]
+    print(f"load average {load:.2f} (1 min; other work on the machine makes timings noisy)")
     df = syn.cached(syn.Spec(args.rows, args.seed), args.cache_dir)
     print(
         f"data: {len(df):,} rows, inputs {syn.input_bytes(df) / len(df):.0f} bytes/row "
@@ -515,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     table.print()
     s = summary(table, args, r_rows)
     print_summary(s)
+    machine["load_average_at_end"] = os.getloadavg()
     ok = all(r["crosscheck"]["passed"] for r in r_results.values())
     write_json(args, machine, table, r_results, samplics, s)
     if not ok:

@@ -96,7 +96,8 @@ struct SpreadState {
 /// Validates the request against the design (lengths, codes, values).
 void validate_request(const Design& design, const EstimateRequest& request);
 
-/// Scan 1 over sorted rows [row_begin, row_end). Writes each sorted row's cell
+/// Scan 1 over original rows [row_begin, row_end). Writes each row's cell, at
+/// the row's sorted position (Design::rank),
 /// (key * K + level for categorical variables, key for numeric ones; -1 when the
 /// row is in no domain or its values are missing) into cell_of_row.
 DomainTotals accumulate_totals(const Design& design, const EstimateRequest& request,

@@ -49,14 +49,14 @@ struct DesignInput {
   CalibrationInput calibration;
 };
 
-/// Calibration data in sorted row order (see CalibrationInput).
+/// Calibration data in original row order (see CalibrationInput).
 struct Calibration {
   int32_t columns = 0;
   bool indicator = false;
-  std::vector<int32_t> cell;          ///< indicator form, per sorted row
-  std::vector<double> matrix;         ///< dense form, per sorted row x columns
-  std::vector<double> omega_factor;   ///< per sorted row: w_base / w_cal
-  std::vector<double> cal_weight;     ///< per sorted row: w_cal
+  std::vector<int32_t> cell;          ///< indicator form, per row
+  std::vector<double> matrix;         ///< dense form, per row x columns
+  std::vector<double> omega_factor;   ///< per row: w_base / w_cal
+  std::vector<double> cal_weight;     ///< per row: w_cal
   std::vector<double> normal_inverse; ///< columns x columns: A^-1 (indicator: diagonal only)
   bool active() const { return columns > 0; }
 };
@@ -76,8 +76,12 @@ class Design {
 
   /// Sorted position -> original row; empty when the input was already sorted.
   const std::vector<int32_t>& order() const { return order_; }
+  /// Original row -> sorted position; empty when the input was already sorted.
+  const std::vector<int32_t>& rank() const { return rank_; }
   /// Weights in sorted order.
   const std::vector<double>& sorted_weights() const { return weight_sorted_; }
+  /// Weights in original row order (scan 1 reads rows as they come).
+  const std::vector<double>& weights() const { return weight_original_; }
   /// PSU index range [stratum_psu_begin[h], stratum_psu_begin[h+1]) of stratum h.
   const std::vector<int64_t>& stratum_psu_begin() const { return stratum_psu_begin_; }
   /// First sorted row of PSU p (size psus()+1); empty when rows are PSUs.
@@ -111,7 +115,9 @@ class Design {
   bool has_fpc_ = false;
   LonelyPsu lonely_ = LonelyPsu::Fail;
   std::vector<int32_t> order_;
+  std::vector<int32_t> rank_;
   std::vector<double> weight_sorted_;
+  std::vector<double> weight_original_;
   std::vector<int64_t> stratum_psu_begin_;
   std::vector<int64_t> psu_row_begin_;
   std::vector<double> stratum_popsize_;
