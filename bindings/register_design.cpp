@@ -14,7 +14,9 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
                    const std::string& lonely_psu, const std::optional<py::array>& cal_cell,
                    const std::optional<py::array>& cal_matrix, int32_t cal_columns,
                    const std::optional<py::array>& cal_base_weights,
-                   const std::optional<py::array>& cal_weights) {
+                   const std::optional<py::array>& cal_weights,
+                   const std::vector<py::array>& raking_levels,
+                   const std::vector<py::array>& raking_factors) {
   DesignInput in;
   in.weights = view<double>(weights, "weights");
   in.strata = view_or_empty<int32_t>(strata, "strata");
@@ -30,6 +32,14 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
   in.calibration.columns = cal_columns;
   in.calibration.base_weights = view_or_empty<double>(cal_base_weights, "calibration base weights");
   in.calibration.calibrated_weights = view_or_empty<double>(cal_weights, "calibrated weights");
+  for (const auto& a : raking_levels) {
+    const auto v = view<int32_t>(a, "raking levels");
+    in.calibration.raking_levels.emplace_back(v.begin(), v.end());
+  }
+  for (const auto& a : raking_factors) {
+    const auto v = view<double>(a, "raking factors");
+    in.calibration.raking_factors.emplace_back(v.begin(), v.end());
+  }
   // Safe without the GIL: the arrays are kept alive by the caller's references
   // and the constructor copies what it keeps.
   py::gil_scoped_release release;
@@ -46,7 +56,9 @@ void register_design(py::module_& m) {
            py::arg("psu_labels") = std::vector<std::string>{},
            py::arg("lonely_psu") = "fail", py::arg("cal_cell") = py::none(),
            py::arg("cal_matrix") = py::none(), py::arg("cal_columns") = 0,
-           py::arg("cal_base_weights") = py::none(), py::arg("cal_weights") = py::none())
+           py::arg("cal_base_weights") = py::none(), py::arg("cal_weights") = py::none(),
+           py::arg("raking_levels") = std::vector<py::array>{},
+           py::arg("raking_factors") = std::vector<py::array>{})
       .def_property_readonly("rows", &Design::rows)
       .def_property_readonly("strata", &Design::strata)
       .def_property_readonly("psus", &Design::psus)

@@ -340,8 +340,12 @@ void Design::set_calibration(const CalibrationInput& in) {
     if (!(wb > 0) || !(wc > 0) || !std::isfinite(wb) || !std::isfinite(wc)) {
       throw InvalidInput("calibration weights must be finite and > 0 (row " + std::to_string(r) + ")");
     }
-    c.omega_factor[s] = wb / wc;
-    c.cal_weight[s] = wc;
+    // GREG residuals subtract w_cal m' beta with beta from sum m z / g; R's
+    // raking residuals subtract w_base times a per-cell shift found from the
+    // unweighted cell sums of z / w_base (svyrecvar's "raking" branch).
+    const bool raking = !in.raking_factors.empty();
+    c.omega_factor[s] = raking ? 1.0 / wb : wb / wc;
+    c.cal_weight[s] = raking ? wb : wc;
     if (indicator) {
       const int32_t k = in.cell[r];
       if (k < 0 || k >= p) throw InvalidInput("calibration cell code out of range");
@@ -354,6 +358,30 @@ void Design::set_calibration(const CalibrationInput& in) {
         for (size_t j = 0; j < P; ++j) normal[i * P + j] += wb * m[i] * m[j];
       }
     }
+  }
+  if (!in.raking_factors.empty()) {
+    if (!indicator || in.raking_levels.size() != in.raking_factors.size()) {
+      throw InvalidInput("raking needs cell codes and, per margin, levels and factors per cell");
+    }
+    c.raking_levels = in.raking_levels;
+    c.raking_factors = in.raking_factors;
+    c.cell_rows.assign(P, 0.0);
+    for (int32_t k : c.cell) c.cell_rows[static_cast<size_t>(k)] += 1.0;
+    for (size_t m = 0; m < c.raking_levels.size(); ++m) {
+      const auto& lev = c.raking_levels[m];
+      if (lev.size() != P || c.raking_factors[m].size() != P) {
+        throw InvalidInput("raking margin arrays must have one entry per cell");
+      }
+      int32_t levels = 0;
+      for (int32_t l : lev) {
+        if (l < 0) throw InvalidInput("raking margin level code out of range");
+        levels = std::max(levels, l + 1);
+      }
+      std::vector<double> rows(static_cast<size_t>(levels), 0.0);
+      for (size_t k = 0; k < P; ++k) rows[static_cast<size_t>(lev[k])] += c.cell_rows[k];
+      c.raking_level_rows.push_back(std::move(rows));
+    }
+    return;
   }
   if (indicator) {
     c.normal_inverse.resize(P);

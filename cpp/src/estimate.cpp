@@ -24,7 +24,34 @@ namespace {
 
 /// beta_c = A^-1 sum omega m (a - R b) / X per cell: the calibration-model
 /// coefficients of the linearised variable divided by g (see CalibrationInput).
-void plan_calibration(const DomainTotals& t, DomainPlan& plan, const std::vector<double>& inverse) {
+/// R's svyrecvar for a raked design: ten sweeps over the margins of
+///   x <- x - w_m * ave(x / w_m, margin)   (w_m: weights after margin m's step)
+/// on cell sums. With u = x / w_base and w_m = w_base * G_m(cell), every row of
+/// a cell moves by the same amount, so the sweeps run on the cells: v[c] holds
+/// sum_{rows of c} u; the result shift[c] is what each row's u lost.
+void rake_shift(const Calibration& cal, const std::vector<double>& v, double* shift) {
+  const size_t C = v.size();
+  std::fill(shift, shift + C, 0.0);
+  std::vector<double> level_sum;
+  for (int iteration = 0; iteration < 10; ++iteration) {
+    for (size_t m = 0; m < cal.raking_levels.size(); ++m) {
+      const auto& lev = cal.raking_levels[m];
+      const auto& g = cal.raking_factors[m];
+      const auto& rows = cal.raking_level_rows[m];
+      level_sum.assign(rows.size(), 0.0);
+      for (size_t c = 0; c < C; ++c) {
+        level_sum[static_cast<size_t>(lev[c])] += (v[c] - cal.cell_rows[c] * shift[c]) / g[c];
+      }
+      for (size_t c = 0; c < C; ++c) {
+        const size_t l = static_cast<size_t>(lev[c]);
+        shift[c] += g[c] * level_sum[l] / rows[l];
+      }
+    }
+  }
+}
+
+void plan_calibration(const DomainTotals& t, DomainPlan& plan, const std::vector<double>& inverse,
+                      const Calibration* cal) {
   const size_t K = static_cast<size_t>(t.cells);
   const size_t P = static_cast<size_t>(t.cal_columns);
   const bool diagonal = inverse.size() == P;
@@ -41,6 +68,10 @@ void plan_calibration(const DomainTotals& t, DomainPlan& plan, const std::vector
         v[j] = (num[j] - plan.center[cell] * den[j]) * plan.inv_x[d];
       }
       double* beta = plan.beta.data() + cell * P;
+      if (cal != nullptr && cal->raking()) {
+        rake_shift(*cal, v, beta);
+        continue;
+      }
       for (size_t i = 0; i < P; ++i) {
         if (diagonal) {
           beta[i] = inverse[i] * v[i];
@@ -57,7 +88,7 @@ void plan_calibration(const DomainTotals& t, DomainPlan& plan, const std::vector
 }  // namespace
 
 DomainPlan plan_domains(const EstimateRequest& req, const DomainTotals& t,
-                        const std::vector<double>& inverse) {
+                        const std::vector<double>& inverse, const Calibration* calibration) {
   DomainPlan plan;
   plan.statistic = req.statistic;
   plan.categorical = req.levels > 0;
@@ -100,7 +131,7 @@ DomainPlan plan_domains(const EstimateRequest& req, const DomainTotals& t,
                                 ? t.numerator[key * K] / wsum
                                 : plan.center[d * K];
   }
-  if (t.cal_columns > 0) plan_calibration(t, plan, inverse);
+  if (t.cal_columns > 0) plan_calibration(t, plan, inverse, calibration);
   return plan;
 }
 
@@ -292,7 +323,8 @@ EstimateResult estimate(const Design& design, const EstimateRequest& req) {
                                   cell_of_row);
   });
   for (size_t i = 1; i < parts; ++i) totals[0].merge(totals[i]);
-  const DomainPlan plan = plan_domains(req, totals[0], design.calibration().normal_inverse);
+  const DomainPlan plan =
+      plan_domains(req, totals[0], design.calibration().normal_inverse, &design.calibration());
   if (plan.domains() == 0) {
     throw NotEstimable("no row has a valid value with a nonzero weight in the requested domain(s)");
   }

@@ -24,6 +24,8 @@ class Design:
         cal_columns: int = 0,
         cal_base_weights: npt.NDArray[np.float64] | None = None,
         cal_weights: npt.NDArray[np.float64] | None = None,
+        raking_levels: list[npt.NDArray[np.int32]] = ...,
+        raking_factors: list[npt.NDArray[np.float64]] = ...,
     ) -> None: ...
     @property
     def rows(self) -> int: ...

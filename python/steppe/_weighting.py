@@ -116,3 +116,121 @@ def _cell_labels(data: pd.DataFrame, names: list[str], cells: cols.Codes) -> lis
         return list(cells.labels)
     _, first = np.unique(cells.codes, return_index=True)
     return [tuple(data[n].iloc[i] for n in names) for i in first]
+
+
+def margins_dict(margins: Any) -> dict[str, Population]:
+    """Margins as {column: population}; also accepts a long DataFrame (variable, level, count)."""
+    if isinstance(margins, pd.DataFrame):
+        need = {"variable", "level", "count"}
+        if not need <= set(margins.columns):
+            raise InvalidInputError(
+                f"margins: a DataFrame needs columns {sorted(need)}, has {list(margins.columns)!r}"
+            )
+        return {
+            str(v): dict(zip(g["level"], g["count"]))
+            for v, g in margins.groupby("variable", sort=False)
+        }
+    if isinstance(margins, Mapping):
+        return {str(k): v for k, v in margins.items()}
+    raise InvalidInputError(f"margins must be a dict or a DataFrame, got {type(margins).__name__}")
+
+
+def rake(
+    design: Design,
+    margins: Any,
+    max_iter: int = 10,
+    tol: float = 1.0,
+) -> Design:
+    """Rake ``design`` to margins as R's ``rake`` (see Design.rake)."""
+    if design._calibration is not None:
+        raise InvalidInputError(
+            "this design is already weighted to population totals; steppe weights a design once"
+        )
+    by_margin = margins_dict(margins)
+    if len(by_margin) < 1:
+        raise InvalidInputError("rake: no margins given")
+    names = list(by_margin)
+    data = design.data
+    cols.require_columns(data, names, "rake margins")
+    if not (isinstance(max_iter, int) and max_iter >= 1):
+        raise InvalidInputError(f"max_iter must be a positive integer, got {max_iter!r}")
+    w0 = design.weights
+    # One pass over the rows: the table of weighted counts over the crossed margins
+    # (only combinations that occur); raking then iterates on its cells.
+    cells = cols.design_codes(data, names, "rake margins")
+    n_cells = int(cells.codes.max()) + 1
+    _, first = np.unique(cells.codes, return_index=True)
+    cell_w0: np.ndarray = np.bincount(cells.codes, weights=w0, minlength=n_cells).astype(float)
+    levels: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
+    totals = []
+    for name in names:
+        lab = data[name].to_numpy()[first].astype(str)
+        pop = population_counts(by_margin[name], [name])
+        uniq = sorted(set(lab))
+        absent = [u for u in uniq if (u,) not in pop]
+        if absent:
+            raise InvalidInputError(
+                f"rake: level(s) {absent[:10]!r} of {name!r} are in the sample, not in its margin"
+            )
+        empty = [k[0] for k, v in pop.items() if k[0] not in set(uniq) and v > 0]
+        if empty:
+            raise InvalidInputError(
+                f"rake: margin {name!r} has level(s) {empty[:10]!r} with no sample"
+            )
+        code = {u: i for i, u in enumerate(uniq)}
+        levels.append(np.array([code[x] for x in lab], dtype=np.int32))
+        targets.append(np.array([pop[(u,)] for u in uniq]))
+        totals.append(sum(pop.values()))
+    if max(totals) - min(totals) > 1e-6 * max(totals):
+        raise InvalidInputError(
+            f"rake: the margins' totals differ ({dict(zip(names, totals))}); they must agree"
+        )
+    eps = tol * w0.sum() if tol < 1 else tol  # R: epsilon < 1 is a fraction of the weight sum
+    g = np.ones(n_cells)
+    factors: list[np.ndarray] = [g] * len(names)
+    old: np.ndarray = cell_w0.copy()
+    converged = False
+    iterations = 0
+    while iterations < max_iter:
+        factors = []
+        for lev, target in zip(levels, targets):
+            sample = np.bincount(lev, weights=cell_w0 * g, minlength=len(target))
+            g = g * (target / sample)[lev]
+            factors.append(g.copy())
+        new = cell_w0 * g
+        delta = float(np.max(np.abs(old - new)))
+        if delta < eps:
+            converged = True
+            break
+        old = new
+        iterations += 1
+    margin_errors = {
+        name: float(np.max(np.abs(np.bincount(lev, weights=cell_w0 * g, minlength=len(t)) - t)))
+        for name, lev, t in zip(names, levels, targets)
+    }
+    if not converged:
+        from .errors import NotEstimableError
+
+        raise NotEstimableError(
+            f"rake did not converge in {max_iter} iterations (largest change {delta:.6g} >= "
+            f"tol {eps:.6g}); margin errors {margin_errors}. Raise max_iter or check the margins."
+        )
+    new_w = w0 * g[cells.codes]
+    calibration = {
+        "cell": cells.codes,
+        "matrix": None,
+        "columns": n_cells,
+        "base_weights": w0,
+        "calibrated_weights": new_w,
+        "raking_levels": levels,
+        "raking_factors": factors,
+    }
+    step = {
+        "method": "rake",
+        "margins": names,
+        "iterations": iterations + 1,
+        "converged": converged,
+        "margin_errors": margin_errors,
+    }
+    return design._reweighted(new_w, calibration, step)

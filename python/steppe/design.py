@@ -164,6 +164,8 @@ class Design:
                 "cal_columns": int(calibration["columns"]),
                 "cal_base_weights": calibration["base_weights"],
                 "cal_weights": calibration["calibrated_weights"],
+                "raking_levels": calibration.get("raking_levels", []),
+                "raking_factors": calibration.get("raking_factors", []),
             }
         with translate_core_errors():
             out._core = _CoreDesign(out._weights, **self._core_args, **extra)
@@ -360,6 +362,75 @@ class Design:
         from ._weighting import poststratify
 
         return poststratify(self, columns, population)
+
+    def rake(self, margins: Any, max_iter: int = 10, tol: float = 1.0) -> Design:
+        """Rake to population margins, as R's ``rake`` (iterative post-stratification).
+
+        Starts from the design weights, post-stratifies margin by margin and
+        repeats until the crossed table of weighted counts changes by less than
+        ``tol`` (R's ``epsilon``: a count, or a fraction of the weight sum when
+        below 1). Later estimates use R's raking residuals in their variance.
+
+        Parameters
+        ----------
+        margins : dict or pandas.DataFrame
+            ``{column: counts}`` with counts as a Series/dict by label, or a long
+            DataFrame with columns ``variable``, ``level``, ``count``.
+        max_iter : int
+            Most passes over the margins (R's ``maxit``); not converging is an error.
+        tol : float
+            Convergence tolerance on the crossed table (R's ``epsilon``).
+
+        Returns
+        -------
+        Design
+            The raked design; ``summary()["weighting"]`` reports iterations and the
+            final margin errors.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0] * 4, "sex": ["f", "f", "m", "m"],
+        ...                    "age": ["y", "o", "y", "o"]})
+        >>> d = sp.Design(df, weights="w").rake({"sex": {"f": 6, "m": 4},
+        ...                                      "age": {"y": 5, "o": 5}})
+        >>> round(float(d.weights.sum()), 6)
+        10.0
+        """
+        from ._weighting import rake
+
+        return rake(self, margins, max_iter=max_iter, tol=tol)
+
+    def weight_summary(self) -> pd.Series:
+        """Weight diagnostics: min, max, their ratio, CV, Kish design effect and efficiency.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> d = sp.Design(pd.DataFrame({"w": [1.0, 1.0, 2.0, 4.0]}), weights="w")
+        >>> float(d.weight_summary()["max_min_ratio"])
+        4.0
+        """
+        from ._diagnostics import weight_summary
+
+        return weight_summary(self)
+
+    def compare_margins(self, margins: Any) -> Any:
+        """Sample shares (unweighted, before and after weighting) against population margins.
+
+        Returns a ``MarginComparison`` with ``to_frame()``, ``plot()`` and an HTML view.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0, 1, 1, 1], "sex": ["f", "f", "f", "m"]})
+        >>> t = sp.Design(df, weights="w").compare_margins({"sex": {"f": 50, "m": 50}})
+        >>> t.to_frame().after_share.tolist()
+        [0.75, 0.25]
+        """
+        from ._diagnostics import compare_margins
+
+        return compare_margins(self, margins)
 
     # ----------------------------------------------------------------- plumbing
     def _run(

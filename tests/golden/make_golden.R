@@ -93,10 +93,20 @@ poststratify_step <- function(columns, population) {
   list(method = "poststratify", columns = columns, population = population)
 }
 
+# Raking to margins: populations is a list (one per margin) of records of the
+# margin's column plus Freq; maxit / epsilon as R's rake control.
+rake_step <- function(columns, populations, maxit = 10, epsilon = 1) {
+  list(method = "rake", columns = columns, populations = populations,
+       maxit = maxit, epsilon = epsilon)
+}
+
 apply_weighting <- function(des, step) {
   switch(step$method,
     poststratify = postStratify(des, reformulate(bq(step$columns)),
                                 as.data.frame(step$population)),
+    rake = rake(des, lapply(step$columns, function(v) reformulate(bq(v))),
+                lapply(step$populations, as.data.frame),
+                control = list(maxit = step$maxit, epsilon = step$epsilon)),
     stop("unknown weighting step ", step$method))
 }
 
@@ -876,6 +886,33 @@ make_case("apistrat_ps_awards_mean_api00_by_stype", "apistrat", strat, s_strat_p
           call_spec("mean", "api00", by = "stype"))
 make_case("apistrat_ps_awards_total_api00_band", "apistrat", strat, s_strat_ps,
           call_spec("total", "api00_band"))
+
+# Raking (R's rake, then svyrecvar's iterated post-stratification residuals).
+rk_c1 <- rake_step(c("stype", "sch.wide"), list(pop_of("stype"), pop_of("sch.wide")))
+rk_c1_tight <- rake_step(c("stype", "sch.wide", "awards"),
+                         list(pop_of("stype"), pop_of("sch.wide"), pop_of("awards")),
+                         maxit = 50, epsilon = 1e-8)
+s_c1_rk <- spec(weights = "pw", psu = "dnum", fpc = "fpc", weighting = list(rk_c1))
+s_c1_rk3 <- spec(weights = "pw", psu = "dnum", fpc = "fpc", weighting = list(rk_c1_tight))
+s_strat_rk <- spec(weights = "pw", strata = "stype", fpc = "fpc",
+                   weighting = list(rake_step(c("sch.wide", "awards"),
+                                              list(pop_of("sch.wide"), pop_of("awards")))))
+make_case("apiclus1_rake_mean_api00", "apiclus1", clus1, s_c1_rk, call_spec("mean", "api00"))
+make_case("apiclus1_rake_total_enroll", "apiclus1", clus1, s_c1_rk, call_spec("total", "enroll"))
+make_case("apiclus1_rake_mean_api00_by_stype", "apiclus1", clus1, s_c1_rk,
+          call_spec("mean", "api00", by = "stype"))
+make_case("apiclus1_rake_proportion_awards_by_stype_logit", "apiclus1", clus1, s_c1_rk,
+          call_spec("proportion", "awards", by = "stype", ci = "logit"))
+make_case("apiclus1_rake_ratio_api00_api99", "apiclus1", clus1, s_c1_rk,
+          call_spec("ratio", "api00", denominator = "api99"))
+make_case("apiclus1_rake3_mean_api00_by_sch.wide", "apiclus1", clus1, s_c1_rk3,
+          call_spec("mean", "api00", by = "sch.wide"))
+make_case("apiclus1_rake3_proportion_cstrat3_xlogit", "apiclus1", clus1, s_c1_rk3,
+          call_spec("proportion", "cstrat3", ci = "xlogit"))
+make_case("apistrat_rake_mean_api00_by_stype", "apistrat", strat, s_strat_rk,
+          call_spec("mean", "api00", by = "stype"))
+make_case("apistrat_rake_total_api00_band_subset_E", "apistrat", strat, s_strat_rk,
+          call_spec("total", "api00_band", subset = list(column = "stype", equals = "E")))
 
 
 # ---------------------------------------------------------------------------------------

@@ -91,6 +91,12 @@ def run(case: dict[str, Any]) -> pd.DataFrame:
         if step["method"] == "poststratify":
             population = pd.DataFrame(step["population"])
             design = design.poststratify(step["columns"], population)
+        elif step["method"] == "rake":
+            margins = {
+                col: pd.DataFrame(pop).set_index(col)["Freq"]
+                for col, pop in zip(step["columns"], step["populations"])
+            }
+            design = design.rake(margins, max_iter=step["maxit"], tol=step["epsilon"])
         else:
             raise AssertionError(f"unknown weighting step {step['method']!r}")
     call = case["call"]

@@ -106,7 +106,8 @@ DomainTotals accumulate_totals(const Design& design, const EstimateRequest& requ
 /// Fixes the domains (keys with a nonzero-weight row) and the linearisation centres.
 /// `inverse` is the design's calibration A^-1 (empty when not calibrated).
 DomainPlan plan_domains(const EstimateRequest& request, const DomainTotals& totals,
-                        const std::vector<double>& inverse = {});
+                        const std::vector<double>& inverse = {},
+                        const Calibration* calibration = nullptr);
 
 /// Scan 2 over PSUs [psu_begin, psu_end) of the sorted design.
 SpreadState accumulate_spread(const Design& design, const EstimateRequest& request,

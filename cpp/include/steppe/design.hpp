@@ -30,6 +30,11 @@ struct CalibrationInput {
   int32_t columns = 0;
   std::span<const double> base_weights;        ///< weights before calibrating
   std::span<const double> calibrated_weights;  ///< weights right after calibrating
+  /// Raking (R's rake): cells are the cross-classification of the margins; per
+  /// margin, each cell's level and the cell's weight factor right after that
+  /// margin's post-stratification in the last raking iteration. Empty: GREG.
+  std::vector<std::vector<int32_t>> raking_levels;
+  std::vector<std::vector<double>> raking_factors;
   bool active() const { return columns > 0; }
 };
 
@@ -58,6 +63,12 @@ struct Calibration {
   std::vector<double> omega_factor;   ///< per row: w_base / w_cal
   std::vector<double> cal_weight;     ///< per row: w_cal
   std::vector<double> normal_inverse; ///< columns x columns: A^-1 (indicator: diagonal only)
+  // Raking (indicator form; omega = w / w_base and cal_weight = w_base there):
+  std::vector<std::vector<int32_t>> raking_levels;   ///< per margin: level of each cell
+  std::vector<std::vector<double>> raking_factors;   ///< per margin: factor of each cell
+  std::vector<std::vector<double>> raking_level_rows;  ///< per margin: rows per level
+  std::vector<double> cell_rows;                     ///< rows per cell
+  bool raking() const { return !raking_factors.empty(); }
   bool active() const { return columns > 0; }
 };
 
