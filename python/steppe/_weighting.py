@@ -234,3 +234,31 @@ def rake(
         "margin_errors": margin_errors,
     }
     return design._reweighted(new_w, calibration, step)
+
+
+def trim(
+    design: Design, lower: float | None = None, upper: float | None = None, strict: bool = False
+) -> Design:
+    """Trim weights to [lower, upper] as R's ``trimWeights`` (see Design.trim)."""
+    lo = -np.inf if lower is None else float(lower)
+    hi = np.inf if upper is None else float(upper)
+    if lo > hi:
+        raise InvalidInputError(f"trim: lower ({lo}) is above upper ({hi})")
+    w = design.weights.copy()
+    rounds = 0
+    while True:
+        outside = (w < lo) | (w > hi)
+        if not outside.any():
+            break
+        if outside.all():
+            raise InvalidInputError("trim: every weight is outside [lower, upper]")
+        # R: the trimmed amount is shared equally among the weights inside the bounds.
+        new = np.clip(w, lo, hi)
+        new[~outside] += (w - new).sum() / (~outside).sum()
+        w = new
+        rounds += 1
+        if not strict or rounds > 1000:
+            break
+    step = {"method": "trim", "lower": lower, "upper": upper, "strict": strict, "rounds": rounds}
+    # The variance keeps any calibration residuals, as R keeps design$postStrata.
+    return design._reweighted(w, design._calibration, step)

@@ -401,6 +401,27 @@ class Design:
 
         return rake(self, margins, max_iter=max_iter, tol=tol)
 
+    def trim(
+        self, lower: float | None = None, upper: float | None = None, strict: bool = False
+    ) -> Design:
+        """Trim weights into [lower, upper], as R's ``trimWeights``.
+
+        Weights outside the bounds are set to the bound and the amount trimmed is
+        shared equally among the weights inside, so the total is kept. With
+        ``strict=True`` this repeats until no weight is outside. A calibrated
+        design keeps its calibration residuals in the variance, as in R.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> d = sp.Design(pd.DataFrame({"w": [1.0, 1.0, 1.0, 9.0]}), weights="w")
+        >>> d.trim(upper=5).weights.tolist()
+        [2.333333333333333, 2.333333333333333, 2.333333333333333, 5.0]
+        """
+        from ._weighting import trim
+
+        return trim(self, lower=lower, upper=upper, strict=strict)
+
     def weight_summary(self) -> pd.Series:
         """Weight diagnostics: min, max, their ratio, CV, Kish design effect and efficiency.
 

@@ -100,8 +100,16 @@ rake_step <- function(columns, populations, maxit = 10, epsilon = 1) {
        maxit = maxit, epsilon = epsilon)
 }
 
+trim_step <- function(lower = -Inf, upper = Inf, strict = FALSE) {
+  list(method = "trim", lower = if (is.finite(lower)) lower else NULL,
+       upper = if (is.finite(upper)) upper else NULL, strict = strict)
+}
+
 apply_weighting <- function(des, step) {
   switch(step$method,
+    trim = trimWeights(des, lower = if (is.null(step$lower)) -Inf else step$lower,
+                       upper = if (is.null(step$upper)) Inf else step$upper,
+                       strict = step$strict),
     poststratify = postStratify(des, reformulate(bq(step$columns)),
                                 as.data.frame(step$population)),
     rake = rake(des, lapply(step$columns, function(v) reformulate(bq(v))),
@@ -911,6 +919,19 @@ make_case("apiclus1_rake3_proportion_cstrat3_xlogit", "apiclus1", clus1, s_c1_rk
           call_spec("proportion", "cstrat3", ci = "xlogit"))
 make_case("apistrat_rake_mean_api00_by_stype", "apistrat", strat, s_strat_rk,
           call_spec("mean", "api00", by = "stype"))
+# Trimming (R's trimWeights): plain, strict, and after post-stratification.
+s_strat_trim <- spec(weights = "pw_var", strata = "stype", fpc = "fpc",
+                     weighting = list(trim_step(lower = 10, upper = 100)))
+s_strat_trim_strict <- spec(weights = "pw_var", strata = "stype", fpc = "fpc",
+                            weighting = list(trim_step(upper = 100, strict = TRUE)))
+s_c1_ps_trim <- spec(weights = "pw", psu = "dnum", fpc = "fpc",
+                     weighting = list(ps_stype_awards, trim_step(upper = 40)))
+make_case("apistrat_trim_mean_api00_by_awards", "apistrat", strat, s_strat_trim,
+          call_spec("mean", "api00", by = "awards"))
+make_case("apistrat_trim_strict_total_enroll", "apistrat", strat, s_strat_trim_strict,
+          call_spec("total", "enroll"))
+make_case("apiclus1_ps_trim_mean_api00_by_sch.wide", "apiclus1", clus1, s_c1_ps_trim,
+          call_spec("mean", "api00", by = "sch.wide"))
 make_case("apistrat_rake_total_api00_band_subset_E", "apistrat", strat, s_strat_rk,
           call_spec("total", "api00_band", subset = list(column = "stype", equals = "E")))
 

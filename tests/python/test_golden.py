@@ -97,6 +97,8 @@ def run(case: dict[str, Any]) -> pd.DataFrame:
                 for col, pop in zip(step["columns"], step["populations"])
             }
             design = design.rake(margins, max_iter=step["maxit"], tol=step["epsilon"])
+        elif step["method"] == "trim":
+            design = design.trim(step.get("lower"), step.get("upper"), strict=step["strict"])
         else:
             raise AssertionError(f"unknown weighting step {step['method']!r}")
     call = case["call"]
