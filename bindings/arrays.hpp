@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 
+#include <steppe/codes.hpp>
 #include <steppe/errors.hpp>
 
 #include "bindings.hpp"
@@ -31,6 +32,13 @@ std::span<const T> view(const py::array& a, const char* what) {
 template <class T>
 std::span<const T> view_or_empty(const std::optional<py::array>& a, const char* what) {
   return a ? view<T>(*a, what) : std::span<const T>{};
+}
+
+/// Category codes as int8, int16 or int32, read in place; floats are refused.
+inline CodeColumn code_view(const py::array& a, const char* what) {
+  if (a.dtype().is(py::dtype::of<int8_t>())) return view<int8_t>(a, what);
+  if (a.dtype().is(py::dtype::of<int16_t>())) return view<int16_t>(a, what);
+  return view<int32_t>(a, what);
 }
 
 template <class T>

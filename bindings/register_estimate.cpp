@@ -15,10 +15,10 @@ py::dict run_estimate(const Design& design, const std::string& statistic,
   EstimateRequest req;
   req.statistic = parse_statistic(statistic);
   req.values = view_or_empty<double>(values, "variable");
-  req.codes = view_or_empty<int32_t>(codes, "variable codes");
+  if (codes) req.codes = code_view(*codes, "variable codes");
   req.levels = levels;
   req.denominator = view_or_empty<double>(denominator, "denominator");
-  for (const auto& b : by) req.by.push_back(view<int32_t>(b, "by codes"));
+  for (const auto& b : by) req.by.push_back(code_view(b, "by codes"));
   req.by_levels = by_levels;
   req.subset = view_or_empty<uint8_t>(subset, "subset");
   req.threads = threads;

@@ -61,10 +61,16 @@ def is_categorical(series: pd.Series) -> bool:
     )
 
 
-def factorize(series: pd.Series) -> Codes:
-    """Codes and labels of a column; categorical dtypes keep their category order."""
+def factorize(series: pd.Series, narrow: bool = False) -> Codes:
+    """Codes and labels of a column; categorical dtypes keep their category order.
+
+    With ``narrow``, a categorical's int8/int16 codes are kept as they are (the
+    estimation core reads them in place); otherwise codes are int32.
+    """
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cat_codes = series.cat.codes.to_numpy().astype(np.int32, copy=False)
+        cat_codes = series.cat.codes.to_numpy()
+        if not (narrow and cat_codes.dtype in (np.int8, np.int16)):
+            cat_codes = cat_codes.astype(np.int32, copy=False)
         return Codes(np.ascontiguousarray(cat_codes), list(series.cat.categories))
     codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
     return Codes(np.ascontiguousarray(codes.astype(np.int32, copy=False)), list(uniques))

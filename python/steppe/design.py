@@ -496,7 +496,7 @@ class Design:
     def _codes(self, column: str) -> cols.Codes:
         key = ("codes", column)
         if key not in self._cache:
-            self._cache[key] = cols.factorize(self._data[column])
+            self._cache[key] = cols.factorize(self._data[column], narrow=True)
         return self._cache[key]  # type: ignore[no-any-return]
 
     def _numeric(self, column: str, role: str) -> np.ndarray:

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "steppe/codes.hpp"
 #include "steppe/design.hpp"
 
 namespace steppe {
@@ -22,12 +23,12 @@ struct EstimateRequest {
   /// Numeric variable (NaN = missing). Used when `levels == 0`.
   std::span<const double> values;
   /// Categorical variable as codes 0..levels-1 (-1 = missing). Used when `levels > 0`.
-  std::span<const int32_t> codes;
+  CodeColumn codes;
   int32_t levels = 0;
   /// Ratio denominator (NaN = missing); Statistic::Ratio only.
   std::span<const double> denominator;
   /// Grouping variables as codes (-1 = missing: the row is in no domain) and their level counts.
-  std::vector<std::span<const int32_t>> by;
+  std::vector<CodeColumn> by;
   std::vector<int32_t> by_levels;
   /// Domain restriction (nonzero = in); empty = every row.
   std::span<const uint8_t> subset;
