@@ -8,7 +8,10 @@ toplines with a realistic survey design. No respondent-level Demoscope data is
 public (see /work/shared/data/README.md, "Microdata").
 
 What is taken from the sourced tables in python/steppe/datasets/data/:
-  * population by region x sex on 1 Jan 2023 (strata, allocation, weights),
+  * population by region x sex on 1 Jan 2023 (strata, allocation, design weights),
+  * the raking margins of steppe.datasets.poll_margins() (region, sex, ethnicity;
+    built from the 1 Jan 2023 population, the 2023 age x sex table and the 2021
+    census ethnic composition),
   * the 2021 census urban share (urban/rural),
   * each wave's size and published sample composition (ethnicity, interview
     language), from demoscope_methodology.csv,
@@ -16,8 +19,13 @@ What is taken from the sourced tables in python/steppe/datasets/data/:
 Everything else is an ASSUMPTION and is listed, with its value, in the
 "Assumptions" block below (and in the .meta.json the script writes).
 
-How the toplines are hit: weights are computed first (design only); then, in
-each wave and age group, answers are handed out in an "exponential race"
+Weights: the design weight (column design_weight) is raked, within each wave,
+to the region, sex and ethnicity margins with steppe's own
+Design(...).rake(...) (R's rake: defaults maxit 10, epsilon 1), giving the
+column weight. Users can redo this step from design_weight.
+
+How the toplines are hit: weights are computed first (design and raking); then,
+in each wave and age group, answers are handed out in an "exponential race"
 (respondents with a higher assumed propensity for an answer tend to come first)
 until the weighted share of that answer reaches its target. So weighted
 toplines match the published ones up to one respondent's weight.
@@ -28,24 +36,29 @@ Usage::
     python tools/simulate_poll.py --check   # verify the committed files are
                                             # reproduced byte-for-byte
 
-Only numpy and pandas are used; all randomness comes from one
-numpy.random.Generator seeded with SEED.
+It needs numpy, pandas and the installed steppe package (for Design.rake; run it
+with the project's .venv python). The margins are read from the source tree's
+steppe/datasets, so edits there take effect without reinstalling. All
+randomness comes from one numpy.random.Generator seeded with SEED.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
 
 SEED = 20230512  # last fieldwork day of the May 2023 wave
 SCRIPT = "tools/simulate_poll.py"
-DATA = Path(__file__).resolve().parents[1] / "python" / "steppe" / "datasets" / "data"
+DATASETS = Path(__file__).resolve().parents[1] / "python" / "steppe" / "datasets"
+DATA = DATASETS / "data"
 OUT_CSV = DATA / "kz_poll_simulated.csv"
 OUT_META = DATA / "kz_poll_simulated.meta.json"
 
@@ -69,8 +82,10 @@ RESIDUAL_LEVEL = "hard to say"
 COLUMNS = [
     "respondent_id", "wave", "region", "stratum", "psu", "urban_rural", "sex", "age",
     "age_group", "ethnicity", "interview_language", "attitude_to_russia",
-    "side_supported", "weight",
+    "side_supported", "design_weight", "weight",
 ]  # fmt: skip
+DESIGN_WEIGHT_DECIMALS = 4
+WEIGHT_DECIMALS = 6  # raked weights: enough digits to redo the raking to 1e-9
 
 # ---------------------------------------------------------------------------
 # Assumptions: none of these figures is in the sourced data.
@@ -104,6 +119,16 @@ ASSUMPTIONS = {
     "A11": "Items are simulated only in waves with a published national topline; elsewhere "
     "they are missing (attitude: 2023-05 only; side: 2022-11 and 2023-05 - the 2025-01 "
     "figures were not found).",
+    "A12": "Weights are raked to margins of the whole population, used as margins of adults "
+    "18+ (no adult counts were found): regions as on 1 Jan 2023 (all ages); sex as among "
+    "people aged 15+ in 2023; ethnicity (Kazakh/Russian/Other) as in the 2021 census among "
+    "those who stated one ('not stated', 0.13%, assumed distributed like the rest). All "
+    "margins are shares times the 1 Jan 2023 population 19,765,004 (= the sum of the design "
+    "weights), so weighted totals are not counts of adults. The same margins serve every "
+    "wave (steppe.datasets.poll_margins).",
+    "A13": "No age margin: the sources give 0-14/15-64/65+ only, not the poll's bands "
+    "18-29/30-39/40-59/60+, and no 15-17 count to turn 15-64 into 18-64; the sample's age "
+    "mix comes from A1 alone.",
 }
 AGE_BAND_SHARES = {"male": [0.27, 0.24, 0.33, 0.16], "female": [0.24, 0.22, 0.33, 0.21]}
 AGE_60PLUS_MEAN_EXCESS = 8.0
@@ -242,25 +267,56 @@ def draw_wave(rng: np.random.Generator, wave: str, inputs: dict, comp: dict) -> 
 
 
 # ---------------------------------------------------------------------------
-# Weights (a later issue replaces the post-stratification step by raking)
+# Weights: design weight, then raking with steppe's Design.rake
 # ---------------------------------------------------------------------------
-def compute_weights(sample: pd.DataFrame, pop: pd.DataFrame) -> pd.Series:
-    """Design weight x nonresponse adjustment x post-stratification to region x sex.
+def design_weights(sample: pd.DataFrame) -> pd.Series:
+    """Design weight x nonresponse adjustment (the column ``design_weight``).
 
     PSUs are drawn with probability proportional to size (m_h per region of
     population N_h) and a planned take of n_h / m_h interviews each, so the design
     weight is N_h / n_h. The achieved take k_hi differs from the plan; the
-    nonresponse adjustment is planned / achieved take in the PSU. Finally the
-    weights are scaled, within each region x sex cell, to the 1 Jan 2023 counts.
+    nonresponse adjustment is planned / achieved take in the PSU. In each region
+    the weights add up to its 1 Jan 2023 population, so in each wave to 19,765,004.
     """
     design = sample.N_h / sample.n_h
     nonresponse = (sample.n_h / sample.m_h) / sample.k_hi
-    w = design * nonresponse
-    cells = pop.melt(id_vars="region", value_vars=["male", "female"], var_name="sex")
-    target = sample[["region", "sex"]].merge(cells, on=["region", "sex"], how="left")["value"]
-    assert target.notna().all()
-    w = w * target.to_numpy() / w.groupby([sample.region, sample.sex]).transform("sum")
-    return w.round(4)
+    return (design * nonresponse).round(DESIGN_WEIGHT_DECIMALS)
+
+
+def source_datasets() -> ModuleType:
+    """steppe.datasets from this source tree, loaded from its files under a private name.
+
+    The installed steppe gives Design.rake (compiled core); the margins come from the
+    files this script writes next to, so they are current without a reinstall.
+    """
+    name = "_simulate_poll_datasets"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        name, DATASETS / "__init__.py", submodule_search_locations=[str(DATASETS)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def rake_weights(sample: pd.DataFrame, margins: dict) -> tuple[pd.Series, dict]:
+    """Rake ``design_weight`` to the margins with steppe (as R's rake, default control)."""
+    try:
+        import steppe as sp  # the installed package: Design needs the compiled core
+    except ImportError as exc:  # pragma: no cover - environment problem
+        raise SystemExit(
+            f"{SCRIPT} needs the installed steppe package for Design.rake: run it with "
+            "the project's .venv/bin/python after `pip install .`"
+        ) from exc
+
+    design = sp.Design(sample, weights="design_weight", strata="stratum", psu="psu")
+    raked = design.rake(margins)
+    info = raked.summary()["weighting"][-1]
+    w = pd.Series(raked.weights, index=sample.index).round(WEIGHT_DECIMALS)
+    return w, info
 
 
 # ---------------------------------------------------------------------------
@@ -350,14 +406,16 @@ def weighted_shares(df: pd.DataFrame, item: str, by: str | None = None) -> pd.Se
 # ---------------------------------------------------------------------------
 # Whole file
 # ---------------------------------------------------------------------------
-def simulate() -> tuple[pd.DataFrame, dict]:
-    """Simulate all waves; return the poll and the targets used."""
+def simulate() -> tuple[pd.DataFrame, dict, dict]:
+    """Simulate all waves; return the poll, the targets used and the raking report."""
     rng = np.random.default_rng(SEED)
     inputs = read_inputs()
-    waves, targets = [], {}
+    waves, targets, raking = [], {}, {}
     for wave in WAVES:
         df = draw_wave(rng, wave, inputs, composition(inputs["methodology"], wave))
-        df["weight"] = compute_weights(df, inputs["pop"])
+        df["design_weight"] = design_weights(df)
+        margins = source_datasets().poll_margins(wave)
+        df["weight"], raking[wave] = rake_weights(df, margins)
         age_share = df.groupby("age_group").weight.sum() / df.weight.sum()
         for item in ITEMS:  # side first: attitude propensities use it
             pub = published(inputs["toplines"], wave, item)
@@ -375,15 +433,52 @@ def simulate() -> tuple[pd.DataFrame, dict]:
         waves.append(df)
     poll = pd.concat(waves, ignore_index=True)
     poll.insert(0, "respondent_id", np.arange(1, len(poll) + 1))
-    return poll[COLUMNS], targets
+    return poll[COLUMNS], targets, raking
 
 
 def to_csv_bytes(poll: pd.DataFrame) -> bytes:
     """The exact bytes of the committed CSV."""
-    return poll.to_csv(index=False, lineterminator="\n", float_format="%.4f").encode("utf-8")
+    out = poll.assign(
+        design_weight=poll.design_weight.map(f"{{:.{DESIGN_WEIGHT_DECIMALS}f}}".format),
+        weight=poll.weight.map(f"{{:.{WEIGHT_DECIMALS}f}}".format),
+    )
+    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def meta(poll: pd.DataFrame, targets: dict) -> dict:
+def margins_meta(poll: pd.DataFrame, raking: dict) -> dict:
+    """The raking margins (counts, sources, assumptions) and what the weights reach."""
+    margins = source_datasets().poll_margins()
+    out = {}
+    for name, counts in margins.items():
+        levels = {}
+        for label, count in counts.items():
+            levels[label] = {
+                "population_count": round(float(count), 2),
+                "population_share": round(float(count / counts.sum()), 6),
+                **{
+                    f"weighted_share_{wave}": round(
+                        float(d.weight[d[name] == label].sum() / d.weight.sum()), 6
+                    )
+                    for wave, d in poll.groupby("wave", sort=True)
+                },
+            }
+        out[name] = {
+            "source": counts.attrs["source"],
+            "assumption": counts.attrs["assumption"],
+            "levels": levels,
+        }
+    report = {
+        wave: {
+            "iterations": int(info["iterations"]),
+            "converged": bool(info["converged"]),
+            "largest_margin_error": round(max(info["margin_errors"].values()), 6),
+        }
+        for wave, info in raking.items()
+    }
+    return {"margins": out, "raking": report}
+
+
+def meta(poll: pd.DataFrame, targets: dict, raking: dict) -> dict:
     """Provenance of the simulated poll, written next to it as JSON."""
     top = pd.read_csv(DATA / "demoscope_toplines.csv")
     rows = []
@@ -415,15 +510,21 @@ def meta(poll: pd.DataFrame, targets: dict) -> dict:
         "respondents_per_wave": poll.wave.value_counts().sort_index().to_dict(),
         "inputs": [
             "population_by_region_2023-01-01.csv",
+            "population_age_sex_2023.csv",
+            "census_2021_ethnicity_national.csv",
             "census_2021_totals.csv",
             "demoscope_methodology.csv",
             "demoscope_toplines.csv",
         ],
         "target_sources": "demoscope_toplines.csv (columns source and verification); the "
         "2023-05 60+ 'improved' figure 10.8 is marked UNVERIFIED there.",
-        "weights": "design weight (PPS cluster sample, allocation ~ sqrt(population)) x "
-        "nonresponse adjustment (planned/achieved PSU take) x post-stratification to "
-        "region x sex counts of 1 Jan 2023; weights sum to the total (all-age) population.",
+        "weights": "design_weight = design weight (PPS cluster sample, allocation ~ "
+        "sqrt(population)) x nonresponse adjustment (planned/achieved PSU take), summing to "
+        "the 1 Jan 2023 population in each wave; weight = design_weight raked within each wave "
+        "to the region, sex and ethnicity margins of steppe.datasets.poll_margins(wave) with "
+        "steppe's Design(wave, weights='design_weight', strata='stratum', psu='psu')"
+        ".rake(margins) (R's rake, maxit 10, epsilon 1); assumptions A12, A13.",
+        **margins_meta(poll, raking),
         "assumptions": ASSUMPTIONS,
         "targets": rows,
     }
@@ -439,8 +540,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="verify, do not write")
     args = parser.parse_args(argv)
-    poll, targets = simulate()
-    files = {OUT_CSV: to_csv_bytes(poll), OUT_META: meta_bytes(meta(poll, targets))}
+    poll, targets, raking = simulate()
+    files = {OUT_CSV: to_csv_bytes(poll), OUT_META: meta_bytes(meta(poll, targets, raking))}
     if args.check:
         bad = [p.name for p, b in files.items() if not p.exists() or p.read_bytes() != b]
         if bad:

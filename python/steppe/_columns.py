@@ -119,13 +119,17 @@ def design_codes(data: pd.DataFrame, names: Sequence[str], role: str) -> Codes:
     frame = data[list(names)]
     missing = frame.isna().any(axis=1).to_numpy()
     if missing.any():
-        col = next(n for n in names if data[n].isna().any())
+        bad_col = next(n for n in names if data[n].isna().any())
         raise InvalidInputError(
-            f"{role} column {col!r} is missing in {describe_rows(missing, data.index)}; "
+            f"{role} column {bad_col!r} is missing in {describe_rows(missing, data.index)}; "
             "design columns may not be missing"
         )
     if len(names) == 1:
-        return factorize(data[names[0]])
+        series = data[names[0]]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            # Only the levels that occur, as R's svydesign (factor(as.character(x))).
+            series = series.cat.remove_unused_categories()
+        return factorize(series)
     combined = pd.MultiIndex.from_frame(frame)
     codes, uniques = pd.factorize(combined, sort=True)
     labels = [" / ".join(str(v) for v in u) for u in uniques]

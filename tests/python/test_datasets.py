@@ -24,7 +24,7 @@ RUSSIANS_2021 = 2_981_946
 TOLERANCE = 0.01  # weighted toplines within 1 percentage point of the published ones
 DESIGN_COLUMNS = [
     "respondent_id", "wave", "region", "stratum", "psu", "urban_rural", "sex", "age",
-    "age_group", "ethnicity", "interview_language", "weight",
+    "age_group", "ethnicity", "interview_language", "design_weight", "weight",
 ]  # fmt: skip
 ITEM_QUESTIONS = {
     "side_supported": "Which side do you support?",
@@ -100,7 +100,7 @@ def test_poll_columns_and_size(poll: pd.DataFrame) -> None:
     assert list(poll.columns) == [
         "respondent_id", "wave", "region", "stratum", "psu", "urban_rural", "sex", "age",
         "age_group", "ethnicity", "interview_language", "attitude_to_russia",
-        "side_supported", "weight",
+        "side_supported", "design_weight", "weight",
     ]  # fmt: skip
     assert poll.groupby("wave", observed=True).size().to_dict() == WAVE_SIZES
     assert poll.respondent_id.is_unique
@@ -129,17 +129,34 @@ def test_strata_and_psus(poll: pd.DataFrame) -> None:
 
 def test_design_columns_complete(poll: pd.DataFrame) -> None:
     assert not poll[DESIGN_COLUMNS].isna().any().any()
-    w = poll.weight.to_numpy()
-    assert np.isfinite(w).all() and (w > 0).all()
-    assert 5 <= w.max() / w.min() <= 15
+    for col in ["design_weight", "weight"]:
+        w = poll[col].to_numpy()
+        assert np.isfinite(w).all() and (w > 0).all()
+        assert 4 <= w.max() / w.min() <= 15, col
 
 
-def test_weights_hit_region_by_sex_counts(poll: pd.DataFrame) -> None:
-    pop = ds.population_by_region_2023().set_index(["region", "sex"])["count"]
-    for _, d in poll.groupby("wave", observed=True):
-        got = d.groupby(["region", "sex"], observed=True).weight.sum()
-        expected = pop.loc[got.index]
-        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-6)
+def test_weights_are_raked_to_poll_margins(poll: pd.DataFrame) -> None:
+    # region, sex and ethnicity margins (not region x sex cells); details in
+    # test_weighting_data.py
+    for wave, d in poll.groupby("wave", observed=True):
+        assert d.design_weight.sum() == pytest.approx(19_765_004, abs=0.1)
+        for name, counts in ds.poll_margins(wave).items():
+            got = d.groupby(d[name].astype(str)).weight.sum()
+            np.testing.assert_allclose(got[counts.index], counts, rtol=1e-6)
+
+
+def test_load_one_wave(poll: pd.DataFrame) -> None:
+    may = ds.load_poll(wave="2023-05")
+    full = poll[poll.wave == "2023-05"].reset_index(drop=True)
+    assert len(may) == WAVE_SIZES["2023-05"]
+    pd.testing.assert_frame_equal(
+        may.astype(str), full.astype(str), check_dtype=False, check_categorical=False
+    )
+    assert list(may.wave.cat.categories) == ["2023-05"]
+    assert set(may.stratum.cat.categories) == set(may.stratum)
+    assert set(may.psu.cat.categories) == set(may.psu)
+    with pytest.raises(ValueError):
+        ds.load_poll(wave="2024-01")
 
 
 def test_categoricals_and_ages(poll: pd.DataFrame) -> None:
@@ -324,6 +341,10 @@ def test_public_api() -> None:
     assert sorted(ds.__all__) == sorted(
         [
             "load_poll",
+            "margins_age_sex_2023",
+            "margins_ethnicity_2021",
+            "margins_region_sex_2023",
+            "poll_margins",
             "census_ethnicity_2021",
             "census_totals_2021",
             "population_by_region_2023",

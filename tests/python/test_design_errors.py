@@ -148,3 +148,10 @@ def test_fpc_must_be_constant_within_strata(df: pd.DataFrame) -> None:
     df.loc[0, "fpc"] = 90.0
     with pytest.raises(sp.InvalidInputError, match="fpc varies"):
         sp.Design(df, weights="w", strata="stratum", psu="psu", fpc="fpc")
+
+
+def test_unused_categories_in_design_columns_are_dropped(df: pd.DataFrame) -> None:
+    """A subset of rows keeps a categorical's unused levels; R drops them too."""
+    df["stratum"] = pd.Categorical(df["stratum"], categories=["z", "a", "b", "c"])
+    d = sp.Design(df, weights="w", strata="stratum", psu="psu")
+    assert d.summary()["n_strata"] == 3

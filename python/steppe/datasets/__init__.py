@@ -4,7 +4,9 @@ The census and population tables are published figures; each keeps the
 ``source`` column of its file (see :func:`sources` and
 ``steppe/datasets/README.md``). The poll returned by :func:`load_poll` is
 **simulated** by the seeded script ``tools/simulate_poll.py``; no respondent in
-it is real. Shares are fractions 0-1.
+it is real. Shares are fractions 0-1. :func:`poll_margins` gives the population
+margins (region, sex, ethnicity) the poll's ``weight`` is raked to, built from
+the sourced tables (``margins_*``), with the assumptions each one needs.
 
 Examples
 --------
@@ -28,6 +30,12 @@ from ._loaders import (
     population_by_region_2023,
     sources,
 )
+from ._margins import (
+    margins_age_sex_2023,
+    margins_ethnicity_2021,
+    margins_region_sex_2023,
+    poll_margins,
+)
 
 __all__ = [
     "census_ethnicity_2021",
@@ -36,6 +44,10 @@ __all__ = [
     "demoscope_methodology",
     "demoscope_toplines",
     "load_poll",
+    "margins_age_sex_2023",
+    "margins_ethnicity_2021",
+    "margins_region_sex_2023",
+    "poll_margins",
     "population_age_sex_2023",
     "population_by_region_2023",
     "sources",
