@@ -1,4 +1,5 @@
 #include <steppe/estimate.hpp>
+#include <steppe/replicate.hpp>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
@@ -7,11 +8,12 @@ namespace steppe::bindings {
 
 namespace {
 
-py::dict run_estimate(const Design& design, const std::string& statistic,
-                      const std::optional<py::array>& values, const std::optional<py::array>& codes,
-                      int32_t levels, const std::optional<py::array>& denominator,
-                      const std::vector<py::array>& by, const std::vector<int32_t>& by_levels,
-                      const std::optional<py::array>& subset, int threads) {
+EstimateRequest make_request(const std::string& statistic, const std::optional<py::array>& values,
+                             const std::optional<py::array>& codes, int32_t levels,
+                             const std::optional<py::array>& denominator,
+                             const std::vector<py::array>& by,
+                             const std::vector<int32_t>& by_levels,
+                             const std::optional<py::array>& subset, int threads) {
   EstimateRequest req;
   req.statistic = parse_statistic(statistic);
   req.values = view_or_empty<double>(values, "variable");
@@ -22,16 +24,12 @@ py::dict run_estimate(const Design& design, const std::string& statistic,
   req.by_levels = by_levels;
   req.subset = view_or_empty<uint8_t>(subset, "subset");
   req.threads = threads;
-  EstimateResult res;
-  {
-    // Safe without the GIL: the numpy buffers stay referenced by this frame's
-    // arguments, the design is read-only, and the core touches no Python object.
-    py::gil_scoped_release release;
-    res = estimate(design, req);
-  }
+  return req;
+}
+
+py::dict to_dict(const EstimateResult& res, size_t n_by) {
   py::dict out;
-  const auto nby = static_cast<py::ssize_t>(by.size());
-  py::array_t<int32_t> codes_out({static_cast<py::ssize_t>(res.domains), nby});
+  py::array_t<int32_t> codes_out({static_cast<py::ssize_t>(res.domains), static_cast<py::ssize_t>(n_by)});
   std::copy(res.domain_codes.begin(), res.domain_codes.end(), codes_out.mutable_data());
   out["domain_codes"] = codes_out;
   out["cells_per_domain"] = res.cells_per_domain;
@@ -46,6 +44,48 @@ py::dict run_estimate(const Design& design, const std::string& statistic,
   return out;
 }
 
+py::dict run_estimate(const Design& design, const std::string& statistic,
+                      const std::optional<py::array>& values, const std::optional<py::array>& codes,
+                      int32_t levels, const std::optional<py::array>& denominator,
+                      const std::vector<py::array>& by, const std::vector<int32_t>& by_levels,
+                      const std::optional<py::array>& subset, int threads) {
+  const EstimateRequest req =
+      make_request(statistic, values, codes, levels, denominator, by, by_levels, subset, threads);
+  EstimateResult res;
+  {
+    // Safe without the GIL: the numpy buffers stay referenced by this frame's
+    // arguments, the design is read-only, and the core touches no Python object.
+    py::gil_scoped_release release;
+    res = estimate(design, req);
+  }
+  return to_dict(res, by.size());
+}
+
+py::dict run_replicates(const Design& design, const std::string& statistic,
+                        const std::optional<py::array>& values,
+                        const std::optional<py::array>& codes, int32_t levels,
+                        const std::optional<py::array>& denominator,
+                        const std::vector<py::array>& by, const std::vector<int32_t>& by_levels,
+                        const std::optional<py::array>& subset, int threads,
+                        const std::vector<py::array>& replicate_weights, double scale,
+                        const std::vector<double>& rscales, bool mse) {
+  const EstimateRequest req =
+      make_request(statistic, values, codes, levels, denominator, by, by_levels, subset, threads);
+  ReplicateSpec spec;
+  for (const auto& w : replicate_weights) spec.weights.push_back(view<double>(w, "replicate weights"));
+  spec.scale = scale;
+  spec.rscales = rscales;
+  spec.mse = mse;
+  EstimateResult res;
+  {
+    // Safe without the GIL: as run_estimate; the replicate columns are referenced
+    // by the caller's list.
+    py::gil_scoped_release release;
+    res = estimate_replicates(design, req, spec);
+  }
+  return to_dict(res, by.size());
+}
+
 }  // namespace
 
 void register_estimate(py::module_& m) {
@@ -56,6 +96,14 @@ void register_estimate(py::module_& m) {
         py::arg("threads") = 0,
         "Means, totals or ratios of one variable for every domain, with linearised variances, in "
         "two scans of the rows.");
+  m.def("estimate_replicates", &run_replicates, py::arg("design"), py::arg("statistic"),
+        py::arg("values") = py::none(), py::arg("codes") = py::none(), py::arg("levels") = 0,
+        py::arg("denominator") = py::none(), py::arg("by") = std::vector<py::array>{},
+        py::arg("by_levels") = std::vector<int32_t>{}, py::arg("subset") = py::none(),
+        py::arg("threads") = 0, py::arg("replicate_weights") = std::vector<py::array>{},
+        py::arg("scale") = 1.0, py::arg("rscales") = std::vector<double>{},
+        py::arg("mse") = false,
+        "As estimate(), with replicate-weight variances (R's svrVar), one pass per replicate.");
 }
 
 }  // namespace steppe::bindings

@@ -162,10 +162,12 @@ std::string lonely_message(const Design& design, const SpreadState& st) {
   return msg.str();
 }
 
+}  // namespace
+
 /// R's deff=TRUE: variance over the variance of a simple random sample of the
 /// same size without replacement, svyvar(x) * (N - n) / (N n) (times N^2 for totals).
 double design_effect(Statistic stat, bool categorical, double variance, double p_or_spread,
-                     double wsum, double denominator, int64_t n_nonzero) {
+                     double wsum, double denominator, int64_t n_nonzero, bool guard) {
   const double n = static_cast<double>(n_nonzero);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   if (n_nonzero < 2) return nan;
@@ -175,15 +177,13 @@ double design_effect(Statistic stat, bool categorical, double variance, double p
   const double svyvar = s2 * n / (n - 1);
   double vsrs;
   if (stat == Statistic::Mean) {
-    if (wsum < n) return nan;  // R: "Sample size greater than population size"
+    if (guard && wsum < n) return nan;  // R: "Sample size greater than population size"
     vsrs = svyvar * (wsum - n) / (wsum * n);
   } else {
     vsrs = svyvar * wsum * wsum * (wsum - n) / (wsum * n);
   }
   return variance / vsrs;
 }
-
-}  // namespace
 
 EstimateResult finalize(const Design& design, const EstimateRequest& req, const DomainTotals& t,
                         const DomainPlan& plan, SpreadState&& st) {
@@ -252,7 +252,7 @@ EstimateResult finalize(const Design& design, const EstimateRequest& req, const 
       const double spread =
           plan.categorical ? total / t.weight_sum[ki] : st.spread_sum[di];
       res.deff[c] = design_effect(req.statistic, plan.categorical, res.variance[c], spread,
-                                  t.weight_sum[ki], x, t.n_nonzero[ki]);
+                                  t.weight_sum[ki], x, t.n_nonzero[ki], true);
     }
   }
   return res;

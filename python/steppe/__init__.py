@@ -28,6 +28,7 @@ from . import datasets
 from .design import Design
 from .errors import InvalidInputError, NotEstimableError, SteppeError
 from .phrasing import one_in, percent, percent_ci
+from .replicate import ReplicateDesign
 from .results import Estimates
 
 __version__ = "0.1.0"
@@ -37,6 +38,7 @@ __all__ = [
     "Estimates",
     "InvalidInputError",
     "NotEstimableError",
+    "ReplicateDesign",
     "SteppeError",
     "datasets",
     "one_in",

@@ -50,13 +50,29 @@ def estimate(
     design: Design,
     statistic: str,
     values: npt.NDArray[np.float64] | None = None,
-    codes: npt.NDArray[np.int32] | None = None,
+    codes: npt.NDArray[Any] | None = None,
     levels: int = 0,
     denominator: npt.NDArray[np.float64] | None = None,
-    by: list[npt.NDArray[np.int32]] = ...,
+    by: list[npt.NDArray[Any]] = ...,
     by_levels: list[int] = ...,
     subset: npt.NDArray[np.uint8] | None = None,
     threads: int = 0,
+) -> dict[str, Any]: ...
+def estimate_replicates(
+    design: Design,
+    statistic: str,
+    values: npt.NDArray[np.float64] | None = None,
+    codes: npt.NDArray[Any] | None = None,
+    levels: int = 0,
+    denominator: npt.NDArray[np.float64] | None = None,
+    by: list[npt.NDArray[Any]] = ...,
+    by_levels: list[int] = ...,
+    subset: npt.NDArray[np.uint8] | None = None,
+    threads: int = 0,
+    replicate_weights: list[npt.NDArray[np.float64]] = ...,
+    scale: float = 1.0,
+    rscales: list[float] = ...,
+    mse: bool = False,
 ) -> dict[str, Any]: ...
 def estimates_to_json(columns: dict[str, Any], meta_json: str, indent: int = -1) -> str: ...
 

@@ -73,8 +73,7 @@ def estimate_frame(
             raise _empty(b)
     core_stat = "mean" if statistic == "proportion" else statistic
     with translate_core_errors():
-        raw = _core.estimate(
-            design._core,
+        raw = design._core_estimate(
             core_stat,
             by=[c.codes for c in by_codes],
             by_levels=[len(c.labels) for c in by_codes],
@@ -90,7 +89,7 @@ def estimate_frame(
     se = np.sqrt(var)
     n = np.repeat(raw["n"], k)
     wsum = np.repeat(raw["weight_sum"], k)
-    df_design = np.repeat((raw["psus"] - raw["strata"]).astype(np.float64), k)
+    df_design = np.repeat(design._domain_df(raw, kwargs, by_codes), k)
     if isinstance(df_rule, str) and df_rule == "design":
         df = df_design
     elif isinstance(df_rule, str):  # "inf"

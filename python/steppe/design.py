@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import _columns as cols
+from . import _core
 from ._core import Design as _CoreDesign
 from ._estimators import estimate_frame
 from .errors import InvalidInputError, translate_core_errors
@@ -422,6 +423,35 @@ class Design:
 
         return trim(self, lower=lower, upper=upper, strict=strict)
 
+    def to_replicate(
+        self,
+        type: str = "auto",
+        replicates: int = 50,
+        seed: int | None = None,
+        fay_rho: float = 0.0,
+        mse: bool = False,
+    ) -> Any:
+        """Replicate weights built from this design, as R's ``as.svrepdesign``.
+
+        ``type``: "auto" (JK1 unstratified, JKn stratified), "JK1", "JKn",
+        "BRR" (two PSUs per stratum, Hadamard half-samples), "Fay" (BRR with
+        ``fay_rho``), "bootstrap" (``replicates`` Rao-Wu resamples, ``seed``).
+        Returns a :class:`ReplicateDesign` over the same data.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [2.0] * 6, "psu": [1, 1, 2, 2, 3, 3],
+        ...                    "y": [1.0, 2, 3, 4, 5, 6]})
+        >>> r = sp.Design(df, weights="w", psu="psu").to_replicate("JK1")
+        >>> r.replicate_weights.shape
+        (6, 3)
+        """
+        from ._replicate_weights import to_replicate
+
+        return to_replicate(self, type=type, replicates=replicates, seed=seed,
+                            fay_rho=fay_rho, mse=mse)
+
     def weight_summary(self) -> pd.Series:
         """Weight diagnostics: min, max, their ratio, CV, Kish design effect and efficiency.
 
@@ -492,6 +522,16 @@ class Design:
             "design": self.summary(),
         }
         return Estimates(frame, meta)
+
+    def _core_estimate(self, statistic: str, **kwargs: Any) -> dict[str, Any]:
+        """One call of the compiled engine (linearisation variances)."""
+        return _core.estimate(self._core, statistic, **kwargs)
+
+    def _domain_df(
+        self, raw: dict[str, Any], kwargs: dict[str, Any], by_codes: list[cols.Codes]
+    ) -> np.ndarray:
+        """R's degf() of each domain's subset: PSUs minus strata with rows in it."""
+        return np.asarray(raw["psus"] - raw["strata"], dtype=np.float64)
 
     def _codes(self, column: str) -> cols.Codes:
         key = ("codes", column)

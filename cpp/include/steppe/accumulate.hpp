@@ -117,6 +117,12 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& reque
 /// Folds a complete stratum into the state (variance rules incl. lonely PSUs).
 void finish_stratum(const Design& design, const StratumMoments& moments, SpreadState& state);
 
+/// R's deff=TRUE: variance over the variance of a simple random sample of the same
+/// size without replacement. p_or_spread: p for categorical cells, else
+/// sum w (y - centre)^2. guard: NaN when the weights sum below n (svymean's check).
+double design_effect(Statistic stat, bool categorical, double variance, double p_or_spread,
+                     double wsum, double denominator, int64_t n, bool guard);
+
 /// Merges partial strata, applies the lonely-PSU rules and builds the result.
 EstimateResult finalize(const Design& design, const EstimateRequest& request,
                         const DomainTotals& totals, const DomainPlan& plan, SpreadState&& state);

@@ -1,0 +1,31 @@
+// Replicate-weight variances (R survey's svrepdesign / svrVar): every domain x
+// level estimate is recomputed under each set of replicate weights, one pass
+// over the rows per replicate, and the variance is
+//   scale * sum_r rscale_r (theta_r - centre)^2,
+// centre = the full-sample estimate (mse) or the mean of the replicates.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "steppe/design.hpp"
+#include "steppe/estimate.hpp"
+
+namespace steppe {
+
+/// Replicate weights ("combined": each column is a full set of analysis weights).
+struct ReplicateSpec {
+  std::vector<std::span<const double>> weights;  ///< R columns, original row order
+  double scale = 1.0;
+  std::vector<double> rscales;  ///< per replicate
+  bool mse = false;
+};
+
+/// Estimates of the request with replicate-weight variances. The design gives
+/// the full-sample weights (its strata and PSUs are not used). Replicates whose
+/// estimate is undefined for a cell (a zero denominator) are dropped for that
+/// cell, as R's svrVar drops NA replicates.
+EstimateResult estimate_replicates(const Design& design, const EstimateRequest& request,
+                                   const ReplicateSpec& spec);
+
+}  // namespace steppe

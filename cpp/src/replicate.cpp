@@ -1,0 +1,149 @@
+#include "steppe/replicate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <string>
+#include <thread>
+
+#include "steppe/accumulate.hpp"
+#include "steppe/errors.hpp"
+
+namespace steppe {
+
+namespace {
+
+/// Replicate r's estimate for every domain cell, from one pass over the rows.
+void replicate_thetas(const EstimateRequest& req, const DomainPlan& plan,
+                      std::span<const int32_t> cell_of_row, std::span<const double> w,
+                      std::vector<double>& num, std::vector<double>& den, double* theta) {
+  const size_t K = static_cast<size_t>(plan.cells);
+  const bool categorical = plan.categorical;
+  const bool ratio = plan.statistic == Statistic::Ratio;
+  std::fill(num.begin(), num.end(), 0.0);
+  std::fill(den.begin(), den.end(), 0.0);
+  for (size_t r = 0; r < cell_of_row.size(); ++r) {
+    const int32_t cell = cell_of_row[r];
+    if (cell < 0) continue;
+    const double wr = w[r];
+    if (categorical) {
+      num[static_cast<size_t>(cell)] += wr;
+      den[static_cast<size_t>(cell) / K] += wr;
+    } else {
+      num[static_cast<size_t>(cell)] += wr * req.values[r];
+      den[static_cast<size_t>(cell)] += wr * (ratio ? req.denominator[r] : 1.0);
+    }
+  }
+  const size_t D = plan.domain_key.size();
+  for (size_t d = 0; d < D; ++d) {
+    const size_t key = static_cast<size_t>(plan.domain_key[d]);
+    for (size_t k = 0; k < K; ++k) {
+      const double n = num[key * K + k];
+      theta[d * K + k] = plan.statistic == Statistic::Total ? n : n / den[key];
+    }
+  }
+}
+
+}  // namespace
+
+EstimateResult estimate_replicates(const Design& design, const EstimateRequest& req,
+                                   const ReplicateSpec& spec) {
+  validate_request(design, req);
+  if (!design.order().empty()) {
+    throw InvalidInput("a replicate-weight design has no strata or PSUs to sort by");
+  }
+  const size_t R = spec.weights.size();
+  if (R < 2) throw InvalidInput("replicate designs need at least two replicate weight columns");
+  if (spec.rscales.size() != R) throw InvalidInput("rscales must have one value per replicate");
+  const size_t n = static_cast<size_t>(design.rows());
+  for (size_t r = 0; r < R; ++r) {
+    if (spec.weights[r].size() != n) {
+      throw InvalidInput("replicate weight column " + std::to_string(r) + " has " +
+                         std::to_string(spec.weights[r].size()) + " rows, not " + std::to_string(n));
+    }
+  }
+
+  std::vector<int32_t> cell_of_row(n);
+  const DomainTotals totals = accumulate_totals(design, req, 0, design.rows(), cell_of_row);
+  const DomainPlan plan = plan_domains(req, totals);
+  if (plan.domains() == 0) {
+    throw NotEstimable("no row has a valid value with a nonzero weight in the requested domain(s)");
+  }
+  const size_t K = static_cast<size_t>(plan.cells);
+  const size_t cells = plan.domain_key.size() * K;
+  std::vector<double> thetas(cells * R);  // replicate-major: r * cells + c
+
+  // Replicates are independent passes: split them over the threads. Safe: each
+  // thread writes its own replicates' rows of `thetas` and reads shared input.
+  const size_t hw = std::max(1u, std::thread::hardware_concurrency());
+  const size_t parts = std::clamp<size_t>(req.threads > 0 ? static_cast<size_t>(req.threads) : hw, 1, R);
+  std::vector<std::exception_ptr> errors(parts);
+  auto work = [&](size_t part) {
+    try {
+      std::vector<double> num(totals.numerator.size()), den(static_cast<size_t>(totals.key_space));
+      for (size_t r = part; r < R; r += parts) {
+        replicate_thetas(req, plan, cell_of_row, spec.weights[r], num, den, thetas.data() + r * cells);
+      }
+    } catch (...) {
+      errors[part] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t p = 1; p < parts; ++p) pool.emplace_back(work, p);
+  work(0);
+  for (auto& t : pool) t.join();
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+
+  // A full-design result gives estimates, n and weight sums; the variance and
+  // design effect are replaced.
+  SpreadState none(plan.domains(), plan.cells);
+  EstimateResult res = finalize(design, req, totals, plan, std::move(none));
+  // Numeric variables: sum w (y - centre)^2 per domain for the SRS variance.
+  std::vector<double> spread(plan.domain_key.size(), 0.0);
+  if (!plan.categorical) {
+    const auto& w = design.weights();
+    const bool ratio = plan.statistic == Statistic::Ratio;
+    for (size_t r = 0; r < n; ++r) {
+      const int32_t cell = cell_of_row[r];
+      if (cell < 0) continue;
+      const int32_t d = plan.key_to_domain[static_cast<size_t>(cell)];
+      if (d < 0) continue;
+      const double e = req.values[r] - plan.spread_center[static_cast<size_t>(d)] *
+                                           (ratio ? req.denominator[r] : 1.0);
+      spread[static_cast<size_t>(d)] += w[r] * e * e;
+    }
+  }
+  for (size_t c = 0; c < cells; ++c) {
+    // R's svrVar: NA replicates are dropped (with their rscales); the centre is
+    // the replicates' mean over rscales > 0, or the estimate when mse.
+    double sum = 0, count = 0;
+    for (size_t r = 0; r < R; ++r) {
+      const double t = thetas[r * cells + c];
+      if (std::isfinite(t) && spec.rscales[r] > 0) {
+        sum += t;
+        count += 1;
+      }
+    }
+    const double centre = spec.mse ? res.estimate[c] : sum / count;
+    double v = 0;
+    for (size_t r = 0; r < R; ++r) {
+      const double t = thetas[r * cells + c];
+      if (std::isfinite(t)) v += spec.rscales[r] * (t - centre) * (t - centre);
+    }
+    res.variance[c] = spec.scale * v;
+    const size_t d = c / K;
+    const size_t key = static_cast<size_t>(plan.domain_key[d]);
+    const double p_or_spread =
+        plan.categorical ? totals.numerator[key * K + c % K] / totals.weight_sum[key] : spread[d];
+    const double x = req.statistic == Statistic::Ratio ? totals.denominator[key] : totals.weight_sum[key];
+    // svrepdesign's deff counts every row of the domain (R: length(pweights)).
+    res.deff[c] = design_effect(req.statistic, plan.categorical, res.variance[c], p_or_spread,
+                                totals.weight_sum[key], x, totals.n[key], false);
+  }
+  return res;
+}
+
+}  // namespace steppe

@@ -1,0 +1,235 @@
+"""Replicate-weight designs, as R's ``svrepdesign``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _columns as cols
+from . import _core
+from .design import Design
+from .errors import InvalidInputError
+
+TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "ACS", "other")
+
+
+class ReplicateDesign(Design):
+    """A design described by replicate weights (jackknife, BRR, bootstrap, ...), as R's
+    ``svrepdesign``.
+
+    Every estimator of :class:`Design` works the same way; variances come from
+    recomputing each estimate under every set of replicate weights (one pass over
+    the rows per replicate), ``scale * sum_r rscales_r (theta_r - centre)^2``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent.
+    weights : str
+        Full-sample weights.
+    replicate_weights : list of str, or str
+        Replicate weight columns, or a regular expression matching their names
+        (R's ``repweights="wt[0-9]+"``).
+    type : {"JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "ACS", "other"}
+        Sets ``scale`` as R does: JK1 (R-1)/R, BRR 1/R, Fay 1/(R (1-rho)^2),
+        bootstrap 1/(R-1), SDR and ACS 4/R; JKn needs ``rscales``; "other" uses the
+        ``scale`` and ``rscales`` given (default 1).
+    rho : float, optional
+        Fay's coefficient (type "Fay").
+    scale, rscales : optional
+        Override the type's constants (R's ``scale=``, ``rscales=``).
+    mse : bool
+        Centre the replicates at the full-sample estimate instead of their mean.
+    combined_weights : bool
+        The replicate columns are full analysis weights (True, R's default) or
+        multipliers of ``weights``.
+    df : float, optional
+        Degrees of freedom; default: rank of the replicate weights minus 1, per
+        domain, as R's ``degf``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, steppe as sp
+    >>> df = pd.DataFrame({"w": [2.0] * 4, "y": [1.0, 2, 3, 4]})
+    >>> for i in range(4):  # delete-one jackknife
+    ...     df[f"rep{i}"] = np.where(np.arange(4) == i, 0.0, 2.0 * 4 / 3)
+    >>> d = sp.ReplicateDesign(df, weights="w", replicate_weights="rep[0-9]", type="JK1")
+    >>> round(float(d.mean("y").to_frame().se.iloc[0]), 6)
+    0.645497
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        weights: str | None = None,
+        replicate_weights: str | Sequence[str] = (),
+        type: str = "JK1",
+        rho: float | None = None,
+        scale: float | None = None,
+        rscales: Sequence[float] | float | None = None,
+        mse: bool = False,
+        combined_weights: bool = True,
+        df: float | None = None,
+        threads: int | None = None,
+    ) -> None:
+        super().__init__(data, weights=weights, threads=threads)
+        names = _replicate_columns(data, replicate_weights)
+        reps = np.column_stack([cols.weights(data[n]) for n in names])
+        self._init_replicates(reps, names, type, rho, scale, rscales, mse, combined_weights, df)
+
+    def _init_replicates(
+        self,
+        reps: np.ndarray,
+        names: list[str],
+        type: str,
+        rho: float | None,
+        scale: float | None,
+        rscales: Sequence[float] | float | None,
+        mse: bool,
+        combined_weights: bool,
+        df: float | None,
+    ) -> None:
+        if type not in TYPES:
+            raise InvalidInputError(f"type must be one of {TYPES}, got {type!r}")
+        n_rep = reps.shape[1]
+        if n_rep < 2:
+            raise InvalidInputError("a replicate design needs at least two replicate weights")
+        if not combined_weights:
+            reps = reps * self.weights[:, None]
+        sc, rs = _constants(type, n_rep, rho, scale, rscales)
+        self._replicates = np.asfortranarray(reps)
+        self._rep_columns = [np.ascontiguousarray(reps[:, r]) for r in range(n_rep)]
+        self._rep_scale = sc
+        self._rep_rscales = rs
+        self._rep_mse = bool(mse)
+        self._rep_df = df
+        self._spec.update(
+            {
+                "type": type,
+                "replicates": n_rep,
+                "replicate_weights": names,
+                "scale": sc,
+                "rho": rho,
+                "mse": bool(mse),
+            }
+        )
+
+    @property
+    def replicate_weights(self) -> np.ndarray:
+        """The replicate analysis weights, rows x replicates."""
+        return self._replicates
+
+    @property
+    def degf(self) -> int:
+        """Rank of the replicate weights minus 1 (R's degf for replicate designs)."""
+        if self._rep_df is not None:
+            return int(self._rep_df)
+        return _rank(self._replicates) - 1
+
+    def summary(self) -> dict[str, Any]:
+        """Design facts: rows, replicates, type, scale, degrees of freedom."""
+        out = super().summary()
+        out["degf"] = self.degf
+        return out
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (
+            f"<steppe.ReplicateDesign: {s['n_rows']} rows, {s['replicates']} {s['type']} "
+            f"replicates, df={s['degf']}>"
+        )
+
+    def _core_estimate(self, statistic: str, **kwargs: Any) -> dict[str, Any]:
+        return _core.estimate_replicates(
+            self._core,
+            statistic,
+            replicate_weights=self._rep_columns,
+            scale=self._rep_scale,
+            rscales=self._rep_rscales,
+            mse=self._rep_mse,
+            **kwargs,
+        )
+
+    def _domain_df(
+        self, raw: dict[str, Any], kwargs: dict[str, Any], by_codes: list[cols.Codes]
+    ) -> np.ndarray:
+        """Per domain, the rank of its rows' replicate weights minus 1 (R's degf of a subset)."""
+        n_dom = raw["domain_codes"].shape[0]
+        if self._rep_df is not None:
+            return np.full(n_dom, float(self._rep_df))
+        valid = np.ones(len(self.data), dtype=bool) if self._mask is None else self._mask.astype(bool)
+        if "values" in kwargs:
+            valid &= ~np.isnan(kwargs["values"])
+        if "codes" in kwargs:
+            valid &= kwargs["codes"] >= 0
+        if kwargs.get("denominator") is not None:
+            valid &= ~np.isnan(kwargs["denominator"])
+        key = np.zeros(len(self.data), dtype=np.int64)
+        for c in by_codes:
+            valid &= c.codes >= 0
+            key = key * len(c.labels) + c.codes
+        dom_keys = np.zeros(n_dom, dtype=np.int64)
+        for j, c in enumerate(by_codes):
+            dom_keys = dom_keys * len(c.labels) + raw["domain_codes"][:, j]
+        out = np.empty(n_dom)
+        for d in range(n_dom):
+            rows = valid & (key == dom_keys[d])
+            out[d] = _rank(self._replicates[rows]) - 1
+        return out
+
+
+def _replicate_columns(data: pd.DataFrame, spec: str | Sequence[str]) -> list[str]:
+    if isinstance(spec, str):
+        pattern = re.compile(spec)
+        names = [c for c in data.columns if isinstance(c, str) and pattern.search(c)]
+        if not names:
+            raise InvalidInputError(f"replicate_weights: no column matches {spec!r}")
+        return names
+    names = list(spec)
+    cols.require_columns(data, names, "replicate_weights")
+    return names
+
+
+def _constants(
+    type: str,
+    n_rep: int,
+    rho: float | None,
+    scale: float | None,
+    rscales: Sequence[float] | float | None,
+) -> tuple[float, list[float]]:
+    """R's svrepdesign defaults for scale and rscales."""
+    if rscales is None:
+        rs = [1.0] * n_rep
+    elif isinstance(rscales, (int, float)):
+        rs = [float(rscales)] * n_rep
+    else:
+        rs = [float(x) for x in rscales]
+        if len(rs) != n_rep:
+            raise InvalidInputError(f"rscales has {len(rs)} values for {n_rep} replicates")
+    if type == "BRR":
+        return 1.0 / n_rep, rs
+    if type == "Fay":
+        if rho is None or not 0 <= rho < 1:
+            raise InvalidInputError("type='Fay' needs rho in [0, 1)")
+        return 1.0 / (n_rep * (1 - rho) ** 2), rs
+    if type in ("SDR", "ACS"):
+        return 4.0 / n_rep, [1.0] * n_rep
+    if type == "bootstrap":
+        return (1.0 / (n_rep - 1) if scale is None else float(scale)), rs
+    if type == "JK1":
+        return ((n_rep - 1) / n_rep if scale is None else float(scale)), rs
+    if type == "JKn" and rscales is None:
+        raise InvalidInputError("type='JKn' needs rscales ((n_h - 1) / n_h per replicate)")
+    return (1.0 if scale is None else float(scale)), rs
+
+
+def _rank(x: np.ndarray, tol: float = 1e-5) -> int:
+    """Numerical rank, as R's qr(x, tol = 1e-5)$rank for well-conditioned weights."""
+    if x.size == 0:
+        return 0
+    s = np.linalg.svd(np.asarray(x, dtype=np.float64), compute_uv=False)
+    return int(np.sum(s > tol * s[0])) if s[0] > 0 else 0
