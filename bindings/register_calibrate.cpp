@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 #include <optional>
-
 #include <steppe/calibrate.hpp>
 
 #include "arrays.hpp"
@@ -183,8 +182,8 @@ void register_calibrate(py::module_& m) {
   m.def("build_cells", &build_cells_py, py::arg("weights"), py::arg("codes"), py::arg("levels"),
         "The cross-classification of the codes (only the cells that occur) with the weighted "
         "count and row count of each cell.");
-  m.def("poststratify", &poststratify_py, py::arg("weights"), py::arg("codes"),
-        py::arg("levels"), py::arg("population_codes"), py::arg("population_counts"),
+  m.def("poststratify", &poststratify_py, py::arg("weights"), py::arg("codes"), py::arg("levels"),
+        py::arg("population_codes"), py::arg("population_counts"),
         py::arg("labels") = LevelLabels{},
         "Post-stratification factors per cell and weights per row, as R's postStratify.");
   m.def("rake", &rake_py, py::arg("weights"), py::arg("codes"), py::arg("levels"),
@@ -193,10 +192,9 @@ void register_calibrate(py::module_& m) {
         "Raking to margins as R's rake: factors per cell (final and per margin in the last "
         "pass), weights per row, passes, convergence and margin errors.");
   m.def("calibrate", &calibrate_py, py::arg("weights"), py::arg("matrix"), py::arg("totals"),
-        py::arg("cell_of_row") = py::none(), py::arg("calfun") = "linear",
-        py::arg("lower") = -kInf, py::arg("upper") = kInf, py::arg("maxit") = 50,
-        py::arg("epsilon") = py::float_(1e-7), py::arg("trim_lower") = std::nan(""),
-        py::arg("trim_upper") = std::nan(""),
+        py::arg("cell_of_row") = py::none(), py::arg("calfun") = "linear", py::arg("lower") = -kInf,
+        py::arg("upper") = kInf, py::arg("maxit") = 50, py::arg("epsilon") = py::float_(1e-7),
+        py::arg("trim_lower") = std::nan(""), py::arg("trim_upper") = std::nan(""),
         "Calibration as R's calibrate (linear, raking or logit distance) on a model matrix "
         "per row, or per cell with cell_of_row.");
   m.def("trim_weights", &trim_py, py::arg("weights"), py::arg("lower") = -kInf,

@@ -16,7 +16,7 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
                    const std::optional<py::array>& cal_base_weights,
                    const std::optional<py::array>& cal_weights,
                    const std::vector<py::array>& raking_levels,
-                   const std::vector<py::array>& raking_factors) {
+                   const std::vector<py::array>& raking_factors, bool allow_negative_weights) {
   DesignInput in;
   in.weights = view<double>(weights, "weights");
   in.strata = view_or_empty<int32_t>(strata, "strata");
@@ -27,6 +27,7 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
   in.stratum_labels = std::move(stratum_labels);
   in.psu_labels = std::move(psu_labels);
   in.lonely_psu = parse_lonely_psu(lonely_psu);
+  in.allow_negative_weights = allow_negative_weights;
   in.calibration.cell = view_or_empty<int32_t>(cal_cell, "calibration cells");
   in.calibration.matrix = view_or_empty<double>(cal_matrix, "calibration matrix (flattened)");
   in.calibration.columns = cal_columns;
@@ -58,7 +59,8 @@ void register_design(py::module_& m) {
            py::arg("cal_matrix") = py::none(), py::arg("cal_columns") = 0,
            py::arg("cal_base_weights") = py::none(), py::arg("cal_weights") = py::none(),
            py::arg("raking_levels") = std::vector<py::array>{},
-           py::arg("raking_factors") = std::vector<py::array>{})
+           py::arg("raking_factors") = std::vector<py::array>{},
+           py::arg("allow_negative_weights") = false)
       .def_property_readonly("rows", &Design::rows)
       .def_property_readonly("strata", &Design::strata)
       .def_property_readonly("psus", &Design::psus)

@@ -29,8 +29,8 @@ void check_weights(std::span<const double> weights, const char* what) {
   }
   if (bad > 0) {
     std::ostringstream msg;
-    msg << what << ": " << bad << " weight(s) not finite and >= 0 (first at row " << first
-        << ": " << weights[first] << ")";
+    msg << what << ": " << bad << " weight(s) not finite and >= 0 (first at row " << first << ": "
+        << weights[first] << ")";
     throw InvalidInput(msg.str());
   }
 }
@@ -97,8 +97,8 @@ std::vector<int32_t> cell_codes(const CellTable& cells, size_t c) {
 void check_rows(const CellTable& cells, std::span<const double> weights, const char* what) {
   if (weights.size() != cells.cell_of_row.size()) {
     throw InvalidInput(std::string(what) + ": " + std::to_string(weights.size()) +
-                       " weights for a cell table of " +
-                       std::to_string(cells.cell_of_row.size()) + " rows");
+                       " weights for a cell table of " + std::to_string(cells.cell_of_row.size()) +
+                       " rows");
   }
 }
 
@@ -224,8 +224,8 @@ PostStratifyResult post_stratify(const CellTable& cells, std::span<const double>
     const double count = population.counts[j];
     if (!(std::isfinite(count) && count >= 0)) {
       std::ostringstream msg;
-      msg << "poststratify: the population count of " << cell_name(labels, codes) << " is "
-          << count << "; counts must be finite and >= 0";
+      msg << "poststratify: the population count of " << cell_name(labels, codes) << " is " << count
+          << "; counts must be finite and >= 0";
       throw InvalidInput(msg.str());
     }
     if (std::any_of(codes.begin(), codes.end(), [](int32_t c) { return c < 0; })) {
@@ -262,11 +262,11 @@ PostStratifyResult post_stratify(const CellTable& cells, std::span<const double>
                        listing(only_sample) + " (R: \"Strata in sample absent from population\")");
   }
   if (!only_population.empty()) {
-    throw InvalidInput("poststratify: " + std::to_string(only_population.size()) +
-                       " population cell(s) with count > 0 have no sample: " +
-                       listing(only_population) +
-                       " (R: \"Some strata absent from sample\"); collapse cells or drop them "
-                       "from the population");
+    throw InvalidInput(
+        "poststratify: " + std::to_string(only_population.size()) +
+        " population cell(s) with count > 0 have no sample: " + listing(only_population) +
+        " (R: \"Some strata absent from sample\"); collapse cells or drop them "
+        "from the population");
   }
   if (!zero_weight.empty()) {
     throw InvalidInput("poststratify: " + std::to_string(zero_weight.size()) +
@@ -352,8 +352,7 @@ RakeResult rake(const CellTable& cells, std::span<const double> weights,
   // R: epsilon < 1 is a fraction of sum(weights(design, "sampling")).
   long double wsum = 0;
   for (const double w : weights) wsum += w;
-  r.tolerance = options.epsilon < 1 ? options.epsilon * static_cast<double>(wsum)
-                                    : options.epsilon;
+  r.tolerance = options.epsilon < 1 ? options.epsilon * static_cast<double>(wsum) : options.epsilon;
   std::vector<double> g(k, 1.0);
   std::vector<double> old(cells.weight);  // svytable(ff, design) before raking
   std::vector<double> now(k);

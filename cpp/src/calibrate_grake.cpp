@@ -89,7 +89,8 @@ std::vector<double> jacobi_eigen(Matrix a, size_t p, Matrix& v) {
         const double apq = A(q, r);
         if (apq == 0) continue;
         const double theta = (A(r, r) - A(q, q)) / (2 * apq);
-        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1));
+        const double t =
+            (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1));
         const double c = 1 / std::sqrt(t * t + 1), s = t * c;
         for (size_t k = 0; k < p; ++k) {  // columns q, r
           const double akq = A(k, q), akr = A(k, r);
@@ -204,9 +205,12 @@ CalFun parse_calfun(std::string_view name) {
 
 std::string_view to_string(CalFun f) {
   switch (f) {
-    case CalFun::Linear: return "linear";
-    case CalFun::Raking: return "raking";
-    case CalFun::Logit: return "logit";
+    case CalFun::Linear:
+      return "linear";
+    case CalFun::Raking:
+      return "raking";
+    case CalFun::Logit:
+      return "logit";
   }
   return "?";
 }
@@ -225,8 +229,8 @@ CalibrateResult calibrate(std::span<const double> matrix, int32_t columns,
   const size_t n = weights.size();
   const bool by_cell = !cell_of_row.empty();
   if (!by_cell && units != n) {
-    throw InvalidInput("calibrate: the model matrix has " + std::to_string(units) +
-                       " rows for " + std::to_string(n) + " weights");
+    throw InvalidInput("calibrate: the model matrix has " + std::to_string(units) + " rows for " +
+                       std::to_string(n) + " weights");
   }
   if (by_cell && cell_of_row.size() != n) {
     throw InvalidInput("calibrate: " + std::to_string(cell_of_row.size()) + " cell codes for " +

@@ -14,8 +14,7 @@ namespace steppe {
 // strict = TRUE calls trimWeights again on the result until no weight is
 // outside; the weights just set to a bound are "inside" on the next round and
 // take a share too, so a bound can be crossed again and trimmed again.
-TrimResult trim_weights(std::span<const double> weights, double lower, double upper,
-                        bool strict) {
+TrimResult trim_weights(std::span<const double> weights, double lower, double upper, bool strict) {
   if (std::isnan(lower) || std::isnan(upper) || lower > upper) {
     std::ostringstream msg;
     msg << "trim: lower (" << lower << ") must be <= upper (" << upper << ")";

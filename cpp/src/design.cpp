@@ -83,7 +83,7 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
   check_codes(in.ssu, "psu2");
   for (int64_t i = 0; i < rows_; ++i) {
     const double w = in.weights[static_cast<size_t>(i)];
-    if (!std::isfinite(w) || w < 0) {
+    if (!std::isfinite(w) || (w < 0 && !in.allow_negative_weights)) {
       std::ostringstream msg;
       msg << "weights must be finite and >= 0; row " << i << " has " << w;
       throw InvalidInput(msg.str());
@@ -337,8 +337,9 @@ void Design::set_calibration(const CalibrationInput& in) {
   for (size_t r = 0; r < n; ++r) {
     const size_t s = r;  // calibration arrays stay in original row order
     const double wb = in.base_weights[r], wc = in.calibrated_weights[r];
-    if (!(wb > 0) || !(wc > 0) || !std::isfinite(wb) || !std::isfinite(wc)) {
-      throw InvalidInput("calibration weights must be finite and > 0 (row " + std::to_string(r) + ")");
+    if (!(wb > 0) || wc == 0 || !std::isfinite(wb) || !std::isfinite(wc)) {
+      throw InvalidInput("calibration needs design weights > 0 and finite, nonzero calibrated "
+                         "weights (row " + std::to_string(r) + ")");
     }
     // GREG residuals subtract w_cal m' beta with beta from sum m z / g; R's
     // raking residuals subtract w_base times a per-cell shift found from the

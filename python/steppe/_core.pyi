@@ -26,6 +26,7 @@ class Design:
         cal_weights: npt.NDArray[np.float64] | None = None,
         raking_levels: list[npt.NDArray[np.int32]] = ...,
         raking_factors: list[npt.NDArray[np.float64]] = ...,
+        allow_negative_weights: bool = False,
     ) -> None: ...
     @property
     def rows(self) -> int: ...
@@ -100,3 +101,42 @@ def reliability_flags(
     p: _ArrayLike, var: _ArrayLike, n_rows: _ArrayLike, df: _ArrayLike
 ) -> list[str]: ...
 def effective_sample_size(p: _ArrayLike, var: _ArrayLike, n_rows: _ArrayLike) -> _F64: ...
+
+_Codes = npt.NDArray[np.int8] | npt.NDArray[np.int16] | npt.NDArray[np.int32]
+
+def build_cells(
+    weights: npt.NDArray[np.float64], codes: list[_Codes], levels: list[int]
+) -> dict[str, Any]: ...
+def poststratify(
+    weights: npt.NDArray[np.float64],
+    codes: list[_Codes],
+    levels: list[int],
+    population_codes: list[npt.NDArray[np.int32]],
+    population_counts: npt.NDArray[np.float64],
+    labels: list[list[str]] = ...,
+) -> dict[str, Any]: ...
+def rake(
+    weights: npt.NDArray[np.float64],
+    codes: list[_Codes],
+    levels: list[int],
+    totals: list[npt.NDArray[np.float64]],
+    maxit: int = 10,
+    epsilon: float = 1.0,
+    labels: list[list[str]] = ...,
+) -> dict[str, Any]: ...
+def calibrate(
+    weights: npt.NDArray[np.float64],
+    matrix: npt.NDArray[np.float64],
+    totals: npt.NDArray[np.float64],
+    cell_of_row: npt.NDArray[np.int32] | None = None,
+    calfun: str = "linear",
+    lower: float = ...,
+    upper: float = ...,
+    maxit: int = 50,
+    epsilon: float | npt.NDArray[np.float64] = 1e-07,
+    trim_lower: float = ...,
+    trim_upper: float = ...,
+) -> dict[str, Any]: ...
+def trim_weights(
+    weights: npt.NDArray[np.float64], lower: float = ..., upper: float = ..., strict: bool = False
+) -> dict[str, Any]: ...

@@ -155,82 +155,69 @@ def rake(
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise InvalidInputError(f"max_iter must be a positive integer, got {max_iter!r}")
     w0 = design.weights
-    # One pass over the rows: the table of weighted counts over the crossed margins
-    # (only combinations that occur); raking then iterates on its cells.
-    cells = cols.design_codes(data, names, "rake margins")
-    n_cells = int(cells.codes.max()) + 1
-    _, first = np.unique(cells.codes, return_index=True)
-    cell_w0: np.ndarray = np.bincount(cells.codes, weights=w0, minlength=n_cells).astype(float)
-    levels: list[np.ndarray] = []
-    targets: list[np.ndarray] = []
+    margin_codes = []
+    totals_by_margin = []
+    labels_by_margin = []
     totals = []
     for name in names:
-        lab = data[name].to_numpy()[first].astype(str)
+        codes = cols.design_codes(data, [name], "rake margins")
         pop = population_counts(by_margin[name], [name])
-        uniq = sorted(set(lab))
-        absent = [u for u in uniq if (u,) not in pop]
+        labels = [str(x) for x in codes.labels]
+        absent = [u for u in labels if (u,) not in pop]
         if absent:
             raise InvalidInputError(
                 f"rake: level(s) {absent[:10]!r} of {name!r} are in the sample, not in its margin"
             )
-        empty = [k[0] for k, v in pop.items() if k[0] not in set(uniq) and v > 0]
+        empty = [k[0] for k, v in pop.items() if k[0] not in set(labels) and v > 0]
         if empty:
             raise InvalidInputError(
                 f"rake: margin {name!r} has level(s) {empty[:10]!r} with no sample"
             )
-        code = {u: i for i, u in enumerate(uniq)}
-        levels.append(np.array([code[x] for x in lab], dtype=np.int32))
-        targets.append(np.array([pop[(u,)] for u in uniq]))
+        margin_codes.append(codes.codes)
+        totals_by_margin.append(np.array([pop[(u,)] for u in labels], dtype=np.float64))
+        labels_by_margin.append(labels)
         totals.append(sum(pop.values()))
     if max(totals) - min(totals) > 1e-6 * max(totals):
         raise InvalidInputError(
             f"rake: the margins' totals differ ({dict(zip(names, totals))}); they must agree"
         )
-    eps = tol * w0.sum() if tol < 1 else tol  # R: epsilon < 1 is a fraction of the weight sum
-    g = np.ones(n_cells)
-    factors: list[np.ndarray] = [g] * len(names)
-    old: np.ndarray = cell_w0.copy()
-    converged = False
-    iterations = 0
-    while iterations < max_iter:
-        factors = []
-        for lev, target in zip(levels, targets):
-            sample = np.bincount(lev, weights=cell_w0 * g, minlength=len(target))
-            g = g * (target / sample)[lev]
-            factors.append(g.copy())
-        new = cell_w0 * g
-        delta = float(np.max(np.abs(old - new)))
-        if delta < eps:
-            converged = True
-            break
-        old = new
-        iterations += 1
-    margin_errors = {
-        name: float(np.max(np.abs(np.bincount(lev, weights=cell_w0 * g, minlength=len(t)) - t)))
-        for name, lev, t in zip(names, levels, targets)
-    }
-    if not converged:
-        from .errors import NotEstimableError
+    from . import _core
+    from .errors import NotEstimableError, translate_core_errors
 
-        raise NotEstimableError(
-            f"rake did not converge in {max_iter} iterations (largest change {delta:.6g} >= "
-            f"tol {eps:.6g}); margin errors {margin_errors}. Raise max_iter or check the margins."
+    # One pass over the rows builds the table of weighted counts over the crossed
+    # margins (only combinations that occur); raking iterates on its cells (C++).
+    with translate_core_errors():
+        r = _core.rake(
+            w0,
+            margin_codes,
+            [len(lab) for lab in labels_by_margin],
+            totals_by_margin,
+            maxit=int(max_iter),
+            epsilon=float(tol),
+            labels=labels_by_margin,
         )
-    new_w = w0 * g[cells.codes]
+    margin_errors = {name: float(e) for name, e in zip(names, r["margin_errors"])}
+    if not r["converged"]:
+        raise NotEstimableError(
+            f"rake did not converge in {max_iter} iterations (largest change "
+            f"{float(r['change']):.6g} >= tol {float(r['tolerance']):.6g}); margin errors "
+            f"{margin_errors}. Raise max_iter or check the margins."
+        )
+    new_w = np.asarray(r["weights"], dtype=np.float64)
     calibration = {
-        "cell": cells.codes,
+        "cell": np.ascontiguousarray(r["cell_of_row"], dtype=np.int32),
         "matrix": None,
-        "columns": n_cells,
+        "columns": len(r["g"]),
         "base_weights": w0,
         "calibrated_weights": new_w,
-        "raking_levels": levels,
-        "raking_factors": factors,
+        "raking_levels": [np.ascontiguousarray(x, dtype=np.int32) for x in r["cell_levels"]],
+        "raking_factors": [np.ascontiguousarray(x, dtype=np.float64) for x in r["margin_g"]],
     }
     step = {
         "method": "rake",
         "margins": names,
-        "iterations": iterations + 1,
-        "converged": converged,
+        "iterations": int(r["passes"]),
+        "converged": True,
         "margin_errors": margin_errors,
     }
     return design._reweighted(new_w, calibration, step)
@@ -262,3 +249,111 @@ def trim(
     step = {"method": "trim", "lower": lower, "upper": upper, "strict": strict, "rounds": rounds}
     # The variance keeps any calibration residuals, as R keeps design$postStrata.
     return design._reweighted(w, design._calibration, step)
+
+
+def calibrate(
+    design: Design,
+    targets: Mapping[str, Any],
+    method: str = "linear",
+    bounds: tuple[float, float] | None = None,
+    max_iter: int = 50,
+    tol: float = 1e-7,
+    total: float | None = None,
+) -> Design:
+    """Calibrate ``design`` to population totals as R's ``calibrate`` (see Design.calibrate)."""
+    from . import _core
+    from .errors import NotEstimableError, translate_core_errors
+
+    if design._calibration is not None:
+        raise InvalidInputError(
+            "this design is already weighted to population totals; steppe weights a design once"
+        )
+    if method not in ("linear", "raking", "logit"):
+        raise InvalidInputError(f"method must be 'linear', 'raking' or 'logit', got {method!r}")
+    if not targets:
+        raise InvalidInputError("calibrate: no targets given")
+    data = design.data
+    names = [str(k) for k in targets]
+    cols.require_columns(data, names, "calibrate targets")
+    columns: list[np.ndarray] = []
+    totals: list[float] = []
+    labels: list[str] = []
+    population: float | None = None if total is None else float(total)
+    categorical = []
+    for name in names:
+        target = targets[name]
+        if isinstance(target, (int, float, np.floating, np.integer)):
+            values = cols.numeric(data[name], "calibrate target")
+            if np.isnan(values).any():
+                raise InvalidInputError(f"calibrate: auxiliary {name!r} has missing values")
+            columns.append(values)
+            totals.append(float(target))
+            labels.append(name)
+            continue
+        codes = cols.design_codes(data, [name], "calibrate target")
+        pop = population_counts(target, [name])
+        sample_labels = [str(x) for x in codes.labels]
+        absent = [lab for lab in sample_labels if (lab,) not in pop]
+        if absent:
+            raise InvalidInputError(
+                f"calibrate: level(s) {absent[:10]!r} of {name!r} are in the sample, not in targets"
+            )
+        extra = [k[0] for k, v in pop.items() if k[0] not in set(sample_labels) and v > 0]
+        if extra:
+            raise InvalidInputError(
+                f"calibrate: target level(s) {extra[:10]!r} of {name!r} have no sample"
+            )
+        margin_total = float(sum(pop.values()))
+        if population is None:
+            population = margin_total
+        elif abs(margin_total - population) > 1e-6 * max(population, 1.0):
+            raise InvalidInputError(
+                f"calibrate: {name!r} targets sum to {margin_total}, other totals to {population}"
+            )
+        categorical.append(name)
+        # Treatment coding as R's model.matrix: the first level is the reference.
+        for k, lab in enumerate(sample_labels[1:], start=1):
+            columns.append((codes.codes == k).astype(np.float64))
+            totals.append(pop[(lab,)])
+            labels.append(f"{name}{lab}")
+    if population is not None:
+        columns.insert(0, np.ones(len(data)))
+        totals.insert(0, population)
+        labels.insert(0, "(Intercept)")
+    matrix = np.ascontiguousarray(np.column_stack(columns))
+    lower, upper = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    w = design.weights
+    with translate_core_errors():
+        result = _core.calibrate(
+            w,
+            matrix,
+            np.asarray(totals, dtype=np.float64),
+            calfun=method,
+            lower=lower,
+            upper=upper,
+            maxit=int(max_iter),
+            epsilon=float(tol),
+        )
+    if not result["converged"]:
+        raise NotEstimableError(
+            f"calibration ({method}, bounds {bounds}) did not converge in {max_iter} iterations; "
+            "widen the bounds or check the targets"
+        )
+    new_w = np.asarray(result["weights"], dtype=np.float64)
+    kept = np.asarray(result["kept_columns"], dtype=np.int64)
+    model = np.ascontiguousarray(matrix[:, kept])
+    calibration = {
+        "cell": None,
+        "matrix": model.ravel(),
+        "columns": model.shape[1],
+        "base_weights": w,
+        "calibrated_weights": new_w,
+    }
+    step = {
+        "method": "calibrate",
+        "calfun": method,
+        "bounds": bounds,
+        "targets": [labels[i] for i in kept],
+        "iterations": int(result["iterations"]),
+    }
+    return design._reweighted(new_w, calibration, step)

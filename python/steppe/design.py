@@ -167,6 +167,7 @@ class Design:
                 "cal_weights": calibration["calibrated_weights"],
                 "raking_levels": calibration.get("raking_levels", []),
                 "raking_factors": calibration.get("raking_factors", []),
+                "allow_negative_weights": True,  # GREG weights may be negative, as in R
             }
         with translate_core_errors():
             out._core = _CoreDesign(out._weights, **self._core_args, **extra)
@@ -364,6 +365,48 @@ class Design:
 
         return poststratify(self, columns, population)
 
+    def calibrate(
+        self,
+        targets: Any,
+        method: str = "linear",
+        bounds: tuple[float, float] | None = None,
+        max_iter: int = 50,
+        tol: float = 1e-7,
+        total: float | None = None,
+    ) -> Design:
+        """Calibrate to population totals (GREG), as R's ``calibrate``.
+
+        Parameters
+        ----------
+        targets : dict
+            ``{column: counts by level}`` for categorical auxiliaries and
+            ``{column: total}`` for numeric ones. The model is an intercept plus
+            treatment-coded levels (the first level is the reference) plus the
+            numeric columns, as R's ``model.matrix``; the intercept's total is the
+            categorical targets' common total (or ``total``).
+        method : {"linear", "raking", "logit"}
+            Calibration distance (R's ``calfun``); "logit" needs finite bounds.
+        bounds : (lower, upper), optional
+            Bounds on the weight ratios g.
+        max_iter, tol : R's ``maxit`` and ``epsilon``; not converging is an error.
+        total : float, optional
+            Population size when no categorical target gives it.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0] * 4, "sex": ["f", "f", "m", "m"],
+        ...                    "x": [1.0, 2, 3, 4]})
+        >>> d = sp.Design(df, weights="w").calibrate({"sex": {"f": 5, "m": 5}, "x": 26})
+        >>> round(float(d.total("x").to_frame().estimate.iloc[0]), 6)
+        26.0
+        """
+        from ._weighting import calibrate
+
+        return calibrate(
+            self, targets, method=method, bounds=bounds, max_iter=max_iter, tol=tol, total=total
+        )
+
     def rake(self, margins: Any, max_iter: int = 10, tol: float = 1.0) -> Design:
         """Rake to population margins, as R's ``rake`` (iterative post-stratification).
 
@@ -449,8 +492,9 @@ class Design:
         """
         from ._replicate_weights import to_replicate
 
-        return to_replicate(self, type=type, replicates=replicates, seed=seed,
-                            fay_rho=fay_rho, mse=mse)
+        return to_replicate(
+            self, type=type, replicates=replicates, seed=seed, fay_rho=fay_rho, mse=mse
+        )
 
     def weight_summary(self) -> pd.Series:
         """Weight diagnostics: min, max, their ratio, CV, Kish design effect and efficiency.

@@ -18,12 +18,12 @@ TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "ACS", "other")
 
 
 class ReplicateDesign(Design):
-    """A design described by replicate weights (jackknife, BRR, bootstrap, ...), as R's
-    ``svrepdesign``.
+    """A design described by replicate weights, as R's ``svrepdesign``.
 
-    Every estimator of :class:`Design` works the same way; variances come from
-    recomputing each estimate under every set of replicate weights (one pass over
-    the rows per replicate), ``scale * sum_r rscales_r (theta_r - centre)^2``.
+    Jackknife, BRR, Fay, bootstrap, successive-difference replicates. Every
+    estimator of :class:`Design` works the same way; variances come from
+    recomputing each estimate under every set of replicate weights (one pass
+    over the rows per replicate), ``scale * sum_r rscales_r (theta_r - centre)^2``.
 
     Parameters
     ----------
@@ -161,7 +161,9 @@ class ReplicateDesign(Design):
         n_dom = raw["domain_codes"].shape[0]
         if self._rep_df is not None:
             return np.full(n_dom, float(self._rep_df))
-        valid = np.ones(len(self.data), dtype=bool) if self._mask is None else self._mask.astype(bool)
+        valid = (
+            np.ones(len(self.data), dtype=bool) if self._mask is None else self._mask.astype(bool)
+        )
         if "values" in kwargs:
             valid &= ~np.isnan(kwargs["values"])
         if "codes" in kwargs:

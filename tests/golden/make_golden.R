@@ -100,6 +100,28 @@ rake_step <- function(columns, populations, maxit = 10, epsilon = 1) {
        maxit = maxit, epsilon = epsilon)
 }
 
+# Calibration (R's calibrate) to targets: a list name -> records (column + Freq) for
+# a factor, or a number for a numeric total; the model is ~ names (treatment coding).
+calibrate_step <- function(targets, method = "linear", bounds = NULL) {
+  list(method = "calibrate", targets = targets, calfun = method, bounds = bounds)
+}
+
+calibrate_population <- function(des, targets) {
+  pop <- c()
+  for (v in names(targets)) {
+    t <- targets[[v]]
+    if (is.numeric(t) && length(t) == 1) {
+      pop[v] <- t
+    } else {
+      t <- as.data.frame(t)
+      levs <- levels(factor(des$variables[[v]]))
+      if (!("(Intercept)" %in% names(pop))) pop["(Intercept)"] <- sum(t$Freq)
+      for (l in levs[-1]) pop[paste0(v, l)] <- t$Freq[t[[v]] == l]
+    }
+  }
+  pop[c("(Intercept)", setdiff(names(pop), "(Intercept)"))]
+}
+
 trim_step <- function(lower = -Inf, upper = Inf, strict = FALSE) {
   list(method = "trim", lower = if (is.finite(lower)) lower else NULL,
        upper = if (is.finite(upper)) upper else NULL, strict = strict)
@@ -107,6 +129,9 @@ trim_step <- function(lower = -Inf, upper = Inf, strict = FALSE) {
 
 apply_weighting <- function(des, step) {
   switch(step$method,
+    calibrate = calibrate(des, reformulate(bq(names(step$targets))),
+                          calibrate_population(des, step$targets), calfun = step$calfun,
+                          bounds = if (is.null(step$bounds)) c(-Inf, Inf) else step$bounds),
     trim = trimWeights(des, lower = if (is.null(step$lower)) -Inf else step$lower,
                        upper = if (is.null(step$upper)) Inf else step$upper,
                        strict = step$strict),
@@ -941,6 +966,29 @@ make_case("apistrat_trim_strict_total_enroll", "apistrat", strat, s_strat_trim_s
           call_spec("total", "enroll"))
 make_case("apiclus1_ps_trim_mean_api00_by_sch.wide", "apiclus1", clus1, s_c1_ps_trim,
           call_spec("mean", "api00", by = "sch.wide"))
+# Calibration (R's calibrate; variance from the GREG residuals).
+api99_total <- sum(apipop$api99)
+cal_lin <- calibrate_step(list(stype = pop_of("stype"), api99 = api99_total))
+cal_rak <- calibrate_step(list(stype = pop_of("stype"), sch.wide = pop_of("sch.wide")),
+                          method = "raking", bounds = c(0.5, 2))
+cal_logit <- calibrate_step(list(stype = pop_of("stype"), api99 = api99_total),
+                            method = "logit", bounds = c(0.5, 2.5))
+s_c1_cal <- spec(weights = "pw", psu = "dnum", fpc = "fpc", weighting = list(cal_lin))
+s_c1_calr <- spec(weights = "pw", psu = "dnum", fpc = "fpc", weighting = list(cal_rak))
+s_c1_call <- spec(weights = "pw", psu = "dnum", fpc = "fpc", weighting = list(cal_logit))
+make_case("apiclus1_cal_linear_mean_api00", "apiclus1", clus1, s_c1_cal, call_spec("mean", "api00"))
+make_case("apiclus1_cal_linear_mean_api00_by_sch.wide", "apiclus1", clus1, s_c1_cal,
+          call_spec("mean", "api00", by = "sch.wide"))
+make_case("apiclus1_cal_linear_total_enroll_by_stype", "apiclus1", clus1, s_c1_cal,
+          call_spec("total", "enroll", by = "stype"))
+make_case("apiclus1_cal_linear_proportion_awards_beta", "apiclus1", clus1, s_c1_cal,
+          call_spec("proportion", "awards", ci = "beta"))
+make_case("apiclus1_cal_raking_mean_api00_by_awards", "apiclus1", clus1, s_c1_calr,
+          call_spec("mean", "api00", by = "awards"))
+make_case("apiclus1_cal_logit_ratio_api00_api99", "apiclus1", clus1, s_c1_call,
+          call_spec("ratio", "api00", denominator = "api99"))
+make_case("apiclus1_cal_logit_total_api00_subset_yes", "apiclus1", clus1, s_c1_call,
+          call_spec("total", "api00", subset = list(column = "sch.wide", equals = "Yes")))
 make_case("apistrat_rake_total_api00_band_subset_E", "apistrat", strat, s_strat_rk,
           call_spec("total", "api00_band", subset = list(column = "stype", equals = "E")))
 

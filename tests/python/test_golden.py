@@ -97,6 +97,13 @@ def run(case: dict[str, Any]) -> pd.DataFrame:
                 for col, pop in zip(step["columns"], step["populations"])
             }
             design = design.rake(margins, max_iter=step["maxit"], tol=step["epsilon"])
+        elif step["method"] == "calibrate":
+            targets = {
+                col: t if isinstance(t, (int, float)) else pd.DataFrame(t).set_index(col)["Freq"]
+                for col, t in step["targets"].items()
+            }
+            bounds = tuple(step["bounds"]) if step.get("bounds") else None
+            design = design.calibrate(targets, method=step["calfun"], bounds=bounds)
         elif step["method"] == "trim":
             design = design.trim(step.get("lower"), step.get("upper"), strict=step["strict"])
         else:

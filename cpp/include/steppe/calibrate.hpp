@@ -21,12 +21,12 @@ namespace steppe {
 /// The sample's cross-classification by the weighting variables: the cells
 /// that occur, in lexicographic order of their levels (first variable slowest).
 struct CellTable {
-  std::vector<int32_t> levels;               ///< per variable: number of levels (codes 0..levels-1)
-  std::vector<int32_t> cell_of_row;          ///< per row: its cell
-  std::vector<std::vector<int32_t>> level;   ///< [variable][cell]: the cell's level
-  std::vector<double> weight;                ///< per cell: sum of the rows' weights
-  std::vector<int64_t> rows;                 ///< per cell: number of rows
-  std::vector<int64_t> first_row;            ///< per cell: its first row
+  std::vector<int32_t> levels;              ///< per variable: number of levels (codes 0..levels-1)
+  std::vector<int32_t> cell_of_row;         ///< per row: its cell
+  std::vector<std::vector<int32_t>> level;  ///< [variable][cell]: the cell's level
+  std::vector<double> weight;               ///< per cell: sum of the rows' weights
+  std::vector<int64_t> rows;                ///< per cell: number of rows
+  std::vector<int64_t> first_row;           ///< per cell: its first row
   size_t size() const { return weight.size(); }
   size_t variables() const { return levels.size(); }
 };
@@ -68,8 +68,7 @@ struct PostStratifyResult {
 /// negative or non-finite count, a population cell listed twice, or a sample
 /// cell whose weights sum to 0.
 PostStratifyResult post_stratify(const CellTable& cells, std::span<const double> weights,
-                                 const PopulationCells& population,
-                                 const LevelLabels& labels = {});
+                                 const PopulationCells& population, const LevelLabels& labels = {});
 
 struct RakeOptions {
   int32_t maxit = 10;    ///< R: control$maxit
@@ -77,14 +76,14 @@ struct RakeOptions {
 };
 
 struct RakeResult {
-  std::vector<double> g;                     ///< per cell: final weight / design weight
-  std::vector<std::vector<double>> margin_g; ///< [margin][cell]: g right after that margin's
-                                             ///< post-stratification in the last pass
-  std::vector<double> weights;               ///< per row: the raked weight
-  int32_t passes = 0;       ///< passes over the margins made (R's iter + 1 when converged)
-  bool converged = false;   ///< R warns "Raking did not converge" when false
-  double change = 0;        ///< last pass: max |old - new| over the crossed table
-  double tolerance = 0;     ///< the epsilon in weight units that change was compared with
+  std::vector<double> g;                      ///< per cell: final weight / design weight
+  std::vector<std::vector<double>> margin_g;  ///< [margin][cell]: g right after that margin's
+                                              ///< post-stratification in the last pass
+  std::vector<double> weights;                ///< per row: the raked weight
+  int32_t passes = 0;                ///< passes over the margins made (R's iter + 1 when converged)
+  bool converged = false;            ///< R warns "Raking did not converge" when false
+  double change = 0;                 ///< last pass: max |old - new| over the crossed table
+  double tolerance = 0;              ///< the epsilon in weight units that change was compared with
   std::vector<double> margin_error;  ///< per margin: max |population - raked total| over levels
 };
 
@@ -116,15 +115,15 @@ struct CalibrateOptions {
 };
 
 struct CalibrateResult {
-  std::vector<double> g;        ///< per row: calibrated weight / design weight
-  std::vector<double> weights;  ///< per row: the calibrated weight
-  std::vector<double> eta;      ///< Lagrange multipliers (R: attr(g, "eta")), kept columns
+  std::vector<double> g;              ///< per row: calibrated weight / design weight
+  std::vector<double> weights;        ///< per row: the calibrated weight
+  std::vector<double> eta;            ///< Lagrange multipliers (R: attr(g, "eta")), kept columns
   std::vector<int32_t> kept_columns;  ///< columns used (R drops all-zero columns with total 0)
-  int32_t iterations = 0;       ///< R's iter in grake (1 for the direct linear solve)
-  bool converged = true;        ///< false: R stops with "Calibration failed" unless force = TRUE
-  double achieved = 0;          ///< max |misfit| / (1 + |total|) at the end
-  double scale = 1;             ///< R rescales the weights when every total/sample ratio > 20
-  int64_t trimmed = 0;          ///< units whose g was trimmed (R's message)
+  int32_t iterations = 0;             ///< R's iter in grake (1 for the direct linear solve)
+  bool converged = true;  ///< false: R stops with "Calibration failed" unless force = TRUE
+  double achieved = 0;    ///< max |misfit| / (1 + |total|) at the end
+  double scale = 1;       ///< R rescales the weights when every total/sample ratio > 20
+  int64_t trimmed = 0;    ///< units whose g was trimmed (R's message)
 };
 
 /// R's calibrate() for a survey.design2 (stage 0, no aggregation, no

@@ -52,6 +52,8 @@ struct DesignInput {
   std::vector<std::string> psu_labels;      ///< labels for messages, indexed by PSU code
   LonelyPsu lonely_psu = LonelyPsu::Fail;
   CalibrationInput calibration;
+  /// Linear (GREG) calibration may leave negative weights, as R allows.
+  bool allow_negative_weights = false;
 };
 
 /// Calibration data in original row order (see CalibrationInput).
