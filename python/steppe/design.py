@@ -407,7 +407,13 @@ class Design:
             self, targets, method=method, bounds=bounds, max_iter=max_iter, tol=tol, total=total
         )
 
-    def rake(self, margins: Any, max_iter: int = 10, tol: float = 1.0) -> Design:
+    def rake(
+        self,
+        margins: Any,
+        max_iter: int = 10,
+        tol: float = 1.0,
+        bounds: tuple[float, float] | None = None,
+    ) -> Design:
         """Rake to population margins, as R's ``rake`` (iterative post-stratification).
 
         Starts from the design weights, post-stratifies margin by margin and
@@ -424,6 +430,10 @@ class Design:
             Most passes over the margins (R's ``maxit``); not converging is an error.
         tol : float
             Convergence tolerance on the crossed table (R's ``epsilon``).
+        bounds : (lower, upper), optional
+            Bounds on the weight ratios. R's ``rake`` has none; bounded raking is
+            R's ``calibrate(calfun="raking", bounds=)`` on the margins, which this
+            then runs (with ``max_iter`` and ``tol`` as its ``maxit``/``epsilon``).
 
         Returns
         -------
@@ -441,8 +451,16 @@ class Design:
         >>> round(float(d.weights.sum()), 6)
         10.0
         """
-        from ._weighting import rake
+        from ._weighting import margins_dict, rake
 
+        if bounds is not None:
+            return self.calibrate(
+                margins_dict(margins),
+                method="raking",
+                bounds=bounds,
+                max_iter=max_iter,
+                tol=tol if tol < 1 else 1e-7,
+            )
         return rake(self, margins, max_iter=max_iter, tol=tol)
 
     def trim(

@@ -96,3 +96,12 @@ def test_weight_summary_and_margin_comparison(df: pd.DataFrame) -> None:
     table = raked.compare_margins(MARGINS).to_frame()
     assert np.allclose(table.after_share, table.population_share, atol=1e-9)
     assert not np.allclose(table.before_share, table.population_share, atol=1e-3)
+
+
+def test_bounded_rake_is_raking_calibration_within_bounds(df: pd.DataFrame) -> None:
+    d = sp.Design(df, weights="w").rake(MARGINS, bounds=(0.5, 2.5), max_iter=100)
+    g = d.weights / df.w.to_numpy()
+    assert g.min() >= 0.5 - 1e-9 and g.max() <= 2.5 + 1e-9
+    totals = d.total("sex").to_frame().set_index("level").estimate
+    assert totals["f"] == pytest.approx(500.0, rel=1e-6)
+    assert d.summary()["weighting"][-1]["calfun"] == "raking"
