@@ -336,6 +336,57 @@ class Design:
         """
         return self._run("ratio", numerator, by, None, level, df, denominator=denominator)
 
+    def quantile(
+        self,
+        variable: str,
+        probs: float | Sequence[float] = (0.25, 0.5, 0.75),
+        by: Columns = None,
+        ci: str = "mean",
+        level: float = 0.95,
+        df: DfRule = "design",
+        rule: str = "math",
+    ) -> Estimates:
+        """Weighted quantiles with Woodruff intervals, as R's ``svyquantile``.
+
+        Parameters
+        ----------
+        probs : float or list of float
+            Probabilities; each becomes a row with ``level`` = p.
+        ci : {"mean", "beta", "xlogit", "asin"}
+            Interval for the CDF at the estimate (R's ``interval.type``, default
+            "mean": Wald), mapped back through the quantile rule (Woodruff 1952).
+        rule : str
+            R's ``qrule``: "math" (default; the smallest x with weighted CDF >= p),
+            "school", "shahvaish", "hf1"-"hf9".
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0] * 5, "y": [1.0, 2, 3, 4, 5]})
+        >>> sp.Design(df, weights="w").quantile("y", 0.5).to_frame().estimate.tolist()
+        [3.0]
+        """
+        from ._quantile import check_variable, quantile_frame
+
+        check_variable(self, variable)
+        by_cols = cols.as_list(by)
+        cols.require_columns(self._data, by_cols, "by")
+        _check_df(df)
+        probs_list = [float(probs)] if isinstance(probs, (int, float)) else list(probs)
+        with translate_core_errors():
+            frame = quantile_frame(self, variable, probs_list, by_cols, ci, level, df, rule)
+        meta = {
+            "statistic": "quantile",
+            "variables": [variable],
+            "by": by_cols,
+            "ci_method": frame.attrs.get("ci_method"),
+            "level": float(level),
+            "df_rule": "inf" if isinstance(df, float) and math.isinf(df) else df,
+            "design": self.summary(),
+            "rule": rule,
+        }
+        return Estimates(frame, meta)
+
     # ---------------------------------------------------------------- weighting
     def poststratify(self, columns: str | Sequence[str], population: Any) -> Design:
         """Post-stratify to population counts, as R's ``postStratify``.

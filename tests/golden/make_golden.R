@@ -294,10 +294,20 @@ ratio_rows <- function(num, den, dd, level, dfv) {
 CASES <- list()  # by dataset name
 
 call_spec <- function(stat, variable, denominator = NULL, by = NULL, subset = NULL,
-                      ci = NULL, level = 0.95, df = "design") {
+                      ci = NULL, level = 0.95, df = "design", probs = NULL, rule = NULL) {
   list(stat = stat, variable = variable, denominator = denominator,
        by = if (is.null(by)) NULL else I(by), subset = subset, ci = ci, level = level,
-       df = df)
+       df = df, probs = if (is.null(probs)) NULL else I(probs), rule = rule)
+}
+
+# svyquantile (survey 4.x): qrule and Woodruff interval.type; level = the probability.
+quantile_rows <- function(var, dd, probs, ci, rule, level, dfv) {
+  q <- svyquantile(reformulate(bq(var)), dd, quantiles = as.numeric(probs), alpha = 1 - level,
+                   interval.type = ci, qrule = rule, ci = TRUE, df = dfv)[[1]]
+  lapply(seq_along(probs), function(i) {
+    list(level = as.numeric(probs)[i], estimate = unname(q[i, 1]), se = unname(q[i, 4]),
+         ci_low = unname(q[i, 2]), ci_high = unname(q[i, 3]), deff = NA)
+  })
 }
 
 with_lonely <- function(rule, expr) {
@@ -319,7 +329,8 @@ compute_rows <- function(des, data, cl) {
       mean = svystat_rows(svymean, cl$variable, dd, cl$level, dfv),
       total = svystat_rows(svytotal, cl$variable, dd, cl$level, dfv),
       proportion = prop_rows(cl$variable, dd, cl$ci, cl$level, dfv),
-      ratio = ratio_rows(cl$variable, cl$denominator, dd, cl$level, dfv))
+      ratio = ratio_rows(cl$variable, cl$denominator, dd, cl$level, dfv),
+      quantile = quantile_rows(cl$variable, dd, cl$probs, cl$ci, cl$rule, cl$level, dfv))
     for (r in rows) {
       out[[length(out) + 1]] <- c(list(by = dom$by), r, list(df = df_json(dfv), n = sum(ok)))
     }
@@ -989,6 +1000,33 @@ make_case("apiclus1_cal_logit_ratio_api00_api99", "apiclus1", clus1, s_c1_call,
           call_spec("ratio", "api00", denominator = "api99"))
 make_case("apiclus1_cal_logit_total_api00_subset_yes", "apiclus1", clus1, s_c1_call,
           call_spec("total", "api00", subset = list(column = "sch.wide", equals = "Yes")))
+# Quantiles (svyquantile): qrules and Woodruff intervals, domains, weighting.
+qs3 <- c(0.1, 0.25, 0.5, 0.75, 0.9)
+make_case("apistrat_quantile_api00_math_mean", "apistrat", strat, s_strat,
+          call_spec("quantile", "api00", probs = qs3, ci = "mean", rule = "math"))
+make_case("apistrat_quantile_api00_by_stype_school_beta", "apistrat", strat, s_strat,
+          call_spec("quantile", "api00", by = "stype", probs = c(0.25, 0.5), ci = "beta",
+                    rule = "school"))
+make_case("apistrat_quantile_enroll_hf7_xlogit", "apistrat", strat, s_strat,
+          call_spec("quantile", "enroll", probs = qs3, ci = "xlogit", rule = "hf7"))
+make_case("apistrat_quantile_api00_hf4_asin_level90", "apistrat", strat, s_strat,
+          call_spec("quantile", "api00", probs = c(0.3, 0.6), ci = "asin", rule = "hf4",
+                    level = 0.9))
+make_case("apiclus1_quantile_api00_by_sch.wide_hf6", "apiclus1", clus1, s_c1,
+          call_spec("quantile", "api00", by = "sch.wide", probs = c(0.5, 0.8), ci = "mean",
+                    rule = "hf6"))
+make_case("apiclus1_quantile_acs.k3_missing_shahvaish", "apiclus1", clus1, s_c1,
+          call_spec("quantile", "acs.k3", probs = c(0.25, 0.5), ci = "mean", rule = "shahvaish"))
+make_case("apiclus1_quantile_enroll_hf3_hf5_dfinf", "apiclus1", clus1, s_c1,
+          call_spec("quantile", "enroll", probs = c(0.5), ci = "mean", rule = "hf3", df = "inf"))
+make_case("apiclus1_quantile_enroll_hf5", "apiclus1", clus1, s_c1,
+          call_spec("quantile", "enroll", probs = c(0.2, 0.5), ci = "mean", rule = "hf5"))
+make_case("apiclus1_quantile_enroll_hf8_hf9", "apiclus1", clus1, s_c1,
+          call_spec("quantile", "enroll", probs = c(0.5), ci = "mean", rule = "hf8"))
+make_case("apiclus1_quantile_enroll_hf9", "apiclus1", clus1, s_c1,
+          call_spec("quantile", "enroll", probs = c(0.5), ci = "mean", rule = "hf9"))
+make_case("apiclus1_ps_quantile_api00_math", "apiclus1", clus1, s_c1_ps,
+          call_spec("quantile", "api00", probs = c(0.5), ci = "mean", rule = "math"))
 make_case("apistrat_rake_total_api00_band_subset_E", "apistrat", strat, s_strat_rk,
           call_spec("total", "api00_band", subset = list(column = "stype", equals = "E")))
 

@@ -118,6 +118,10 @@ def run(case: dict[str, Any]) -> pd.DataFrame:
     stat = call["stat"]
     if stat == "ratio":
         est = design.ratio(call["variable"], call["denominator"], **kwargs)
+    elif stat == "quantile":
+        est = design.quantile(
+            call["variable"], call["probs"], ci=call["ci"], rule=call["rule"], **kwargs
+        )
     elif stat == "proportion":
         est = design.proportion(call["variable"], ci=call["ci"], **kwargs)
     else:
@@ -154,6 +158,8 @@ def asin_clamped(case: dict[str, Any], row: dict[str, Any], field: str) -> float
     steppe clamps the angle, giving 0 (or 1). Returns the clamped limit, else None."""
     if case["call"].get("ci") != "asin" or field not in ("ci_low", "ci_high"):
         return None
+    if case["call"]["stat"] == "quantile":
+        return None  # Woodruff: the asin interval is for the CDF, not the estimate
     p, se, level = row["estimate"], row["se"], case["call"]["level"]
     df = math.inf if row["df"] == "inf" else float(row["df"])
     t = float(_core.qt(np.array([1 - (1 - level) / 2]), df)[0])
