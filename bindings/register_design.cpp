@@ -49,6 +49,32 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
 
 }  // namespace
 
+Design reweight(const Design& base, const py::array& weights, const std::optional<py::array>& cal_cell,
+                const std::optional<py::array>& cal_matrix, int32_t cal_columns,
+                const std::optional<py::array>& cal_base_weights,
+                const std::optional<py::array>& cal_weights,
+                const std::vector<py::array>& raking_levels,
+                const std::vector<py::array>& raking_factors, bool allow_negative_weights) {
+  CalibrationInput cal;
+  cal.cell = view_or_empty<int32_t>(cal_cell, "calibration cells");
+  cal.matrix = view_or_empty<double>(cal_matrix, "calibration matrix (flattened)");
+  cal.columns = cal_columns;
+  cal.base_weights = view_or_empty<double>(cal_base_weights, "calibration base weights");
+  cal.calibrated_weights = view_or_empty<double>(cal_weights, "calibrated weights");
+  for (const auto& a : raking_levels) {
+    const auto v = view<int32_t>(a, "raking levels");
+    cal.raking_levels.emplace_back(v.begin(), v.end());
+  }
+  for (const auto& a : raking_factors) {
+    const auto v = view<double>(a, "raking factors");
+    cal.raking_factors.emplace_back(v.begin(), v.end());
+  }
+  const auto w = view<double>(weights, "weights");
+  // Safe without the GIL: as make_design.
+  py::gil_scoped_release release;
+  return base.reweighted(w, cal, allow_negative_weights);
+}
+
 void register_design(py::module_& m) {
   py::class_<Design>(m, "Design", "A sampling design with rows sorted by stratum and PSU.")
       .def(py::init(&make_design), py::arg("weights"), py::arg("strata") = py::none(),
@@ -75,7 +101,14 @@ void register_design(py::module_& m) {
         for (int32_t h = 0; h < d.strata(); ++h) counts[static_cast<size_t>(h)] = d.stratum_psu_count(h);
         return to_numpy(counts);
       })
-      .def("stratum_popsizes", [](const Design& d) { return to_numpy(d.stratum_popsize()); });
+      .def("stratum_popsizes", [](const Design& d) { return to_numpy(d.stratum_popsize()); })
+      .def("reweighted", &reweight, py::arg("weights"), py::arg("cal_cell") = py::none(),
+           py::arg("cal_matrix") = py::none(), py::arg("cal_columns") = 0,
+           py::arg("cal_base_weights") = py::none(), py::arg("cal_weights") = py::none(),
+           py::arg("raking_levels") = std::vector<py::array>{},
+           py::arg("raking_factors") = std::vector<py::array>{},
+           py::arg("allow_negative_weights") = false,
+           "The same design with new weights (and calibration), reusing its sort.");
 }
 
 }  // namespace steppe::bindings

@@ -395,6 +395,28 @@ void Design::set_calibration(const CalibrationInput& in) {
   }
 }
 
+Design Design::reweighted(std::span<const double> weights, const CalibrationInput& calibration,
+                          bool allow_negative_weights) const {
+  if (static_cast<int64_t>(weights.size()) != rows_) {
+    throw InvalidInput("new weights have " + std::to_string(weights.size()) +
+                       " rows but the design has " + std::to_string(rows_));
+  }
+  for (size_t i = 0; i < weights.size(); ++i) {
+    if (!std::isfinite(weights[i]) || (weights[i] < 0 && !allow_negative_weights)) {
+      throw InvalidInput("weights must be finite and >= 0; row " + std::to_string(i) + " has " +
+                         std::to_string(weights[i]));
+    }
+  }
+  Design out = *this;
+  out.weight_original_.assign(weights.begin(), weights.end());
+  for (size_t s = 0; s < out.weight_sorted_.size(); ++s) {
+    out.weight_sorted_[s] = weights[order_.empty() ? s : static_cast<size_t>(order_[s])];
+  }
+  out.calibration_ = Calibration{};
+  out.set_calibration(calibration);
+  return out;
+}
+
 std::string Design::psu_label(int64_t p) const {
   if (rows_are_psus()) return "row " + std::to_string(order_.empty() ? p : order_[static_cast<size_t>(p)]);
   const int32_t code = psu_code_[static_cast<size_t>(p)];

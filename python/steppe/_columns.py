@@ -126,10 +126,16 @@ def design_codes(data: pd.DataFrame, names: Sequence[str], role: str) -> Codes:
         )
     if len(names) == 1:
         series = data[names[0]]
+        codes = factorize(series)
         if isinstance(series.dtype, pd.CategoricalDtype):
-            # Only the levels that occur, as R's svydesign (factor(as.character(x))).
-            series = series.cat.remove_unused_categories()
-        return factorize(series)
+            # Only the levels that occur, as R's svydesign (factor(as.character(x))):
+            # renumber in one pass rather than pandas' sorting remove_unused_categories.
+            used = np.bincount(codes.codes, minlength=len(codes.labels)) > 0
+            if not used.all():
+                remap = (np.cumsum(used) - 1).astype(np.int32)
+                labels = [lab for lab, u in zip(codes.labels, used) if u]
+                return Codes(np.ascontiguousarray(remap[codes.codes]), labels)
+        return codes
     combined = pd.MultiIndex.from_frame(frame)
     codes, uniques = pd.factorize(combined, sort=True)
     labels = [" / ".join(str(v) for v in u) for u in uniques]

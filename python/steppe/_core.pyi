@@ -46,6 +46,18 @@ class Design:
     def lonely_psu(self) -> str: ...
     def stratum_psu_counts(self) -> npt.NDArray[np.int64]: ...
     def stratum_popsizes(self) -> npt.NDArray[np.float64]: ...
+    def reweighted(
+        self,
+        weights: npt.NDArray[np.float64],
+        cal_cell: npt.NDArray[np.int32] | None = None,
+        cal_matrix: npt.NDArray[np.float64] | None = None,
+        cal_columns: int = 0,
+        cal_base_weights: npt.NDArray[np.float64] | None = None,
+        cal_weights: npt.NDArray[np.float64] | None = None,
+        raking_levels: list[npt.NDArray[np.int32]] = ...,
+        raking_factors: list[npt.NDArray[np.float64]] = ...,
+        allow_negative_weights: bool = False,
+    ) -> Design: ...
 
 def estimate(
     design: Design,

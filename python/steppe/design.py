@@ -170,7 +170,7 @@ class Design:
                 "allow_negative_weights": True,  # GREG weights may be negative, as in R
             }
         with translate_core_errors():
-            out._core = _CoreDesign(out._weights, **self._core_args, **extra)
+            out._core = self._core.reweighted(out._weights, **extra)
         return out
 
     # ---------------------------------------------------------------- accessors

@@ -79,6 +79,11 @@ class Design {
  public:
   explicit Design(const DesignInput& input);
 
+  /// The same design (strata, PSUs, order, FPC) with new weights and calibration:
+  /// weighting steps reuse the sort instead of redoing it.
+  Design reweighted(std::span<const double> weights, const CalibrationInput& calibration,
+                    bool allow_negative_weights) const;
+
   int64_t rows() const { return rows_; }
   int32_t strata() const { return static_cast<int32_t>(stratum_psu_begin_.size()) - 1; }
   int64_t psus() const { return psu_count_; }
