@@ -126,16 +126,16 @@ def design_codes(data: pd.DataFrame, names: Sequence[str], role: str) -> Codes:
         )
     if len(names) == 1:
         series = data[names[0]]
-        codes = factorize(series)
+        single = factorize(series)
         if isinstance(series.dtype, pd.CategoricalDtype):
             # Only the levels that occur, as R's svydesign (factor(as.character(x))):
             # renumber in one pass rather than pandas' sorting remove_unused_categories.
-            used = np.bincount(codes.codes, minlength=len(codes.labels)) > 0
+            used = np.bincount(single.codes, minlength=len(single.labels)) > 0
             if not used.all():
                 remap = (np.cumsum(used) - 1).astype(np.int32)
-                labels = [lab for lab, u in zip(codes.labels, used) if u]
-                return Codes(np.ascontiguousarray(remap[codes.codes]), labels)
-        return codes
+                kept = [lab for lab, u in zip(single.labels, used) if u]
+                return Codes(np.ascontiguousarray(remap[single.codes]), kept)
+        return single
     combined = pd.MultiIndex.from_frame(frame)
     codes, uniques = pd.factorize(combined, sort=True)
     labels = [" / ".join(str(v) for v in u) for u in uniques]

@@ -151,7 +151,7 @@ class Design:
         self, weights: np.ndarray, calibration: dict[str, Any] | None, step: dict[str, Any]
     ) -> Design:
         """Return a copy of this design with new weights (and the calibration behind them)."""
-        out = object.__new__(Design)
+        out = object.__new__(type(self))
         out.__dict__.update(self.__dict__)
         out._weights = np.ascontiguousarray(weights, dtype=np.float64)
         out._calibration = calibration
@@ -243,7 +243,7 @@ class Design:
             from .errors import NotEstimableError
 
             raise NotEstimableError("subset: the mask selects no rows (empty domain)")
-        out = object.__new__(Design)
+        out = object.__new__(type(self))
         out.__dict__.update(self.__dict__)
         out._mask = m
         return out

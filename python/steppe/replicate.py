@@ -143,6 +143,43 @@ class ReplicateDesign(Design):
             f"replicates, df={s['degf']}>"
         )
 
+    def proportion(
+        self,
+        variable: str | Sequence[str],
+        by: Any = None,
+        ci: str = "xlogit",
+        level: float = 0.95,
+        df: Any = "design",
+    ) -> Any:
+        """Shares of every level, as :meth:`Design.proportion` (default ``ci="xlogit"``).
+
+        On replicate designs R's "logit" and "likelihood" intervals come from
+        replicate fits of a logistic model, which steppe does not compute; they
+        are refused rather than approximated. "xlogit" is the delta-method logit
+        interval with the replicate variance.
+        """
+        return super().proportion(variable, by=by, ci=ci, level=level, df=df)
+
+    def _run(self, statistic: str, variable: Any, by: Any, ci: Any, *args: Any, **kw: Any) -> Any:
+        if ci in ("logit", "likelihood"):
+            raise InvalidInputError(
+                f"ci={ci!r} on a replicate design: R computes it from replicate glm fits, "
+                "which steppe does not do yet; use 'xlogit', 'beta', 'mean', 'wilson' or 'asin'"
+            )
+        return super()._run(statistic, variable, by, ci, *args, **kw)
+
+    def _reweighted(self, *args: Any, **kwargs: Any) -> Any:
+        raise InvalidInputError(
+            "weighting a replicate design (poststratify, rake, calibrate, trim) is not supported "
+            "yet: R re-weights every replicate; weight the Design, then call to_replicate()"
+        )
+
+    def quantile(self, *args: Any, **kwargs: Any) -> Any:
+        """Not yet for replicate designs (R uses replicate quantiles there)."""
+        raise InvalidInputError(
+            "quantile() on a replicate design is not supported yet; use the linearisation Design"
+        )
+
     def _core_estimate(self, statistic: str, **kwargs: Any) -> dict[str, Any]:
         return _core.estimate_replicates(
             self._core,

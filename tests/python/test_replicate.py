@@ -1,0 +1,407 @@
+"""Replicate-weight designs against R's ``survey`` package.
+
+``tests/golden/replicate/replicate.json`` is written by
+``tests/golden/make_replicate_golden.R`` (it reads the CSVs of make_golden.R and
+exports R's replicate weights to ``tests/golden/data/rep_*.csv``). Every design
+there has one or more ways to be built in steppe (``Design.to_replicate`` or
+``ReplicateDesign`` over R's exported replicate weights); each must give R's
+estimate, se, interval, design effect, df and n to 1e-9 relative for every case.
+``to_replicate`` must also give R's replicate weights, scale and rscales, and
+R's Hadamard matrices. Bootstrap replicates are drawn with numpy, so they are
+tested by their properties.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import pathlib
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import steppe as sp
+from steppe import _core
+from steppe._replicate_weights import _hadamard
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden"
+GOLDEN_FILE = GOLDEN / "replicate" / "replicate.json"
+DATA_PATHS = {
+    "kz_poll_simulated": ROOT / "python" / "steppe" / "datasets" / "data" / "kz_poll_simulated.csv",
+}
+REL_TOL = 1e-9
+ABS_TOL = 1e-12
+FIELDS = ("estimate", "se", "ci_low", "ci_high", "deff", "df", "n")
+
+with open(GOLDEN_FILE, encoding="utf-8") as _f:
+    GOLD = json.load(_f)
+
+
+def close(a: float, b: float, rel: float = REL_TOL) -> bool:
+    return abs(a - b) <= rel * max(abs(a), abs(b)) + ABS_TOL
+
+
+@functools.cache
+def _read(name: str) -> pd.DataFrame:
+    path = DATA_PATHS.get(name, GOLDEN / "data" / f"{name}.csv")
+    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    return pd.read_csv(path, keep_default_na=False, na_values=[""], **exact)
+
+
+def load_data(name: str, filter: dict[str, Any] | None = None) -> pd.DataFrame:
+    data = _read(name).copy()
+    if filter is not None:
+        data = data[data[filter["column"]] == filter["equals"]].reset_index(drop=True)
+    return data
+
+
+def base_design(data: pd.DataFrame, ds: dict[str, Any]) -> sp.Design:
+    return sp.Design(
+        data,
+        weights=ds["weights"],
+        strata=ds["strata"],
+        psu=ds["psu"],
+        fpc=ds["fpc"],
+        psu2=ds["psu2"],
+        fpc2=ds["fpc2"],
+        nest=ds["nest"],
+        lonely_psu=ds["lonely_psu"],
+    )
+
+
+def build(b: dict[str, Any]) -> sp.ReplicateDesign:
+    """One way of building a golden design in steppe."""
+    data = load_data(b["data"], b["filter"])
+    if b["kind"] == "to_replicate":
+        d = base_design(data, b["design"])
+        return d.to_replicate(b["type"], fay_rho=b["fay_rho"], mse=b["mse"])  # type: ignore[no-any-return]
+    assert b["kind"] == "columns", b["kind"]
+    reps = _read(b["replicate_csv"])
+    assert len(reps) == len(data)
+    data = pd.concat([data, reps], axis=1)
+    return sp.ReplicateDesign(
+        data,
+        weights=b["weights"],
+        replicate_weights=list(reps.columns),
+        type=b["type"],
+        rho=b["rho"],
+        scale=b["scale"],
+        rscales=b["rscales"],
+        mse=b["mse"],
+        combined_weights=b["combined_weights"],
+    )
+
+
+@functools.cache
+def built(design: str, i: int) -> sp.ReplicateDesign:
+    return build(GOLD["designs"][design][i])
+
+
+def run(case: dict[str, Any], design: sp.ReplicateDesign) -> pd.DataFrame:
+    call = case["call"]
+    sub = call["subset"]
+    if sub is not None:
+        column = design.data[sub["column"]]
+        mask = column == sub["equals"] if "equals" in sub else column.isin(sub["in"])
+        design = design.subset(mask)
+    kwargs: dict[str, Any] = {"by": call["by"], "level": call["level"], "df": call["df"]}
+    stat = call["stat"]
+    if stat == "ratio":
+        est = design.ratio(call["variable"], call["denominator"], **kwargs)
+    elif stat == "proportion":
+        est = design.proportion(call["variable"], ci=call["ci"], **kwargs)
+    else:
+        est = getattr(design, stat)(call["variable"], **kwargs)
+    return est.to_frame()
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+
+
+def norm_key(v: Any) -> str | None:
+    if _missing(v):
+        return None
+    if isinstance(v, str):
+        return v
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v)
+
+
+def row_key(by: list[str], values: dict[str, Any], level: Any) -> tuple[str | None, ...]:
+    return tuple(norm_key(values[b]) for b in by) + (norm_key(level),)
+
+
+def asin_clamped(case: dict[str, Any], row: dict[str, Any], field: str) -> float | None:
+    """steppe clamps the asin interval's angle to [0, pi/2]; R folds it back (as test_golden)."""
+    if case["call"].get("ci") != "asin" or field not in ("ci_low", "ci_high"):
+        return None
+    p, se, level = row["estimate"], row["se"], case["call"]["level"]
+    t = float(_core.qt(np.array([1 - (1 - level) / 2]), float(row["df"]))[0])
+    theta = math.asin(math.sqrt(p))
+    half = t * se / (2 * math.sqrt(p * (1 - p)))
+    if field == "ci_low" and theta - half < 0:
+        return 0.0
+    if field == "ci_high" and theta + half > math.pi / 2:
+        return 1.0
+    return None
+
+
+def check_value(case: dict[str, Any], row: dict[str, Any], field: str, got: Any) -> str | None:
+    want = row[field]
+    if want is None:
+        return None  # R gave NA / NaN / Inf (or nothing)
+    if field == "deff" and row["level"] is not None and row["estimate"] in (0.0, 1.0):
+        return None if _missing(got) else f"deff: got {got!r} for p = {row['estimate']}, want NaN"
+    if _missing(got):
+        return f"{field}: got missing, R {want!r}"
+    folded = asin_clamped(case, row, field)
+    if folded is not None:
+        return None if float(got) == folded else f"{field}: got {got!r}, want clamped {folded}"
+    if close(float(got), float(want)):
+        return None
+    return f"{field}: got {float(got)!r}, R {want!r}"
+
+
+BUILD_PARAMS = [
+    pytest.param(case, i, id=f"{case['name']}-{b['kind']}")
+    for case in GOLD["cases"]
+    for i, b in enumerate(GOLD["designs"][case["design"]])
+]
+
+
+@pytest.mark.parametrize(("case", "build_index"), BUILD_PARAMS)
+def test_replicate_golden(case: dict[str, Any], build_index: int) -> None:
+    design = built(case["design"], build_index)
+    frame = run(case, design)
+    by = case["call"]["by"] or []
+    got: dict[tuple[str | None, ...], dict[str, Any]] = {}
+    for rec in frame.to_dict("records"):
+        key = row_key(by, rec, rec["level"])
+        assert key not in got, f"duplicate row {key}"
+        got[key] = rec
+    want = {row_key(by, r["by"], r["level"]): r for r in case["rows"]}
+    assert set(got) == set(want), (
+        f"rows differ: missing {sorted(set(want) - set(got), key=str)}, "
+        f"extra {sorted(set(got) - set(want), key=str)}"
+    )
+    problems = []
+    for key, row in want.items():
+        for field in FIELDS:
+            msg = check_value(case, row, field, got[key][field])
+            if msg is not None:
+                problems.append(f"{key}: {msg}")
+    assert not problems, "\n".join(problems)
+
+
+def test_golden_contents() -> None:
+    assert len(GOLD["cases"]) >= 40
+    names = [c["name"] for c in GOLD["cases"]]
+    assert len(set(names)) == len(names)
+    kinds = {b["kind"] for builds in GOLD["designs"].values() for b in builds}
+    assert kinds == {"to_replicate", "columns"}
+    types = {b["type"] for builds in GOLD["designs"].values() for b in builds}
+    assert {"JK1", "JKn", "BRR", "Fay", "bootstrap"} <= types
+    # R drops replicates that give NA in a domain (svrVar's na.action); the golden has one
+    assert GOLD["na_replicate_cases"]
+
+
+# ------------------------------------------------------------ to_replicate = R's weights
+@pytest.mark.parametrize("w", GOLD["weights"], ids=lambda w: w["name"])
+def test_to_replicate_weights_match_r(w: dict[str, Any]) -> None:
+    data = load_data(w["data"], w["filter"])
+    d = base_design(data, w["design"])
+    rd = d.to_replicate(w["type"], fay_rho=w["fay_rho"])
+    reps = rd.replicate_weights
+    assert rd.summary()["type"] == w["r_type"]
+    assert reps.shape == (len(data), len(w["rscales"]))
+    if w["replicate_csv"] is not None:
+        mult = _read(w["replicate_csv"]).to_numpy(dtype=np.float64)
+        want = mult * d.weights[:, None]
+        np.testing.assert_allclose(reps, want, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(reps.sum(axis=0), w["col_sums"], rtol=1e-12)
+    index = np.arange(1, len(data) + 1, dtype=np.float64)
+    np.testing.assert_allclose((reps * index[:, None]).sum(axis=0), w["col_index_sums"], rtol=1e-12)
+    assert close(rd._rep_scale, w["scale"], 1e-12)
+    np.testing.assert_allclose(rd._rep_rscales, w["rscales"], rtol=1e-12)
+    assert rd.degf == w["degf"]
+
+
+def test_hadamard_matches_r() -> None:
+    for h in GOLD["hadamard"]["matrices"]:
+        m = _hadamard(h["n"])
+        assert m.shape == (h["nrow"], h["ncol"]), h["n"]
+        i = np.arange(1, m.shape[0] + 1)[:, None]
+        j = np.arange(1, m.shape[1] + 1)[None, :]
+        assert int((m * ((i * 131 + j * 17) % 1009)).sum()) == h["checksum"], h["n"]
+        # a Hadamard matrix: +-1 form has orthogonal columns
+        pm = 2 * m - 1
+        assert np.array_equal(pm.T @ pm, m.shape[0] * np.eye(m.shape[0], dtype=np.int64))
+    for n in GOLD["hadamard"]["stored"]:
+        with pytest.raises(sp.InvalidInputError, match=f"stored {28 if n % 8 < 4 else 36}|stored"):
+            _hadamard(n)
+
+
+def test_to_replicate_does_not_change_the_design() -> None:
+    data = load_data("apistrat")
+    d = sp.Design(data, weights="pw", strata="stype", fpc="fpc")
+    before = d.mean("api00").to_frame()
+    spec = dict(d._spec)
+    rd = d.to_replicate()
+    assert isinstance(rd, sp.ReplicateDesign)
+    assert d._spec == spec
+    pd.testing.assert_frame_equal(d.mean("api00").to_frame(), before)
+    assert rd.summary()["replicates"] == 200
+    assert "JKn" in repr(rd)
+    # domains of the replicate design work as R's subset
+    sub = rd.subset(data.stype == "E").mean("api00").to_frame()
+    by = rd.mean("api00", by="stype").to_frame()
+    assert close(float(sub.se.iloc[0]), float(by[by.stype == "E"].se.iloc[0]))
+
+
+# ------------------------------------------------------------------------- bootstrap
+def _strat_design(fpc: bool) -> sp.Design:
+    data = load_data("apistrat")
+    return sp.Design(data, weights="pw", strata="stype", fpc="fpc" if fpc else None)
+
+
+@pytest.mark.parametrize("fpc", [False, True])
+def test_bootstrap_properties(fpc: bool) -> None:
+    d = _strat_design(fpc)
+    r_count = 2000
+    rd = d.to_replicate("bootstrap", replicates=r_count, seed=12345)
+    reps = rd.replicate_weights
+    assert reps.shape == (200, r_count)
+    mult = reps / d.weights[:, None]
+    # multipliers are the times each PSU (school) was drawn ...
+    np.testing.assert_allclose(mult, np.round(mult), rtol=0, atol=1e-12)
+    mult = np.round(mult)
+    assert (mult >= 0).all()
+    # ... and each replicate draws n_h PSUs in every stratum
+    stype = d.data.stype.to_numpy()
+    for s, n_h in (("E", 100), ("M", 50), ("H", 50)):
+        assert (mult[stype == s].sum(axis=0) == n_h).all()
+    # replicate weights average to the full-sample weights
+    np.testing.assert_allclose(reps.mean(axis=1), d.weights, rtol=0.12)
+    assert abs(reps.mean() / d.weights.mean() - 1) < 0.01
+    # R's scale: nbar / ((nbar - 1) (R - 1)), nbar the harmonic mean of PSUs per stratum
+    nbar = 3 / (1 / 100 + 1 / 50 + 1 / 50)
+    assert close(rd._rep_scale, nbar / ((nbar - 1) * (r_count - 1)), 1e-12)
+    assert rd.summary()["type"] == "bootstrap"
+    # the bootstrap variance estimates the jackknife's
+    se_boot = float(rd.mean("api00").to_frame().se.iloc[0])
+    se_jk = float(d.to_replicate("JKn").mean("api00").to_frame().se.iloc[0])
+    assert abs(se_boot / se_jk - 1) < 0.1
+
+
+def test_bootstrap_seed() -> None:
+    d = _strat_design(True)
+    a = d.to_replicate("bootstrap", replicates=20, seed=7).replicate_weights
+    b = d.to_replicate("bootstrap", replicates=20, seed=7).replicate_weights
+    c = d.to_replicate("bootstrap", replicates=20, seed=8).replicate_weights
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_bootstrap_unstratified_clusters() -> None:
+    data = load_data("apiclus1")
+    d = sp.Design(data, weights="pw", psu="dnum")
+    rd = d.to_replicate("bootstrap", replicates=30, seed=1)
+    mult = np.round(rd.replicate_weights / d.weights[:, None], 12)
+    # constant within a PSU, 15 draws per replicate
+    for _, rows in data.groupby("dnum").groups.items():
+        block = mult[np.asarray(rows)]
+        assert (block == block[0]).all()
+    first = data.drop_duplicates("dnum").index.to_numpy()
+    assert (mult[first].sum(axis=0) == 15).all()
+    assert close(rd._rep_scale, 15 / (14 * 29), 1e-12)
+
+
+# ---------------------------------------------------------------------------- errors
+def _scd(name: str = "scd", **kw: Any) -> sp.Design:
+    return sp.Design(load_data(name), weights="w", strata="ESA", psu="ambulance", nest=True, **kw)
+
+
+def test_replicate_design_bad_input() -> None:
+    data = load_data("scd")
+    with pytest.raises(sp.InvalidInputError, match="no column matches"):
+        sp.ReplicateDesign(data, weights="w", replicate_weights="^repwt[0-9]+$", type="BRR")
+    with pytest.raises(sp.InvalidInputError):
+        sp.ReplicateDesign(data, weights="w", replicate_weights=["nope1", "nope2"], type="BRR")
+    reps = pd.concat([data, _read("rep_scd_fay")], axis=1)
+    with pytest.raises(sp.InvalidInputError, match="rho"):
+        sp.ReplicateDesign(reps, weights="w", replicate_weights="^rep[0-9]+$", type="Fay")
+    with pytest.raises(sp.InvalidInputError, match="rscales"):
+        sp.ReplicateDesign(reps, weights="w", replicate_weights="^rep[0-9]+$", type="JKn")
+
+
+def test_to_replicate_bad_input() -> None:
+    strat = _strat_design(True)
+    clus = sp.Design(load_data("apiclus1"), weights="pw", psu="dnum", fpc="fpc")
+    with pytest.raises(sp.InvalidInputError, match="Can't use JK1 for a stratified design"):
+        strat.to_replicate("JK1")
+    for t in ("JKn", "BRR", "Fay"):
+        with pytest.raises(sp.InvalidInputError, match="unstratified"):
+            clus.to_replicate(t, fay_rho=0.3)
+    with pytest.raises(sp.InvalidInputError, match="fay_rho"):
+        _scd().to_replicate("Fay")  # R would silently make BRR
+    for rho in (-0.1, 1.0, "0.3"):
+        with pytest.raises(sp.InvalidInputError, match="fay_rho"):
+            _scd().to_replicate("Fay", fay_rho=rho)  # type: ignore[arg-type]
+    with pytest.raises(sp.InvalidInputError, match="type must be"):
+        clus.to_replicate("jackknife")
+    for bad in (1, 2.5, True):
+        with pytest.raises(sp.InvalidInputError, match="replicates"):
+            clus.to_replicate("bootstrap", replicates=bad)  # type: ignore[arg-type]
+    with pytest.raises(sp.InvalidInputError, match="subset"):
+        clus.subset(clus.data.stype == "E").to_replicate()
+    with pytest.raises(sp.InvalidInputError, match="already"):
+        sp.Design.to_replicate(clus.to_replicate())
+
+
+def test_brr_needs_pairs() -> None:
+    # R: "Some strata have fewer than 2 PSUs"
+    with pytest.raises(sp.InvalidInputError, match="fewer than 2 PSUs"):
+        _scd("scd_lonely").to_replicate("BRR")
+    # R: "Can't split with odd numbers of PSUs in a stratum"
+    data = load_data("apistrat")
+    odd = data.iloc[:-1].reset_index(drop=True)  # 49 high schools
+    with pytest.raises(sp.InvalidInputError, match="even number"):
+        sp.Design(odd, weights="pw", strata="stype").to_replicate("BRR")
+    # 24 pairs: R takes its stored 28 x 28 Hadamard matrix, which steppe does not rebuild
+    df = pd.DataFrame({"s": np.repeat(np.arange(24), 2), "w": 1.0, "y": np.arange(48.0)})
+    with pytest.raises(sp.InvalidInputError, match="28 x 28"):
+        sp.Design(df, weights="w", strata="s").to_replicate("BRR")
+    # 23 pairs: a 24 x 24 Paley matrix
+    ok = df[df.s < 23].reset_index(drop=True)
+    rd = sp.Design(ok, weights="w", strata="s").to_replicate("BRR")
+    assert rd.replicate_weights.shape == (46, 24)
+
+
+def test_jkn_lonely_psu() -> None:
+    # R: "Stratum3has only one PSU" under survey.lonely.psu = "fail"
+    with pytest.raises(sp.NotEstimableError, match="only one PSU"):
+        _scd("scd_lonely").to_replicate("JKn")
+    for rule in ("remove", "certainty", "average", "adjust"):
+        rd = _scd("scd_lonely", lonely_psu=rule).to_replicate("JKn")
+        assert rd.replicate_weights.shape[1] == (5 if rule == "adjust" else 4)
+
+
+def test_exhaustive_sample_has_no_replicates() -> None:
+    df = pd.DataFrame({"p": [1, 1, 2, 2, 3], "w": 1.0, "N": 3.0, "y": [1.0, 2, 3, 4, 5]})
+    with pytest.raises(sp.NotEstimableError, match="exhaustively"):
+        sp.Design(df, weights="w", psu="p", fpc="N").to_replicate("JK1")
+    # a stratum with N = n gets no JKn replicates (R's survey.drop.replicates)
+    df2 = pd.DataFrame(
+        {"s": [1, 1, 2, 2, 2], "w": 1.0, "N": [2.0, 2, 10, 10, 10], "y": [1.0, 2, 3, 4, 5]}
+    )
+    rd = sp.Design(df2, weights="w", strata="s", fpc="N").to_replicate("JKn")
+    assert rd.replicate_weights.shape == (5, 3)
+    np.testing.assert_allclose(rd._rep_rscales, [0.7 * 2 / 3] * 3)
