@@ -13,8 +13,10 @@ EstimateRequest make_request(const std::string& statistic, const std::optional<p
                              const std::optional<py::array>& denominator,
                              const std::vector<py::array>& by,
                              const std::vector<int32_t>& by_levels,
-                             const std::optional<py::array>& subset, int threads) {
+                             const std::optional<py::array>& subset, int threads,
+                             bool covariance = false) {
   EstimateRequest req;
+  req.covariance = covariance;
   req.statistic = parse_statistic(statistic);
   req.values = view_or_empty<double>(values, "variable");
   if (codes) req.codes = code_view(*codes, "variable codes");
@@ -41,6 +43,12 @@ py::dict to_dict(const EstimateResult& res, size_t n_by) {
   out["weight_sum"] = to_numpy(res.weight_sum);
   out["psus"] = to_numpy(res.psus);
   out["strata"] = to_numpy(res.strata);
+  if (!res.covariance.empty()) {
+    const auto K = static_cast<py::ssize_t>(res.cells_per_domain);
+    py::array_t<double> cov({static_cast<py::ssize_t>(res.domains), K, K});
+    std::copy(res.covariance.begin(), res.covariance.end(), cov.mutable_data());
+    out["covariance"] = cov;
+  }
   return out;
 }
 
@@ -48,9 +56,9 @@ py::dict run_estimate(const Design& design, const std::string& statistic,
                       const std::optional<py::array>& values, const std::optional<py::array>& codes,
                       int32_t levels, const std::optional<py::array>& denominator,
                       const std::vector<py::array>& by, const std::vector<int32_t>& by_levels,
-                      const std::optional<py::array>& subset, int threads) {
-  const EstimateRequest req =
-      make_request(statistic, values, codes, levels, denominator, by, by_levels, subset, threads);
+                      const std::optional<py::array>& subset, int threads, bool covariance) {
+  const EstimateRequest req = make_request(statistic, values, codes, levels, denominator, by,
+                                           by_levels, subset, threads, covariance);
   EstimateResult res;
   {
     // Safe without the GIL: the numpy buffers stay referenced by this frame's
@@ -93,7 +101,7 @@ void register_estimate(py::module_& m) {
         py::arg("values") = py::none(), py::arg("codes") = py::none(), py::arg("levels") = 0,
         py::arg("denominator") = py::none(), py::arg("by") = std::vector<py::array>{},
         py::arg("by_levels") = std::vector<int32_t>{}, py::arg("subset") = py::none(),
-        py::arg("threads") = 0,
+        py::arg("threads") = 0, py::arg("covariance") = false,
         "Means, totals or ratios of one variable for every domain, with linearised variances, in "
         "two scans of the rows.");
   m.def("estimate_replicates", &run_replicates, py::arg("design"), py::arg("statistic"),

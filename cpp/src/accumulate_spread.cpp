@@ -64,11 +64,14 @@ class GroupSums {
 /// (Welford 1962), for the domains touched so far.
 class RunningMoments {
  public:
-  RunningMoments(int64_t domains, int32_t cells)
+  RunningMoments(int64_t domains, int32_t cells, bool covariance = false)
       : count_(static_cast<size_t>(domains), 0),
         real_(static_cast<size_t>(domains), 0),
         mean_(static_cast<size_t>(domains * cells), 0.0),
         m2_(static_cast<size_t>(domains * cells), 0.0),
+        co_(covariance ? static_cast<size_t>(domains * cells * cells) : 0, 0.0),
+        delta_(static_cast<size_t>(cells), 0.0),
+        z_(static_cast<size_t>(cells), 0.0),
         cells_(cells) {}
 
   /// Adds one group's totals z[0..K) for domain d; `real` when the group has
@@ -81,11 +84,28 @@ class RunningMoments {
     const double inv_n = 1.0 / static_cast<double>(++count_[di]);
     double* mean = mean_.data() + di * static_cast<size_t>(cells_);
     double* m2 = m2_.data() + di * static_cast<size_t>(cells_);
-    for (int32_t k = 0; k < cells_; ++k) {
-      const double z = z_of(k);
-      const double delta = z - mean[k];
-      mean[k] += delta * inv_n;
-      m2[k] += delta * (z - mean[k]);
+    if (co_.empty()) {
+      for (int32_t k = 0; k < cells_; ++k) {
+        const double z = z_of(k);
+        const double delta = z - mean[k];
+        mean[k] += delta * inv_n;
+        m2[k] += delta * (z - mean[k]);
+      }
+      return;
+    }
+    // Co-moments too (Welford's update for a vector): C += delta (z - mean_new)'.
+    const size_t K = static_cast<size_t>(cells_);
+    double* co = co_.data() + di * K * K;
+    for (size_t k = 0; k < K; ++k) {
+      z_[k] = z_of(static_cast<int32_t>(k));
+      delta_[k] = z_[k] - mean[k];
+    }
+    for (size_t k = 0; k < K; ++k) {
+      mean[k] += delta_[k] * inv_n;
+      m2[k] += delta_[k] * (z_[k] - mean[k]);
+    }
+    for (size_t k = 0; k < K; ++k) {
+      for (size_t l = 0; l < K; ++l) co[k * K + l] += delta_[k] * (z_[l] - mean[l]);
     }
   }
   const std::vector<int32_t>& touched() const { return touched_; }
@@ -110,6 +130,11 @@ class RunningMoments {
         m.mean.push_back(mean(d, k));
         m.m2.push_back(m2(d, k));
       }
+      if (!co_.empty()) {
+        const size_t KK = static_cast<size_t>(cells_) * static_cast<size_t>(cells_);
+        const auto* co = co_.data() + static_cast<size_t>(d) * KK;
+        m.co.insert(m.co.end(), co, co + KK);
+      }
     }
     reset();
     return m;
@@ -119,6 +144,11 @@ class RunningMoments {
       const size_t base = static_cast<size_t>(d) * static_cast<size_t>(cells_);
       count_[static_cast<size_t>(d)] = 0;
       real_[static_cast<size_t>(d)] = 0;
+      if (!co_.empty()) {
+        const size_t KK = static_cast<size_t>(cells_) * static_cast<size_t>(cells_);
+        std::fill(co_.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(d) * KK),
+                  co_.begin() + static_cast<std::ptrdiff_t>((static_cast<size_t>(d) + 1) * KK), 0.0);
+      }
       for (int32_t k = 0; k < cells_; ++k) {
         mean_[base + static_cast<size_t>(k)] = 0.0;
         m2_[base + static_cast<size_t>(k)] = 0.0;
@@ -133,6 +163,8 @@ class RunningMoments {
   }
   std::vector<int64_t> count_, real_;
   std::vector<double> mean_, m2_;
+  std::vector<double> co_;          ///< per domain K x K co-moments (covariance requests)
+  std::vector<double> delta_, z_;   ///< scratch for one vector update
   std::vector<int32_t> touched_;
   int32_t cells_;
 };
@@ -161,7 +193,11 @@ void StratumMoments::merge(const StratumMoments& o, int32_t cells) {
   out.stratum = stratum;
   size_t i = 0, j = 0;
   const size_t K = static_cast<size_t>(cells);
+  const size_t KK = K * K;
+  const bool with_co = !co.empty() || !o.co.empty();
   auto copy_from = [&](const StratumMoments& s, size_t idx) {
+    if (with_co) out.co.insert(out.co.end(), s.co.begin() + static_cast<std::ptrdiff_t>(idx * KK),
+                               s.co.begin() + static_cast<std::ptrdiff_t>((idx + 1) * KK));
     out.domain.push_back(s.domain[idx]);
     out.count.push_back(s.count[idx]);
     out.touched.push_back(s.touched[idx]);
@@ -186,6 +222,15 @@ void StratumMoments::merge(const StratumMoments& o, int32_t cells) {
         out.mean.push_back(mean[i * K + k] + delta * nb / n);
         out.m2.push_back(m2[i * K + k] + o.m2[j * K + k] + delta * delta * na * nb / n);
       }
+      if (with_co) {
+        for (size_t k = 0; k < K; ++k) {
+          for (size_t l = 0; l < K; ++l) {
+            const double dk = o.mean[j * K + k] - mean[i * K + k];
+            const double dl = o.mean[j * K + l] - mean[i * K + l];
+            out.co.push_back(co[i * KK + k * K + l] + o.co[j * KK + k * K + l] + dk * dl * na * nb / n);
+          }
+        }
+      }
       ++i;
       ++j;
     }
@@ -198,6 +243,11 @@ void SpreadState::merge(SpreadState&& o) {
     throw InvalidInput("cannot merge spread states of different shapes");
   }
   for (size_t i = 0; i < variance.size(); ++i) variance[i] += o.variance[i];
+  if (covariance.empty()) {
+    covariance = std::move(o.covariance);
+  } else if (!o.covariance.empty()) {
+    for (size_t i = 0; i < covariance.size(); ++i) covariance[i] += o.covariance[i];
+  }
   for (size_t d = 0; d < spread_sum.size(); ++d) {
     spread_sum[d] += o.spread_sum[d];
     psus[d] += o.psus[d];
@@ -210,6 +260,25 @@ void SpreadState::merge(SpreadState&& o) {
   nan_stage2 += o.nan_stage2;
   for (auto& m : o.partial) partial.push_back(std::move(m));
 }
+
+namespace {
+
+/// Adds scale * (co-moments + pad * mean mean') of touched domain i to domain d's
+/// covariance matrix (the off-diagonal twin of the variance update).
+void add_covariance(const StratumMoments& m, size_t i, size_t d, size_t K, double scale, double pad,
+                    SpreadState& st) {
+  if (m.co.empty()) return;
+  const size_t KK = K * K;
+  if (st.covariance.empty()) st.covariance.assign(static_cast<size_t>(st.domains) * KK, 0.0);
+  for (size_t k = 0; k < K; ++k) {
+    for (size_t l = 0; l < K; ++l) {
+      st.covariance[d * KK + k * K + l] +=
+          scale * (m.co[i * KK + k * K + l] + pad * m.mean[i * K + k] * m.mean[i * K + l]);
+    }
+  }
+}
+
+}  // namespace
 
 void finish_stratum(const Design& design, const StratumMoments& m, SpreadState& st) {
   const int32_t h = m.stratum;
@@ -238,6 +307,7 @@ void finish_stratum(const Design& design, const StratumMoments& m, SpreadState& 
         const double mu = m.mean[i * K + k];
         st.variance[d * K + k] += scale * (m.m2[i * K + k] + mu * mu * c * (nh - c) / nh);
       }
+      add_covariance(m, i, d, K, scale, c * (nh - c) / nh, st);
       st.strata_ok[d] += 1;
       continue;
     }
@@ -256,6 +326,7 @@ void finish_stratum(const Design& design, const StratumMoments& m, SpreadState& 
           const double mu = m.mean[i * K + k];
           st.variance[d * K + k] += f * (m.m2[i * K + k] + c * mu * mu);
         }
+        add_covariance(m, i, d, K, f, c, st);
         st.strata_ok[d] += 1;
         break;
       case LonelyPsu::Average:
@@ -272,6 +343,9 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
   const size_t Ks = static_cast<size_t>(K);
   SpreadState st(D, K);
   if (psu_begin >= psu_end) return st;
+  if (req.covariance && design.has_fpc() && !design.psu_popsize2().empty()) {
+    throw InvalidInput("covariance matrices with a second-stage variance are not supported yet");
+  }
 
   const bool categorical = plan.categorical;
   const bool ratio = plan.statistic == Statistic::Ratio;
@@ -281,7 +355,7 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
   const auto& spb = design.stratum_psu_begin();
 
   GroupSums unit(D, K);          // rows -> the innermost group's sums
-  RunningMoments strat(D, K);    // PSU totals within the current stratum
+  RunningMoments strat(D, K, req.covariance);  // PSU totals within the current stratum
   RunningMoments within(stage2 ? D : 0, K);  // SSU totals within the current PSU
   std::vector<double> psu_z(stage2 ? static_cast<size_t>(D) * Ks : 0, 0.0);
   std::vector<uint8_t> psu_mark(stage2 ? static_cast<size_t>(D) : 0, 0);

@@ -223,6 +223,10 @@ EstimateResult finalize(const Design& design, const EstimateRequest& req, const 
   res.n_nonzero.resize(static_cast<size_t>(D));
   res.weight_sum.resize(static_cast<size_t>(D));
   res.psus = st.psus;
+  if (req.covariance) {
+    res.covariance = st.covariance;
+    res.covariance.resize(static_cast<size_t>(D) * Ks * Ks, 0.0);
+  }
   res.strata = st.strata_present;
   for (int64_t d = 0; d < D; ++d) {
     const size_t di = static_cast<size_t>(d);
@@ -242,6 +246,9 @@ EstimateResult finalize(const Design& design, const EstimateRequest& req, const 
         throw NotEstimable("lonely_psu='average': every stratum of a domain has a single PSU");
       }
       rescale = static_cast<double>(st.strata_seen[di]) / static_cast<double>(st.strata_ok[di]);
+    }
+    if (req.covariance) {
+      for (size_t e = di * Ks * Ks; e < (di + 1) * Ks * Ks; ++e) res.covariance[e] *= rescale;
     }
     const double x = req.statistic == Statistic::Ratio ? t.denominator[ki] : t.weight_sum[ki];
     for (size_t k = 0; k < Ks; ++k) {

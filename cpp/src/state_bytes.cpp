@@ -114,6 +114,7 @@ std::string SpreadState::to_bytes() const {
   w.put(domains);
   w.put(cells);
   w.put(variance);
+  w.put(covariance);
   w.put(spread_sum);
   w.put(psus);
   w.put(strata_present);
@@ -130,6 +131,7 @@ std::string SpreadState::to_bytes() const {
     w.put(m.touched);
     w.put(m.mean);
     w.put(m.m2);
+    w.put(m.co);
   }
   return w.take();
 }
@@ -141,6 +143,7 @@ SpreadState SpreadState::from_bytes(std::string_view bytes) {
   s.domains = r.get<int64_t>();
   s.cells = r.get<int32_t>();
   s.variance = r.get_vector<double>();
+  s.covariance = r.get_vector<double>();
   s.spread_sum = r.get_vector<double>();
   s.psus = r.get_vector<int64_t>();
   s.strata_present = r.get_vector<int64_t>();
@@ -158,6 +161,7 @@ SpreadState SpreadState::from_bytes(std::string_view bytes) {
     m.touched = r.get_vector<int64_t>();
     m.mean = r.get_vector<double>();
     m.m2 = r.get_vector<double>();
+    m.co = r.get_vector<double>();
     if (m.count.size() != m.domain.size() || m.touched.size() != m.domain.size() ||
         m.mean.size() != m.domain.size() * static_cast<size_t>(s.cells) || m.m2.size() != m.mean.size()) {
       throw InvalidInput("inconsistent steppe SpreadState");

@@ -70,6 +70,7 @@ def estimate(
     by_levels: list[int] = ...,
     subset: npt.NDArray[np.uint8] | None = None,
     threads: int = 0,
+    covariance: bool = False,
 ) -> dict[str, Any]: ...
 def estimate_replicates(
     design: Design,

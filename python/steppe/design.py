@@ -387,6 +387,57 @@ class Design:
         }
         return Estimates(frame, meta)
 
+    def crosstab(
+        self,
+        row: str,
+        col: str,
+        by: Columns = None,
+        ci: str = "logit",
+        level: float = 0.95,
+        df: DfRule = "design",
+    ) -> Any:
+        """Cell, row and column proportions of a two-way table, with SEs and CIs.
+
+        Returns a ``Crosstab`` with ``.cells`` (joint shares), ``.rows`` (shares of
+        ``col`` within each ``row`` level), ``.columns`` (shares of ``row`` within
+        each ``col`` level), each an :class:`Estimates`, and ``to_frame()``.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0] * 4, "a": ["x", "x", "y", "y"],
+        ...                    "b": ["u", "v", "v", "v"]})
+        >>> t = sp.Design(df, weights="w").crosstab("a", "b")
+        >>> t.rows.to_frame().estimate.tolist()
+        [0.5, 0.5, 0.0, 1.0]
+        """
+        from ._tables import crosstab
+
+        return crosstab(self, row, col, cols.as_list(by), ci, level, df)
+
+    def chisq(self, row: str, col: str, statistic: str = "F") -> Any:
+        """Test of association in a two-way table, as R's ``svychisq``.
+
+        Parameters
+        ----------
+        statistic : {"F", "Chisq", "Wald", "adjWald"}
+            "F": Pearson's X^2 with the Rao-Scott second-order correction as an F
+            (R's default); "Chisq": the first-order (mean design effect)
+            correction; "Wald"/"adjWald": design-based Wald tests of independence.
+
+        Examples
+        --------
+        >>> import steppe as sp
+        >>> poll = sp.datasets.load_poll(wave="2023-05")
+        >>> d = sp.Design(poll, weights="weight", strata="stratum", psu="psu")
+        >>> d.chisq("attitude_to_russia", "ethnicity").p_value < 0.05
+        True
+        """
+        from ._tables import chisq
+
+        with translate_core_errors():
+            return chisq(self, row, col, statistic)
+
     # ---------------------------------------------------------------- weighting
     def poststratify(self, columns: str | Sequence[str], population: Any) -> Design:
         """Post-stratify to population counts, as R's ``postStratify``.
@@ -645,6 +696,16 @@ class Design:
     ) -> np.ndarray:
         """R's degf() of each domain's subset: PSUs minus strata with rows in it."""
         return np.asarray(raw["psus"] - raw["strata"], dtype=np.float64)
+
+    def _with_column(self, name: str, values: pd.Series) -> Design:
+        """Return the same design over its data plus one derived column."""
+        if name in self._data.columns:
+            raise InvalidInputError(f"column {name!r} already exists")
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out._data = self._data.assign(**{name: values})
+        out._cache = dict(self._cache)
+        return out
 
     def _codes(self, column: str) -> cols.Codes:
         key = ("codes", column)

@@ -101,6 +101,36 @@ double naive_variance(const Sample& s, const std::vector<double>& z,
   return v;
 }
 
+/// R's onestrat crossprod for two linearised variables: the covariance.
+double naive_covariance(const Sample& s, const std::vector<double>& za,
+                        const std::vector<double>& zb, const std::vector<bool>& in_domain) {
+  std::map<int32_t, std::map<int32_t, std::pair<double, double>>> totals;
+  std::map<int32_t, std::set<int32_t>> all_psus;
+  std::map<int32_t, double> popsize;
+  for (size_t i = 0; i < za.size(); ++i) {
+    all_psus[s.strata[i]].insert(s.psu[i]);
+    if (!s.fpc.empty()) popsize[s.strata[i]] = s.fpc[i];
+    if (in_domain[i]) {
+      totals[s.strata[i]][s.psu[i]].first += za[i];
+      totals[s.strata[i]][s.psu[i]].second += zb[i];
+    }
+  }
+  double v = 0;
+  for (auto& [h, psus] : totals) {
+    const double n = static_cast<double>(all_psus[h].size());
+    const double f = s.fpc.empty() ? 1.0 : (popsize[h] - n) / popsize[h];
+    double ma = 0, mb = 0;
+    for (auto& [p, t] : psus) {
+      ma += t.first / n;
+      mb += t.second / n;
+    }
+    double ss = (n - static_cast<double>(psus.size())) * ma * mb;
+    for (auto& [p, t] : psus) ss += (t.first - ma) * (t.second - mb);
+    v += f * n / (n - 1) * ss;
+  }
+  return v;
+}
+
 bool close(double a, double b, double rel = 1e-9) {
   return std::fabs(a - b) <= rel * std::max(std::fabs(a), std::fabs(b)) + 1e-300;
 }
@@ -260,6 +290,42 @@ TEST(Estimate, MergedPartialStatesEqualOnePass) {
   for (size_t c = 0; c < whole.estimate.size(); ++c) {
     EXPECT_TRUE(close(res.estimate[c], whole.estimate[c], 1e-12));
     EXPECT_TRUE(close(res.variance[c], whole.variance[c], 1e-12));
+  }
+}
+
+TEST(Estimate, CovarianceMatrixOfProportions) {
+  const Sample s = make_sample(17, 8, true);
+  const Design design = make_design(s);
+  EstimateRequest req;
+  req.codes = s.level;
+  req.levels = s.levels;
+  req.covariance = true;
+  req.threads = 1;
+  const EstimateResult r = estimate(design, req);
+  const size_t K = static_cast<size_t>(s.levels);
+  ASSERT_EQ(r.covariance.size(), K * K);
+  std::vector<bool> in(s.w.size());
+  double ws = 0;
+  for (size_t i = 0; i < s.w.size(); ++i) {
+    in[i] = s.level[i] >= 0;
+    if (in[i]) ws += s.w[i];
+  }
+  auto z_of = [&](int32_t k) {
+    double wk = 0;
+    for (size_t i = 0; i < s.w.size(); ++i) wk += in[i] && s.level[i] == k ? s.w[i] : 0;
+    std::vector<double> z(s.w.size(), 0.0);
+    for (size_t i = 0; i < s.w.size(); ++i) {
+      if (in[i]) z[i] = s.w[i] * ((s.level[i] == k ? 1.0 : 0.0) - wk / ws) / ws;
+    }
+    return z;
+  };
+  for (size_t a = 0; a < K; ++a) {
+    EXPECT_TRUE(close(r.covariance[a * K + a], r.variance[a], 1e-12));
+    for (size_t b = 0; b < K; ++b) {
+      const double want = naive_covariance(s, z_of(static_cast<int32_t>(a)),
+                                           z_of(static_cast<int32_t>(b)), in);
+      EXPECT_NEAR(r.covariance[a * K + b], want, 1e-9 * std::abs(r.variance[a]));
+    }
   }
 }
 

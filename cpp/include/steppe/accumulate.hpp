@@ -66,6 +66,7 @@ struct StratumMoments {
   std::vector<int64_t> touched;  ///< per touched domain: PSUs with rows of it
   std::vector<double> mean;      ///< per touched domain * K
   std::vector<double> m2;        ///< per touched domain * K
+  std::vector<double> co;        ///< per touched domain * K * K (covariance requests only)
   /// Chan et al. (1979) pairwise update; both must be for the same stratum.
   void merge(const StratumMoments& other, int32_t cells);
 };
@@ -76,6 +77,7 @@ struct SpreadState {
   int64_t domains = 0;
   int32_t cells = 1;
   std::vector<double> variance;        ///< per cell, finished strata (before "average" rescaling)
+  std::vector<double> covariance;      ///< per domain K x K (covariance requests; else empty)
   std::vector<double> spread_sum;      ///< per domain: sum w (y - centre)^2 (numeric deff)
   std::vector<int64_t> psus;           ///< per domain: PSUs touched (for degf)
   std::vector<int64_t> strata_present; ///< per domain: strata with rows of it (degf)

@@ -32,6 +32,8 @@ struct EstimateRequest {
   std::vector<int32_t> by_levels;
   /// Domain restriction (nonzero = in); empty = every row.
   std::span<const uint8_t> subset;
+  /// Also the K x K covariance matrix of each domain's cells (Rao-Scott tests).
+  bool covariance = false;
   /// Worker threads; 0 = hardware concurrency.
   int threads = 1;
 };
@@ -45,6 +47,7 @@ struct EstimateResult {
   std::vector<int32_t> domain_codes;
   std::vector<double> estimate;  ///< per cell
   std::vector<double> variance;  ///< per cell
+  std::vector<double> covariance;  ///< per domain K x K, when requested
   std::vector<double> deff;      ///< per cell, R's default (not "replace") design effect
   std::vector<int64_t> n;        ///< per domain: rows with a valid variable
   std::vector<int64_t> n_nonzero;  ///< per domain: those rows with weight != 0

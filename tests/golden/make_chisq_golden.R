@@ -1,0 +1,58 @@
+# Golden values for Design.chisq: R survey's svychisq on R's api data and the
+# simulated poll, every statistic steppe offers, including a table with zero cells.
+# Run from the repository root (make golden). Writes tests/golden/chisq/chisq.json.
+suppressPackageStartupMessages({
+  library(survey)
+  library(jsonlite)
+})
+
+read_data <- function(path) read.csv(path, stringsAsFactors = TRUE, na.strings = "",
+                                     check.names = FALSE)
+strat <- read_data("tests/golden/data/apistrat.csv")
+clus1 <- read_data("tests/golden/data/apiclus1.csv")
+poll <- read_data("python/steppe/datasets/data/kz_poll_simulated.csv")
+
+designs <- list(
+  apistrat = list(data = "apistrat", design = list(weights = "pw", strata = "stype", psu = NULL,
+                                                   fpc = "fpc"),
+                  make = function() svydesign(id = ~1, strata = ~stype, weights = ~pw,
+                                              fpc = ~fpc, data = strat)),
+  apiclus1 = list(data = "apiclus1", design = list(weights = "pw", strata = NULL, psu = "dnum",
+                                                   fpc = "fpc"),
+                  make = function() svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc,
+                                              data = clus1)),
+  poll = list(data = "kz_poll_simulated",
+              design = list(weights = "weight", strata = "stratum", psu = "psu", fpc = NULL),
+              make = function() svydesign(id = ~psu, strata = ~stratum, weights = ~weight,
+                                          data = poll))
+)
+
+cases <- list()
+add <- function(dname, row, col, subset = NULL) {
+  spec <- designs[[dname]]
+  des <- spec$make()
+  if (!is.null(subset)) des <- des[des$variables[[subset$column]] == subset$equals, ]
+  f <- as.formula(paste0("~`", row, "`+`", col, "`"))
+  for (s in c("F", "Chisq", "Wald", "adjWald")) {
+    r <- svychisq(f, des, statistic = s)
+    par <- unname(r$parameter)
+    cases[[length(cases) + 1]] <<- list(
+      name = paste(dname, row, col, s, if (is.null(subset)) "" else subset$equals, sep = "_"),
+      data = spec$data, design = spec$design, row = row, col = col, subset = subset,
+      statistic = s, value = as.numeric(r$statistic),
+      ndf = as.numeric(par[1]), ddf = if (s == "Chisq") NULL else as.numeric(par[2]),
+      p_value = as.numeric(r$p.value))
+  }
+}
+
+add("apistrat", "sch.wide", "stype")              # 2 x 3
+add("apistrat", "api00_band", "stype")            # 4 x 3
+add("apiclus1", "sch.wide", "stype")              # cluster sample, 15 PSUs
+add("apiclus1", "stype", "avg.ed_band")           # zero cells (H and M have no "high"), NAs
+add("poll", "attitude_to_russia", "ethnicity", list(column = "wave", equals = "2023-05"))
+add("poll", "side_supported", "age_group", list(column = "wave", equals = "2022-11"))
+
+dir.create("tests/golden/chisq", showWarnings = FALSE)
+writeLines(toJSON(cases, auto_unbox = TRUE, digits = NA, null = "null", pretty = TRUE),
+           "tests/golden/chisq/chisq.json")
+cat("tests/golden/chisq/chisq.json", length(cases), "cases\n")
