@@ -57,6 +57,7 @@ golden:
 	Rscript tests/golden/make_weights_golden.R
 	Rscript tests/golden/make_replicate_golden.R
 	Rscript tests/golden/make_chisq_golden.R
+	Rscript tests/golden/make_contrast_golden.R
 
 bench: install
 	$(VPY) tests/benchmarks/bench_domains.py

@@ -438,6 +438,73 @@ class Design:
         with translate_core_errors():
             return chisq(self, row, col, statistic)
 
+    def contrast(
+        self,
+        variable: str,
+        by: str,
+        contrasts: Any,
+        level: Any = None,
+        statistic: str = "mean",
+        conf_level: float = 0.95,
+    ) -> pd.DataFrame:
+        """Linear contrasts of domain estimates with design-based SEs (R's ``svycontrast``).
+
+        Parameters
+        ----------
+        contrasts : dict
+            ``{name: {by_level: coefficient, ...}}``, e.g.
+            ``{"youth vs 60+": {"18-29": 1, "60+": -1}}``.
+        level : optional
+            For a categorical ``variable``, the level whose share is compared.
+        statistic : {"mean", "total"}
+
+        Returns
+        -------
+        pandas.DataFrame
+            contrast, estimate, se, ci_low, ci_high, t, df, p_value. The SE uses the
+            full covariance of the domain estimates (domains sharing PSUs are
+            correlated); samples drawn in separate strata, such as independent
+            survey waves stratified by wave, have zero covariance by design.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0] * 6, "g": list("aaabbb"),
+        ...                    "y": [1.0, 2, 3, 5, 6, 7], "s": [0, 0, 1, 1, 2, 2]})
+        >>> d = sp.Design(df, weights="w", strata="s")
+        >>> float(d.contrast("y", "g", {"b-a": {"b": 1, "a": -1}}).estimate.iloc[0])
+        4.0
+        """
+        from ._contrast import contrast_rows
+
+        return contrast_rows(self, variable, by, contrasts, level, statistic, conf_level)
+
+    def compare(
+        self,
+        variable: str,
+        by: str,
+        level: Any = None,
+        statistic: str = "mean",
+        adjust: str = "holm",
+        conf_level: float = 0.95,
+    ) -> pd.DataFrame:
+        """All pairwise differences between the levels of ``by``, with adjusted p-values.
+
+        ``adjust``: "holm" (default), "bonferroni" or "none" (R's ``p.adjust``);
+        the frame of :meth:`contrast` plus ``p_adjusted``.
+
+        Examples
+        --------
+        >>> import steppe as sp
+        >>> poll = sp.datasets.load_poll(wave="2023-05")
+        >>> d = sp.Design(poll, weights="weight", strata="stratum", psu="psu")
+        >>> len(d.compare("attitude_to_russia", "age_group", level="improved"))
+        6
+        """
+        from ._contrast import compare_rows
+
+        return compare_rows(self, variable, by, level, statistic, adjust, conf_level)
+
     # ---------------------------------------------------------------- weighting
     def poststratify(self, columns: str | Sequence[str], population: Any) -> Design:
         """Post-stratify to population counts, as R's ``postStratify``.
