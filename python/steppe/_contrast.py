@@ -44,9 +44,12 @@ def _domain_estimates(
             raise InvalidInputError(f"level {level!r} is not a level of {variable!r}")
         k = labels.index(str(level))
         y = np.where(codes.codes >= 0, (codes.codes == k).astype(float), np.nan)
-        frame = (design.proportion if statistic == "mean" else design.total)(
-            variable, by=by, **({"ci": "mean"} if statistic == "mean" else {})
-        ).to_frame()
+        est = (
+            design.proportion(variable, by=by, ci="mean")
+            if statistic == "mean"
+            else design.total(variable, by=by)
+        )
+        frame = est.to_frame()
         frame = frame[frame.level.astype(str) == str(level)]
     else:
         y = design._numeric(variable, "variable")
