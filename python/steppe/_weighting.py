@@ -73,36 +73,43 @@ def poststratify(design: Design, columns: str | Sequence[str], population: Popul
             "this design is already post-stratified or calibrated; steppe weights a design once "
             "(weight the original design with all the margins at once)"
         )
-    cells = cols.design_codes(data, names, "poststratify")
-    labels = [
-        tuple(str(x) for x in (lab if isinstance(lab, tuple) else (lab,)))
-        for lab in _cell_labels(data, names, cells)
-    ]
+    # Each column's codes; the crossed cells are built in one pass by the core.
+    per_col = [cols.design_codes(data, [n], "poststratify") for n in names]
+    col_labels = [[str(x) for x in c.labels] for c in per_col]
     pop = population_counts(population, names)
-    w = design.weights
-    sample = np.bincount(cells.codes, weights=w, minlength=len(labels))
-    absent = [lab for lab in labels if lab not in pop]
-    if absent:
-        raise InvalidInputError(
-            f"poststratify: sample cell(s) {absent[:10]!r} are absent from the population"
-        )
-    in_sample = set(labels)
-    unmatched = [k for k, v in pop.items() if k not in in_sample and v > 0]
+    index = [{lab: i for i, lab in enumerate(labs)} for labs in col_labels]
+    pop_keys = [k for k, v in pop.items() if v > 0 or all(k[j] in index[j] for j in range(len(k)))]
+    unmatched = [
+        k for k in pop_keys if pop[k] > 0 and any(k[j] not in index[j] for j in range(len(k)))
+    ]
     if unmatched:
         raise InvalidInputError(
             f"poststratify: population cell(s) {unmatched[:10]!r} have no sample "
             "(collapse cells or drop them from the population)"
         )
-    target = np.array([pop[lab] for lab in labels])
-    if (sample <= 0).any():
-        bad = [labels[i] for i in np.flatnonzero(sample <= 0)]
-        raise InvalidInputError(f"poststratify: sample cell(s) {bad[:10]!r} have zero weight")
-    g = target / sample
-    new_w = w * g[cells.codes]
+    pop_keys = [k for k in pop_keys if all(k[j] in index[j] for j in range(len(k)))]
+    pop_codes = [
+        np.array([index[j][k[j]] for k in pop_keys], dtype=np.int32) for j in range(len(names))
+    ]
+    w = design.weights
+    from . import _core
+    from .errors import translate_core_errors
+
+    with translate_core_errors():
+        r = _core.poststratify(
+            w,
+            [c.codes for c in per_col],
+            [len(labs) for labs in col_labels],
+            pop_codes,
+            np.array([pop[k] for k in pop_keys], dtype=np.float64),
+            labels=col_labels,
+        )
+    new_w = np.asarray(r["weights"], dtype=np.float64)
+    cell = np.ascontiguousarray(r["cell_of_row"], dtype=np.int32)
     calibration = {
-        "cell": cells.codes,
+        "cell": cell,
         "matrix": None,
-        "columns": len(labels),
+        "columns": len(r["g"]),
         "base_weights": w,
         "calibrated_weights": new_w,
     }

@@ -1000,6 +1000,37 @@ make_case("apiclus1_cal_logit_ratio_api00_api99", "apiclus1", clus1, s_c1_call,
           call_spec("ratio", "api00", denominator = "api99"))
 make_case("apiclus1_cal_logit_total_api00_subset_yes", "apiclus1", clus1, s_c1_call,
           call_spec("total", "api00", subset = list(column = "sch.wide", equals = "Yes")))
+# The simulated poll, weighted from its design weights: margins are the weighted
+# totals under its published (raked) weights, so every step has a real target.
+if (exists("poll")) {
+  pop_poll <- function(v) {
+    tab <- as.data.frame(xtabs(reformulate(v, response = "weight"), poll))
+    tab[[v]] <- as.character(tab[[v]])
+    tab
+  }
+  s_poll_dw <- function(step) spec(weights = "design_weight", strata = "stratum", psu = "psu",
+                                   weighting = list(step))
+  rk_poll <- rake_step(c("region", "sex", "ethnicity"),
+                       list(pop_poll("region"), pop_poll("sex"), pop_poll("ethnicity")))
+  # (Calibrated domains keep every row with weight 0, and svyciprop does not drop
+  #  missing values, so proportions here use variables without any.)
+  make_case("poll_rake_proportion_language_by_age_group_beta", "kz_poll_simulated", poll,
+            s_poll_dw(rk_poll), call_spec("proportion", "interview_language",
+                                          by = "age_group", ci = "beta", subset = in_wave))
+  make_case("poll_rake_mean_attitude_by_age_group", "kz_poll_simulated", poll,
+            s_poll_dw(rk_poll), call_spec("mean", "attitude_to_russia", by = "age_group",
+                                          subset = in_wave))
+  make_case("poll_poststratify_sex_mean_side_by_wave", "kz_poll_simulated", poll,
+            s_poll_dw(poststratify_step("sex", pop_poll("sex"))),
+            call_spec("mean", "side_supported", by = "wave", subset = in_asked))
+  make_case("poll_calibrate_sex_ethnicity_mean_age_by_wave", "kz_poll_simulated", poll,
+            s_poll_dw(calibrate_step(list(sex = pop_poll("sex"),
+                                          ethnicity = pop_poll("ethnicity")))),
+            call_spec("mean", "age", by = "wave"))
+  make_case("poll_trim_mean_age_by_region", "kz_poll_simulated", poll,
+            s_poll_dw(trim_step(upper = 40000)), call_spec("mean", "age", by = "region"))
+}
+
 # Quantiles (svyquantile): qrules and Woodruff intervals, domains, weighting.
 qs3 <- c(0.1, 0.25, 0.5, 0.75, 0.9)
 make_case("apistrat_quantile_api00_math_mean", "apistrat", strat, s_strat,
