@@ -79,7 +79,24 @@ def contrast_rows(
     theta = {str(g): float(e) for g, e in zip(frame[by], frame.estimate)}
     n_g = {str(g): float(s) for g, s in zip(frame[by], frame.weight_sum)}
     out = []
-    for name, coefs in contrasts.items():
+    for name, spec in contrasts.items():
+        if isinstance(spec, (tuple, list)):
+            # A ratio theta_a / theta_b: its linearisation is the linear contrast
+            # with c_a = 1 / theta_b, c_b = -theta_a / theta_b^2 (delta method, as
+            # R's svycontrast with a nonlinear expression).
+            if len(spec) != 2:
+                raise InvalidInputError(f"contrast {name!r}: a ratio is a pair (a, b)")
+            a, b = (str(x) for x in spec)
+            for g in (a, b):
+                if g not in theta:
+                    raise InvalidInputError(f"contrast {name!r}: {by!r} has no domain {g!r}")
+            if theta[b] == 0:
+                raise InvalidInputError(f"contrast {name!r}: the denominator estimate is 0")
+            coefs = {a: 1.0 / theta[b], b: -theta[a] / theta[b] ** 2}
+            ratio_value: float | None = theta[a] / theta[b]
+        else:
+            coefs = spec
+            ratio_value = None
         u = np.zeros(len(y))
         involved = np.zeros(len(y), dtype=bool)
         estimate = 0.0
@@ -101,6 +118,8 @@ def contrast_rows(
                 subset=np.ascontiguousarray(involved.view(np.uint8)),
                 threads=design._threads,
             )
+        if ratio_value is not None:
+            estimate = ratio_value
         se = math.sqrt(float(raw["variance"][0]))
         df = float(design._domain_df(raw, {"values": u}, [])[0])
         t_crit = float(_core.qt(np.array([1 - (1 - conf_level) / 2]), df)[0])

@@ -453,7 +453,8 @@ class Design:
         ----------
         contrasts : dict
             ``{name: {by_level: coefficient, ...}}``, e.g.
-            ``{"youth vs 60+": {"18-29": 1, "60+": -1}}``.
+            ``{"youth vs 60+": {"18-29": 1, "60+": -1}}``; or ``{name: (a, b)}``
+            for the ratio of two domains' estimates (delta method).
         level : optional
             For a categorical ``variable``, the level whose share is compared.
         statistic : {"mean", "total"}

@@ -28,8 +28,13 @@ add <- function(name, spec, des, variable, by, contrasts, level = NULL, statisti
   b <- svyby(y, reformulate(paste0("`", by, "`")), des, fun, covmat = TRUE, na.rm = TRUE)
   groups <- as.character(b[[by]])
   rows <- lapply(names(contrasts), function(cn) {
+    spec <- contrasts[[cn]]
+    if (is.character(spec)) {  # a ratio of two domains: nonlinear svycontrast
+      r <- svycontrast(b, parse(text = sprintf("`%s` / `%s`", spec[1], spec[2]))[[1]])
+      return(list(contrast = cn, estimate = as.numeric(coef(r)), se = as.numeric(SE(r))))
+    }
     coef <- setNames(rep(0, length(groups)), groups)
-    for (g in names(contrasts[[cn]])) coef[g] <- contrasts[[cn]][[g]]
+    for (g in names(spec)) coef[g] <- spec[[g]]
     r <- svycontrast(b, coef)
     list(contrast = cn, estimate = as.numeric(coef(r)), se = as.numeric(SE(r)))
   })
@@ -40,7 +45,7 @@ add <- function(name, spec, des, variable, by, contrasts, level = NULL, statisti
 
 add("apiclus1_api00_by_stype", spec_c1, d_c1, "api00", "stype",
     list(`E-H` = list(E = 1, H = -1), `E-M` = list(E = 1, M = -1),
-         `2E-H-M` = list(E = 2, H = -1, M = -1)))
+         `2E-H-M` = list(E = 2, H = -1, M = -1), `E/H` = c("E", "H")))
 add("apiclus1_schwide_yes_by_stype", spec_c1, d_c1, "sch.wide", "stype",
     list(`E-H` = list(E = 1, H = -1), `H-M` = list(H = 1, M = -1)), level = "Yes")
 # (Missing values: survey 4.1.1's svyby(covmat = TRUE, na.rm = TRUE) fails with
@@ -48,7 +53,8 @@ add("apiclus1_schwide_yes_by_stype", spec_c1, d_c1, "sch.wide", "stype",
 add("apistrat_total_enroll_by_awards", spec_st, d_st, "enroll", "awards",
     list(`Yes-No` = list(Yes = 1, No = -1)), statistic = "total")
 add("poll_improved_youth_vs_60plus", spec_poll, d_poll, "attitude_to_russia", "age_group",
-    list(`18-29 vs 60+` = list(`18-29` = 1, `60+` = -1)), level = "improved",
+    list(`18-29 vs 60+` = list(`18-29` = 1, `60+` = -1), `60+ / 40-59` = c("60+", "40-59")),
+    level = "improved",
     subset = list(column = "wave", values = I("2023-05")))
 add("poll_russia_side_by_wave", spec_poll, d_poll, "side_supported", "wave",
     list(`2023-05 vs 2022-11` = list(`2023-05` = 1, `2022-11` = -1)), level = "Russia",
