@@ -64,7 +64,7 @@ def contrast_rows(
     design: Design,
     variable: str,
     by: str,
-    contrasts: Mapping[str, Mapping[Any, float]],
+    contrasts: Mapping[str, Any],
     level: Any = None,
     statistic: str = "mean",
     conf_level: float = 0.95,
@@ -92,7 +92,7 @@ def contrast_rows(
                     raise InvalidInputError(f"contrast {name!r}: {by!r} has no domain {g!r}")
             if theta[b] == 0:
                 raise InvalidInputError(f"contrast {name!r}: the denominator estimate is 0")
-            coefs = {a: 1.0 / theta[b], b: -theta[a] / theta[b] ** 2}
+            coefs: Mapping[Any, float] = {a: 1.0 / theta[b], b: -theta[a] / theta[b] ** 2}
             ratio_value: float | None = theta[a] / theta[b]
         else:
             coefs = spec
