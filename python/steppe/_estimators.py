@@ -11,26 +11,14 @@ import pandas as pd
 from . import _columns as cols
 from . import _core
 from .errors import translate_core_errors
+from .results import RESULT_COLUMNS
 
 if TYPE_CHECKING:
     from .design import Design
 
 DfRule = Union[str, float, int]
 
-FRAME_COLUMNS = [
-    "variable",
-    "level",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "deff",
-    "n",
-    "n_eff",
-    "flag",
-    "weight_sum",
-    "df",
-]
+FRAME_COLUMNS = list(RESULT_COLUMNS)
 
 NO_DF_FLAG = "suppress: no degrees of freedom (domain within one PSU per stratum)"
 
