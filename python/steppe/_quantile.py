@@ -194,8 +194,8 @@ def quantile_frame(
                 )
         for d, dom_key in enumerate(dom_keys.tolist()):
             r = rows_of[dom_key]
-            low = qrule(x[r], w[r], lo[d]) if 0 <= lo[d] <= 1 else math.nan
-            high = qrule(x[r], w[r], hi[d]) if 0 <= hi[d] <= 1 else math.nan
+            low = _bound(qrule, x[r], w[r], lo[d])
+            high = _bound(qrule, x[r], w[r], hi[d])
             crit = (
                 float(_core.qnorm(np.array([1 - (1 - level) / 2]))[0])
                 if math.isinf(df[d])
@@ -204,7 +204,7 @@ def quantile_frame(
             flag = (
                 ""
                 if math.isfinite(low) and math.isfinite(high)
-                else ("review: the CDF's interval leaves [0, 1]; R gives NaN there")
+                else ("review: no quantile at a limit of the CDF interval (R gives NaN there)")
             )
             rec: dict[str, Any] = {
                 b: c.labels[raw["domain_codes"][d, j]] for j, (b, c) in enumerate(zip(by, by_codes))
@@ -231,6 +231,16 @@ def quantile_frame(
     frame = frame.sort_values(sort_cols, kind="stable").reset_index(drop=True) if by else frame
     frame.attrs["ci_method"] = f"woodruff-{ci}"
     return frame
+
+
+def _bound(qrule: Rule, x: np.ndarray, w: np.ndarray, p: float) -> float:
+    """A CI limit: the quantile at the CDF's limit p; NaN, as R, where there is none."""
+    if not 0 <= p <= 1:
+        return math.nan
+    try:
+        return qrule(x, w, p)
+    except NotEstimableError:
+        return math.nan  # p below the first weighted observation's share
 
 
 def check_variable(design: Design, variable: str) -> None:

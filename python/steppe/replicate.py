@@ -174,11 +174,27 @@ class ReplicateDesign(Design):
             "yet: R re-weights every replicate; weight the Design, then call to_replicate()"
         )
 
-    def quantile(self, *args: Any, **kwargs: Any) -> Any:
-        """Not yet for replicate designs (R uses replicate quantiles there)."""
-        raise InvalidInputError(
-            "quantile() on a replicate design is not supported yet; use the linearisation Design"
-        )
+    def quantile(
+        self,
+        variable: str,
+        probs: Any = (0.25, 0.5, 0.75),
+        by: Any = None,
+        ci: str = "mean",
+        level: float = 0.95,
+        df: Any = "design",
+        rule: str = "math",
+    ) -> Any:
+        """Quantiles with Woodruff intervals from replicate variances (R's svyquantile).
+
+        Only ``ci="mean"``: R's replicate-design svyquantile uses the Wald interval
+        for the CDF whatever ``interval.type`` says, so other choices would not be R's.
+        """
+        if ci != "mean":
+            raise InvalidInputError(
+                "quantile() on a replicate design supports ci='mean' only (R's svyquantile "
+                "for replicate designs ignores interval.type)"
+            )
+        return super().quantile(variable, probs, by=by, ci=ci, level=level, df=df, rule=rule)
 
     def _core_estimate(self, statistic: str, **kwargs: Any) -> dict[str, Any]:
         return _core.estimate_replicates(
