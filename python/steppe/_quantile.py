@@ -234,7 +234,7 @@ def quantile_frame(
 
 
 def _bound(qrule: Rule, x: np.ndarray, w: np.ndarray, p: float) -> float:
-    """A CI limit: the quantile at the CDF's limit p; NaN, as R, where there is none."""
+    """Return a CI limit: the quantile at the CDF's limit p; NaN, as R, if there is none."""
     if not 0 <= p <= 1:
         return math.nan
     try:
