@@ -78,7 +78,9 @@ class ReplicateDesign(Design):
     ) -> None:
         super().__init__(data, weights=weights, threads=threads)
         names = _replicate_columns(data, replicate_weights)
-        reps = np.column_stack([cols.weights(data[n]) for n in names])
+        reps = np.empty((len(data), len(names)), order="F")  # one copy, column-major
+        for j, n in enumerate(names):
+            reps[:, j] = cols.weights(data[n])
         self._init_replicates(reps, names, type, rho, scale, rscales, mse, combined_weights, df)
 
     def _init_replicates(
@@ -101,12 +103,14 @@ class ReplicateDesign(Design):
         if not combined_weights:
             reps = reps * self.weights[:, None]
         sc, rs = _constants(type, n_rep, rho, scale, rscales)
+        # Keep one copy: a column-major matrix, whose columns the core reads in place.
         self._replicates = np.asfortranarray(reps)
-        self._rep_columns = [np.ascontiguousarray(reps[:, r]) for r in range(n_rep)]
+        self._rep_columns = [self._replicates[:, r] for r in range(n_rep)]
         self._rep_scale = sc
         self._rep_rscales = rs
         self._rep_mse = bool(mse)
         self._rep_df = df
+        self._rep_rank: int | None = None
         self._spec.update(
             {
                 "type": type,
@@ -128,13 +132,13 @@ class ReplicateDesign(Design):
         """Rank of the replicate weights minus 1 (R's degf for replicate designs)."""
         if self._rep_df is not None:
             return int(self._rep_df)
-        return _rank(self._replicates) - 1
+        if self._rep_rank is None:  # an SVD of rows x replicates: compute it once
+            self._rep_rank = _rank(self._replicates)
+        return self._rep_rank - 1
 
     def summary(self) -> dict[str, Any]:
         """Design facts: rows, replicates, type, scale, degrees of freedom."""
-        out = super().summary()
-        out["degf"] = self.degf
-        return out
+        return super().summary()
 
     def __repr__(self) -> str:
         s = self.summary()
