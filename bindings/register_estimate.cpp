@@ -31,7 +31,8 @@ EstimateRequest make_request(const std::string& statistic, const std::optional<p
 
 py::dict to_dict(const EstimateResult& res, size_t n_by) {
   py::dict out;
-  py::array_t<int32_t> codes_out({static_cast<py::ssize_t>(res.domains), static_cast<py::ssize_t>(n_by)});
+  py::array_t<int32_t> codes_out(
+      {static_cast<py::ssize_t>(res.domains), static_cast<py::ssize_t>(n_by)});
   std::copy(res.domain_codes.begin(), res.domain_codes.end(), codes_out.mutable_data());
   out["domain_codes"] = codes_out;
   out["cells_per_domain"] = res.cells_per_domain;
@@ -76,14 +77,17 @@ py::dict run_replicates(const Design& design, const std::string& statistic,
                         const std::vector<py::array>& by, const std::vector<int32_t>& by_levels,
                         const std::optional<py::array>& subset, int threads,
                         const std::vector<py::array>& replicate_weights, double scale,
-                        const std::vector<double>& rscales, bool mse) {
-  const EstimateRequest req =
-      make_request(statistic, values, codes, levels, denominator, by, by_levels, subset, threads);
+                        const std::vector<double>& rscales, bool mse, bool covariance,
+                        bool keep_replicates) {
+  const EstimateRequest req = make_request(statistic, values, codes, levels, denominator, by,
+                                           by_levels, subset, threads, covariance);
   ReplicateSpec spec;
-  for (const auto& w : replicate_weights) spec.weights.push_back(view<double>(w, "replicate weights"));
+  for (const auto& w : replicate_weights)
+    spec.weights.push_back(view<double>(w, "replicate weights"));
   spec.scale = scale;
   spec.rscales = rscales;
   spec.mse = mse;
+  spec.keep_replicates = keep_replicates;
   EstimateResult res;
   {
     // Safe without the GIL: as run_estimate; the replicate columns are referenced
@@ -91,7 +95,14 @@ py::dict run_replicates(const Design& design, const std::string& statistic,
     py::gil_scoped_release release;
     res = estimate_replicates(design, req, spec);
   }
-  return to_dict(res, by.size());
+  py::dict out = to_dict(res, by.size());
+  if (keep_replicates) {
+    const auto n_rep = static_cast<py::ssize_t>(replicate_weights.size());
+    py::array_t<double> reps({n_rep, static_cast<py::ssize_t>(res.estimate.size())});
+    std::copy(res.replicates.begin(), res.replicates.end(), reps.mutable_data());
+    out["replicates"] = reps;
+  }
+  return out;
 }
 
 }  // namespace
@@ -109,9 +120,10 @@ void register_estimate(py::module_& m) {
         py::arg("denominator") = py::none(), py::arg("by") = std::vector<py::array>{},
         py::arg("by_levels") = std::vector<int32_t>{}, py::arg("subset") = py::none(),
         py::arg("threads") = 0, py::arg("replicate_weights") = std::vector<py::array>{},
-        py::arg("scale") = 1.0, py::arg("rscales") = std::vector<double>{},
-        py::arg("mse") = false,
-        "As estimate(), with replicate-weight variances (R's svrVar), one pass per replicate.");
+        py::arg("scale") = 1.0, py::arg("rscales") = std::vector<double>{}, py::arg("mse") = false,
+        py::arg("covariance") = false, py::arg("keep_replicates") = false,
+        "As estimate(), with replicate-weight variances (R's svrVar), one pass per replicate. "
+        "keep_replicates adds 'replicates': replicates x cells estimates.");
 }
 
 }  // namespace steppe::bindings

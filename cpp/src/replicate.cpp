@@ -45,6 +45,41 @@ void replicate_thetas(const EstimateRequest& req, const DomainPlan& plan,
   }
 }
 
+/// Each domain's K x K covariance, R's svrVar on its R x K replicate matrix:
+/// replicates with any undefined cell in the domain are dropped (na.omit of the
+/// rows), the centre is the column means over rscales > 0 or the estimates (mse).
+void replicate_covariance(const std::vector<double>& thetas, size_t cells, size_t K,
+                          const ReplicateSpec& spec, EstimateResult& res) {
+  const size_t R = spec.weights.size();
+  const size_t D = cells / K;
+  res.covariance.assign(D * K * K, 0.0);
+  std::vector<char> use(R);
+  std::vector<double> centre(K), dev(K);
+  for (size_t d = 0; d < D; ++d) {
+    const size_t first = d * K;
+    std::fill(centre.begin(), centre.end(), 0.0);
+    double count = 0;
+    for (size_t r = 0; r < R; ++r) {
+      use[r] = 1;
+      for (size_t k = 0; k < K; ++k) use[r] &= std::isfinite(thetas[r * cells + first + k]) ? 1 : 0;
+      if (!use[r] || !(spec.rscales[r] > 0)) continue;
+      for (size_t k = 0; k < K; ++k) centre[k] += thetas[r * cells + first + k];
+      count += 1;
+    }
+    for (size_t k = 0; k < K; ++k)
+      centre[k] = spec.mse ? res.estimate[first + k] : centre[k] / count;
+    double* out = res.covariance.data() + d * K * K;
+    for (size_t r = 0; r < R; ++r) {
+      if (!use[r]) continue;
+      for (size_t k = 0; k < K; ++k) dev[k] = thetas[r * cells + first + k] - centre[k];
+      for (size_t i = 0; i < K; ++i) {
+        for (size_t j = 0; j < K; ++j)
+          out[i * K + j] += spec.scale * spec.rscales[r] * dev[i] * dev[j];
+      }
+    }
+  }
+}
+
 }  // namespace
 
 EstimateResult estimate_replicates(const Design& design, const EstimateRequest& req,
@@ -60,7 +95,8 @@ EstimateResult estimate_replicates(const Design& design, const EstimateRequest& 
   for (size_t r = 0; r < R; ++r) {
     if (spec.weights[r].size() != n) {
       throw InvalidInput("replicate weight column " + std::to_string(r) + " has " +
-                         std::to_string(spec.weights[r].size()) + " rows, not " + std::to_string(n));
+                         std::to_string(spec.weights[r].size()) + " rows, not " +
+                         std::to_string(n));
     }
   }
 
@@ -77,13 +113,15 @@ EstimateResult estimate_replicates(const Design& design, const EstimateRequest& 
   // Replicates are independent passes: split them over the threads. Safe: each
   // thread writes its own replicates' rows of `thetas` and reads shared input.
   const size_t hw = std::max(1u, std::thread::hardware_concurrency());
-  const size_t parts = std::clamp<size_t>(req.threads > 0 ? static_cast<size_t>(req.threads) : hw, 1, R);
+  const size_t parts =
+      std::clamp<size_t>(req.threads > 0 ? static_cast<size_t>(req.threads) : hw, 1, R);
   std::vector<std::exception_ptr> errors(parts);
   auto work = [&](size_t part) {
     try {
       std::vector<double> num(totals.numerator.size()), den(static_cast<size_t>(totals.key_space));
       for (size_t r = part; r < R; r += parts) {
-        replicate_thetas(req, plan, cell_of_row, spec.weights[r], num, den, thetas.data() + r * cells);
+        replicate_thetas(req, plan, cell_of_row, spec.weights[r], num, den,
+                         thetas.data() + r * cells);
       }
     } catch (...) {
       errors[part] = std::current_exception();
@@ -138,11 +176,14 @@ EstimateResult estimate_replicates(const Design& design, const EstimateRequest& 
     const size_t key = static_cast<size_t>(plan.domain_key[d]);
     const double p_or_spread =
         plan.categorical ? totals.numerator[key * K + c % K] / totals.weight_sum[key] : spread[d];
-    const double x = req.statistic == Statistic::Ratio ? totals.denominator[key] : totals.weight_sum[key];
+    const double x =
+        req.statistic == Statistic::Ratio ? totals.denominator[key] : totals.weight_sum[key];
     // svrepdesign's deff counts every row of the domain (R: length(pweights)).
     res.deff[c] = design_effect(req.statistic, plan.categorical, res.variance[c], p_or_spread,
                                 totals.weight_sum[key], x, totals.n[key], false);
   }
+  if (req.covariance) replicate_covariance(thetas, cells, K, spec, res);
+  if (spec.keep_replicates) res.replicates = std::move(thetas);
   return res;
 }
 

@@ -6,7 +6,12 @@ w 1[g] (y - theta_g) / N_g. Its variance is therefore the variance of the total
 of u = sum_g c_g 1[g] (y - theta_g) / N_g, which the engine computes in one pass
 with the full design: covariances between domains that share PSUs are included,
 and domains drawn in different strata (e.g. independent survey waves stratified
-by wave) get zero covariance from the design itself.
+by wave) get zero covariance from the design itself. A ratio's z_g is
+1[g] (y - theta_g x) / X_g.
+
+On a replicate design the variance is R's: the replicate variance of
+sum_g c_g theta_g,r, with every domain re-estimated under each replicate
+(equal to c' V c, V the replicate covariance of the domain estimates).
 """
 
 from __future__ import annotations
@@ -28,12 +33,24 @@ if TYPE_CHECKING:
 
 
 def _domain_estimates(
-    design: Design, variable: str, by: str, level: Any, statistic: str
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Per-domain estimates, and each row's analysis value and validity."""
+    design: Design,
+    variable: str,
+    by: str,
+    level: Any,
+    statistic: str,
+    denominator: str | None = None,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, np.ndarray]:
+    """Per-domain estimates, and each row's analysis value, denominator and validity."""
     data = design.data
     series = data[variable]
-    if cols.is_categorical(series) or level is not None:
+    x: np.ndarray | None = None
+    if statistic == "ratio":
+        if denominator is None:
+            raise InvalidInputError("statistic='ratio' needs denominator=")
+        y = design._numeric(variable, "variable")
+        x = design._numeric(denominator, "denominator")
+        frame = design.ratio(variable, denominator, by=by).to_frame()
+    elif cols.is_categorical(series) or level is not None:
         if level is None:
             raise InvalidInputError(
                 f"contrast of categorical {variable!r}: give level= (the share to compare)"
@@ -55,9 +72,39 @@ def _domain_estimates(
         y = design._numeric(variable, "variable")
         frame = getattr(design, statistic)(variable, by=by).to_frame()
     valid = ~np.isnan(y)
+    if x is not None:
+        valid &= ~np.isnan(x)
+        x = np.where(valid, x, 0.0)
     if design._mask is not None:
         valid &= design._mask.astype(bool)
-    return frame.reset_index(drop=True), np.where(valid, y, 0.0), valid
+    return frame.reset_index(drop=True), np.where(valid, y, 0.0), x, valid
+
+
+def _replicate_thetas(
+    design: Design,
+    statistic: str,
+    y: np.ndarray,
+    x: np.ndarray | None,
+    valid: np.ndarray,
+    by_codes: cols.Codes,
+) -> dict[str, np.ndarray]:
+    """Every replicate's estimate of every domain: {label: replicates}."""
+    kwargs: dict[str, Any] = {"values": np.ascontiguousarray(y)}
+    if x is not None:
+        kwargs["denominator"] = np.ascontiguousarray(x)
+    with translate_core_errors():
+        raw = design._core_estimate(
+            statistic,
+            by=[by_codes.codes],
+            by_levels=[len(by_codes.labels)],
+            subset=np.ascontiguousarray(valid.view(np.uint8)),
+            threads=design._threads,
+            **kwargs,
+        )
+    return {
+        str(by_codes.labels[code]): raw["replicates"][:, j]
+        for j, code in enumerate(raw["domain_codes"][:, 0])
+    }
 
 
 def contrast_rows(
@@ -68,16 +115,31 @@ def contrast_rows(
     level: Any = None,
     statistic: str = "mean",
     conf_level: float = 0.95,
+    denominator: str | None = None,
 ) -> pd.DataFrame:
     """Estimate, SE, CI, t and p for each named contrast (see Design.contrast)."""
-    if statistic not in ("mean", "total"):
-        raise InvalidInputError("contrasts are available for means/shares and totals")
-    cols.require_columns(design.data, [variable, by], "contrast")
-    frame, y, valid = _domain_estimates(design, variable, by, level, statistic)
+    if statistic not in ("mean", "total", "ratio"):
+        raise InvalidInputError(f"statistic must be 'mean', 'total' or 'ratio', got {statistic!r}")
+    if denominator is not None and statistic != "ratio":
+        raise InvalidInputError("denominator= is for statistic='ratio'")
+    cols.require_columns(
+        design.data, [variable, by, *([denominator] if denominator else [])], "contrast"
+    )
+    frame, y, x, valid = _domain_estimates(design, variable, by, level, statistic, denominator)
     by_codes = design._codes(by)
     labels = [str(x) for x in by_codes.labels]
     theta = {str(g): float(e) for g, e in zip(frame[by], frame.estimate)}
-    n_g = {str(g): float(s) for g, s in zip(frame[by], frame.weight_sum)}
+    # The linearisation divides by the domain's size: N_g (mean) or X_g (ratio).
+    size: dict[str, float] = {}
+    for g in theta:
+        rows = valid & (by_codes.codes == labels.index(g))
+        size[g] = float(np.sum(design.weights[rows] * (1.0 if x is None else x[rows])))
+    replicate_variance = getattr(design, "_replicate_variance", None)
+    thetas_r = (
+        _replicate_thetas(design, statistic, y, x, valid, by_codes)
+        if replicate_variance is not None
+        else None
+    )
     out = []
     for name, spec in contrasts.items():
         if isinstance(spec, (tuple, list)):
@@ -106,10 +168,11 @@ def contrast_rows(
                 raise InvalidInputError(f"contrast {name!r}: {by!r} has no domain {g!r}")
             rows = valid & (by_codes.codes == labels.index(g))
             involved |= rows
-            if statistic == "mean":
-                u[rows] += c * (y[rows] - theta[g]) / n_g[g]
-            else:
+            if statistic == "total":
                 u[rows] += c * y[rows]
+            else:
+                scale_x = 1.0 if x is None else x[rows]
+                u[rows] += c * (y[rows] - theta[g] * scale_x) / size[g]
             estimate += c * theta[g]
         with translate_core_errors():
             raw = design._core_estimate(
@@ -118,9 +181,16 @@ def contrast_rows(
                 subset=np.ascontiguousarray(involved.view(np.uint8)),
                 threads=design._threads,
             )
+        if thetas_r is not None and replicate_variance is not None:
+            # R: svycontrast on svyby's replicate covariance, c' V c: the replicate
+            # variance of sum_g c_g theta_g,r.
+            lin = sum(float(c) * thetas_r[str(g)] for g, c in coefs.items())
+            variance = float(replicate_variance(np.asarray(lin)[:, None], np.array([estimate]))[0])
+        else:
+            variance = float(raw["variance"][0])
         if ratio_value is not None:
             estimate = ratio_value
-        se = math.sqrt(float(raw["variance"][0]))
+        se = math.sqrt(variance)
         df = float(design._domain_df(raw, {"values": u}, [])[0])
         t_crit = float(_core.qt(np.array([1 - (1 - conf_level) / 2]), df)[0])
         t = estimate / se if se > 0 else math.nan
@@ -166,12 +236,13 @@ def compare_rows(
     statistic: str = "mean",
     adjust: str = "holm",
     conf_level: float = 0.95,
+    denominator: str | None = None,
 ) -> pd.DataFrame:
     """All pairwise differences between the levels of ``by`` (see Design.compare)."""
-    frame, _, _ = _domain_estimates(design, variable, by, level, statistic)
+    frame, _, _, _ = _domain_estimates(design, variable, by, level, statistic, denominator)
     groups = [str(g) for g in frame[by]]
     contrasts = {f"{a} - {b}": {a: 1.0, b: -1.0} for a, b in itertools.combinations(groups, 2)}
-    out = contrast_rows(design, variable, by, contrasts, level, statistic, conf_level)
+    out = contrast_rows(design, variable, by, contrasts, level, statistic, conf_level, denominator)
     out["p_adjusted"] = adjust_p(out.p_value.tolist(), adjust)
     out.attrs["adjust"] = adjust
     return out

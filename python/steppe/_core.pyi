@@ -87,6 +87,8 @@ def estimate_replicates(
     scale: float = 1.0,
     rscales: list[float] = ...,
     mse: bool = False,
+    covariance: bool = False,
+    keep_replicates: bool = False,
 ) -> dict[str, Any]: ...
 def estimates_to_json(columns: dict[str, Any], meta_json: str, indent: int = -1) -> str: ...
 

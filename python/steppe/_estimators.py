@@ -99,9 +99,14 @@ def estimate_frame(
     ok = df > 0
     low = np.full(len(est), np.nan)
     high = np.full(len(est), np.nan)
+    ci_var = design._share_ci_variance(raw, method) if is_share else var
+    # A replicate whose share is 0 or 1 has an infinite logit: the interval is [0, 1].
+    unbounded = ok & np.isinf(ci_var)
+    low[unbounded], high[unbounded] = 0.0, 1.0
+    ok &= ~unbounded
     if ok.any():
         if is_share and method != "wald":
-            lo, hi = _core.proportion_ci(method, est[ok], var[ok], df[ok], n_rows[ok], level)
+            lo, hi = _core.proportion_ci(method, est[ok], ci_var[ok], df[ok], n_rows[ok], level)
         else:
             lo, hi = _core.wald_ci(est[ok], se[ok], df[ok], level)
         low[ok], high[ok] = lo, hi

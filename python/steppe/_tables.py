@@ -98,7 +98,7 @@ def chisq(design: Design, row: str, col: str, statistic: str = "F") -> ChisqResu
         raise NotEstimableError("chisq: no rows")
     est = raw["estimate"]
     cov = raw["covariance"][0]
-    nu = float(raw["psus"][0] - raw["strata"][0])
+    nu = float(design._domain_df(raw, {}, [])[0])  # R: degf(design)
     # R: N = nrow(model.matrix(...)), the design's rows (the domain's, after subset).
     n_rows = float(len(design.data) if design._mask is None else design._mask.sum())
     w = design.weights if design._mask is None else design.weights * design._mask

@@ -446,6 +446,7 @@ class Design:
         level: Any = None,
         statistic: str = "mean",
         conf_level: float = 0.95,
+        denominator: str | None = None,
     ) -> pd.DataFrame:
         """Linear contrasts of domain estimates with design-based SEs (R's ``svycontrast``).
 
@@ -457,7 +458,11 @@ class Design:
             for the ratio of two domains' estimates (delta method).
         level : optional
             For a categorical ``variable``, the level whose share is compared.
-        statistic : {"mean", "total"}
+        statistic : {"mean", "total", "ratio"}
+            "ratio" compares domain ratios ``variable / denominator`` (R's
+            ``svyby(..., svyratio, covmat = TRUE)``).
+        denominator : str, optional
+            The ratio's denominator column (``statistic="ratio"``).
 
         Returns
         -------
@@ -478,7 +483,9 @@ class Design:
         """
         from ._contrast import contrast_rows
 
-        return contrast_rows(self, variable, by, contrasts, level, statistic, conf_level)
+        return contrast_rows(
+            self, variable, by, contrasts, level, statistic, conf_level, denominator
+        )
 
     def compare(
         self,
@@ -488,6 +495,7 @@ class Design:
         statistic: str = "mean",
         adjust: str = "holm",
         conf_level: float = 0.95,
+        denominator: str | None = None,
     ) -> pd.DataFrame:
         """All pairwise differences between the levels of ``by``, with adjusted p-values.
 
@@ -504,7 +512,7 @@ class Design:
         """
         from ._contrast import compare_rows
 
-        return compare_rows(self, variable, by, level, statistic, adjust, conf_level)
+        return compare_rows(self, variable, by, level, statistic, adjust, conf_level, denominator)
 
     # ---------------------------------------------------------------- weighting
     def poststratify(self, columns: str | Sequence[str], population: Any) -> Design:
@@ -758,6 +766,10 @@ class Design:
     def _core_estimate(self, statistic: str, **kwargs: Any) -> dict[str, Any]:
         """One call of the compiled engine (linearisation variances)."""
         return _core.estimate(self._core, statistic, **kwargs)
+
+    def _share_ci_variance(self, raw: dict[str, Any], method: str) -> np.ndarray:
+        """Return the variance a share's interval is built from (here the share's own)."""
+        return np.asarray(raw["variance"])
 
     def _domain_df(
         self, raw: dict[str, Any], kwargs: dict[str, Any], by_codes: list[cols.Codes]

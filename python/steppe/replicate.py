@@ -157,20 +157,57 @@ class ReplicateDesign(Design):
     ) -> Any:
         """Shares of every level, as :meth:`Design.proportion` (default ``ci="xlogit"``).
 
-        On replicate designs R's "logit" and "likelihood" intervals come from
-        replicate fits of a logistic model, which steppe does not compute; they
-        are refused rather than approximated. "xlogit" is the delta-method logit
-        interval with the replicate variance.
+        "xlogit" is the delta-method logit interval with the replicate variance of
+        the share. "logit" is R's svyciprop interval from the logistic model
+        refitted to every replicate: the link-scale variance is the replicates'
+        variance of logit(p_r) (exact, where R's IRLS stops at its convergence
+        tolerance). A replicate with p_r = 0 or 1 has an infinite logit: that
+        interval is [0, 1]. "likelihood" is refused (R 4.1.1 returns NA there).
         """
         return super().proportion(variable, by=by, ci=ci, level=level, df=df)
 
     def _run(self, statistic: str, variable: Any, by: Any, ci: Any, *args: Any, **kw: Any) -> Any:
-        if ci in ("logit", "likelihood"):
+        if ci == "likelihood":
             raise InvalidInputError(
-                f"ci={ci!r} on a replicate design: R computes it from replicate glm fits, "
-                "which steppe does not do yet; use 'xlogit', 'beta', 'mean', 'wilson' or 'asin'"
+                "ci='likelihood' on a replicate design: R (survey 4.1.1) takes the profile's "
+                "dispersion from svyvar of the Pearson residuals, which on replicate designs is "
+                "about n times too large, and returns NA; use 'logit' (R's replicate-fit "
+                "interval), 'xlogit', 'beta', 'wilson', 'mean' or 'asin'"
             )
         return super()._run(statistic, variable, by, ci, *args, **kw)
+
+    def _share_ci_variance(self, raw: dict[str, Any], method: str) -> np.ndarray:
+        """Return the variance behind a share's interval.
+
+        For "logit", the replicates' variance of logit(p_r), as a variance of p
+        (times (p (1-p))^2): R's svyciprop fits the logistic model to every
+        replicate, so the link-scale se is that of the replicate logits.
+        """
+        var = np.asarray(raw["variance"])
+        if method != "logit":
+            return var
+        p = np.asarray(raw["estimate"])
+        inside = (p > 0) & (p < 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reps = np.asarray(raw["replicates"])
+            logits = np.log(reps / (1 - reps))
+            centre = np.log(p / (1 - p))
+        v_logit = self._replicate_variance(np.where(np.isinf(logits), 0.0, logits), centre)
+        v_logit[np.isinf(logits).any(axis=0)] = np.inf
+        return np.where(inside, v_logit * (p * (1 - p)) ** 2, var)
+
+    def _replicate_variance(self, thetas: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+        """R's svrVar of each column of replicates x cells (NaN replicates dropped)."""
+        rs = np.asarray(self._rep_rscales)[:, None]
+        defined = ~np.isnan(thetas)
+        with np.errstate(invalid="ignore"):
+            if self._rep_mse:
+                centre = np.asarray(estimate, dtype=np.float64)
+            else:
+                used = defined & (rs > 0)
+                centre = np.where(used, thetas, 0.0).sum(axis=0) / used.sum(axis=0)
+            dev = np.where(defined, thetas - centre, 0.0)
+            return np.asarray(self._rep_scale * (rs * dev * dev).sum(axis=0))
 
     def _reweighted(self, *args: Any, **kwargs: Any) -> Any:
         raise InvalidInputError(
@@ -208,6 +245,7 @@ class ReplicateDesign(Design):
             scale=self._rep_scale,
             rscales=self._rep_rscales,
             mse=self._rep_mse,
+            keep_replicates=True,
             **kwargs,
         )
 

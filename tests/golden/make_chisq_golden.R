@@ -28,17 +28,22 @@ designs <- list(
 )
 
 cases <- list()
-add <- function(dname, row, col, subset = NULL) {
+# replicate: NULL, or an as.svrepdesign type (steppe: Design(...).to_replicate(type)),
+# built on the whole design before the subset.
+add <- function(dname, row, col, subset = NULL, replicate = NULL) {
   spec <- designs[[dname]]
   des <- spec$make()
+  if (!is.null(replicate)) des <- as.svrepdesign(des, type = replicate)
   if (!is.null(subset)) des <- des[des$variables[[subset$column]] == subset$equals, ]
   f <- as.formula(paste0("~`", row, "`+`", col, "`"))
   for (s in c("F", "Chisq", "Wald", "adjWald")) {
     r <- svychisq(f, des, statistic = s)
     par <- unname(r$parameter)
     cases[[length(cases) + 1]] <<- list(
-      name = paste(dname, row, col, s, if (is.null(subset)) "" else subset$equals, sep = "_"),
-      data = spec$data, design = spec$design, row = row, col = col, subset = subset,
+      name = paste(dname, if (is.null(replicate)) "" else replicate, row, col, s,
+                   if (is.null(subset)) "" else subset$equals, sep = "_"),
+      data = spec$data, design = spec$design, replicate = replicate, row = row, col = col,
+      subset = subset,
       statistic = s, value = as.numeric(r$statistic),
       ndf = as.numeric(par[1]), ddf = if (s == "Chisq") NULL else as.numeric(par[2]),
       p_value = as.numeric(r$p.value))
@@ -51,6 +56,11 @@ add("apiclus1", "sch.wide", "stype")              # cluster sample, 15 PSUs
 add("apiclus1", "stype", "avg.ed_band")           # zero cells (H and M have no "high"), NAs
 add("poll", "attitude_to_russia", "ethnicity", list(column = "wave", equals = "2023-05"))
 add("poll", "side_supported", "age_group", list(column = "wave", equals = "2022-11"))
+# Replicate designs (svychisq.svyrep.design): the cell covariance from the replicates.
+add("apistrat", "api00_band", "stype", replicate = "JKn")
+add("apiclus1", "stype", "avg.ed_band", replicate = "JK1")  # zero cells
+add("poll", "attitude_to_russia", "ethnicity", list(column = "wave", equals = "2023-05"),
+    replicate = "JKn")
 
 dir.create("tests/golden/chisq", showWarnings = FALSE)
 writeLines(toJSON(cases, auto_unbox = TRUE, digits = NA, null = "null", pretty = TRUE),

@@ -19,13 +19,22 @@ spec_poll <- list(data = "kz_poll_simulated", weights = "weight", strata = "stra
                   psu = "psu", fpc = NULL)
 
 cases <- list()
+# replicate: NULL, or the as.svrepdesign type (steppe: Design(...).to_replicate(type)).
+# statistic "ratio": svyby(~variable, ~by, denominator = ~denominator, svyratio).
 add <- function(name, spec, des, variable, by, contrasts, level = NULL, statistic = "mean",
-                subset = NULL) {
+                subset = NULL, denominator = NULL, replicate = NULL) {
+  if (!is.null(replicate)) des <- as.svrepdesign(des, type = replicate)
   if (!is.null(subset)) des <- des[des$variables[[subset$column]] %in% subset$values, ]
   y <- if (is.null(level)) reformulate(paste0("`", variable, "`")) else
     as.formula(sprintf("~as.numeric(`%s` == \"%s\")", variable, level))
-  fun <- if (statistic == "mean") svymean else svytotal
-  b <- svyby(y, reformulate(paste0("`", by, "`")), des, fun, covmat = TRUE, na.rm = TRUE)
+  byf <- reformulate(paste0("`", by, "`"))
+  b <- if (statistic == "ratio") {
+    svyby(y, byf, des, svyratio, denominator = reformulate(paste0("`", denominator, "`")),
+          covmat = TRUE, na.rm = TRUE)
+  } else {
+    svyby(y, byf, des, if (statistic == "mean") svymean else svytotal, covmat = TRUE,
+          na.rm = TRUE)
+  }
   groups <- as.character(b[[by]])
   rows <- lapply(names(contrasts), function(cn) {
     spec <- contrasts[[cn]]
@@ -40,7 +49,8 @@ add <- function(name, spec, des, variable, by, contrasts, level = NULL, statisti
   })
   cases[[length(cases) + 1]] <<- list(name = name, design = spec, variable = variable, by = by,
                                       level = level, statistic = statistic, subset = subset,
-                                      contrasts = contrasts, rows = rows)
+                                      contrasts = contrasts, denominator = denominator,
+                                      replicate = replicate, rows = rows)
 }
 
 add("apiclus1_api00_by_stype", spec_c1, d_c1, "api00", "stype",
@@ -59,6 +69,27 @@ add("poll_improved_youth_vs_60plus", spec_poll, d_poll, "attitude_to_russia", "a
 add("poll_russia_side_by_wave", spec_poll, d_poll, "side_supported", "wave",
     list(`2023-05 vs 2022-11` = list(`2023-05` = 1, `2022-11` = -1)), level = "Russia",
     subset = list(column = "wave", values = c("2022-11", "2023-05")))
+
+# Ratio estimators by domain (svyratio): api00 / api99 compared across school types.
+add("apiclus1_ratio_api00_api99_by_stype", spec_c1, d_c1, "api00", "stype",
+    list(`E-H` = list(E = 1, H = -1), `E/M` = c("E", "M")), statistic = "ratio",
+    denominator = "api99")
+add("apistrat_ratio_api00_api99_by_awards", spec_st, d_st, "api00", "awards",
+    list(`Yes-No` = list(Yes = 1, No = -1)), statistic = "ratio", denominator = "api99")
+# Replicate designs: the covariance of the domain estimates comes from the replicates.
+add("apiclus1_jk1_api00_by_stype", spec_c1, d_c1, "api00", "stype",
+    list(`E-H` = list(E = 1, H = -1), `2E-H-M` = list(E = 2, H = -1, M = -1),
+         `E/H` = c("E", "H")), replicate = "JK1")
+add("apistrat_jkn_total_enroll_by_awards", spec_st, d_st, "enroll", "awards",
+    list(`Yes-No` = list(Yes = 1, No = -1)), statistic = "total", replicate = "JKn")
+add("apistrat_jkn_ratio_api00_api99_by_stype", spec_st, d_st, "api00", "stype",
+    list(`E-H` = list(E = 1, H = -1), `M/H` = c("M", "H")), statistic = "ratio",
+    denominator = "api99", replicate = "JKn")
+add("poll_jkn_improved_youth_vs_60plus", spec_poll, d_poll, "attitude_to_russia",
+    "age_group", list(`18-29 vs 60+` = list(`18-29` = 1, `60+` = -1),
+                      `60+ / 40-59` = c("60+", "40-59")),
+    level = "improved", subset = list(column = "wave", values = I("2023-05")),
+    replicate = "JKn")
 
 dir.create("tests/golden/contrast", showWarnings = FALSE)
 writeLines(toJSON(cases, auto_unbox = TRUE, digits = NA, null = "null", pretty = TRUE),

@@ -40,9 +40,16 @@
 # cannot give R's replicates; the bootstrap case exports R's own replicates (set.seed) and
 # checks ReplicateDesign on them.
 #
-# Logit / likelihood intervals are not included: on a replicate design svyciprop fits
-# svyglm per replicate, so its logit interval uses the replicates' variance of logit(p_r),
-# not the delta-method se of p (checked below: the gap is reported).
+# Logit intervals: on a replicate design svyciprop fits svyglm to every replicate, so
+# its logit interval uses the replicates' variance of logit(p_r), not the delta-method
+# se of p (the gap between the two is reported). glm stops its IRLS at a relative
+# deviance change of 1e-8, which leaves the replicate coefficients off by up to ~1e-7;
+# rows carry R's interval and the converged one (ci_low_exact/ci_high_exact):
+# expit(logit(p) -/+ t sqrt(svrVar(logit(p_r)))).
+# Likelihood intervals are not recorded: on replicate designs survey 4.1.1's
+# summary.svyglm takes the dispersion from svyvar() of the Pearson residuals, which there
+# comes out about n times too large (e.g. 144 for apiclus1's 144 elementary schools), so
+# the profile never reaches its cut-off and svyciprop returns NA; steppe refuses it.
 
 suppressPackageStartupMessages({
   library(survey)
@@ -161,6 +168,13 @@ svystat_rows <- function(fun, var, dd, level, dfv) {
 }
 
 LOGIT_GAP <- 0
+# The converged logit interval: the replicate logits' svrVar on the link scale.
+logit_exact <- function(f, dd, p, level, dfv) {
+  m <- svymean(f, dd, return.replicates = TRUE)
+  lr <- qlogis(as.vector(m$replicates))
+  v <- survey:::svrVar(lr, dd$scale, dd$rscales, mse = dd$mse, coef = qlogis(p))
+  plogis(qlogis(p) + c(-1, 1) * qt(1 - (1 - level) / 2, dfv) * sqrt(as.numeric(v)))
+}
 prop_rows <- function(var, dd, ci, level, dfv) {
   m <- svymean(reformulate(bq(var)), dd, na.rm = TRUE, deff = TRUE)
   levs <- levels(dd$variables[[var]])
@@ -174,13 +188,21 @@ prop_rows <- function(var, dd, ci, level, dfv) {
     }
     f <- as.formula(sprintf("~I(%s == \"%s\")", bq(var), lev))
     cp <- svyciprop(f, dd, method = ci, level = level, df = dfv)
-    stopifnot(abs(unname(cp) - p) <= 1e-12 * p)
+    # (glm-based methods report expit of the fitted coefficient: off by the IRLS tolerance)
+    stopifnot(abs(unname(cp) - p) <= (if (ci == "logit") 1e-6 else 1e-12) * p)
     # logit on a replicate design (not recorded): compare with the closed form
     cl <- suppressWarnings(svyciprop(f, dd, method = "logit", level = level, df = dfv))
     q <- qt(1 - (1 - level) / 2, dfv)
     cf <- plogis(qlogis(p) + c(-1, 1) * q * SE(m)[i] / (p * (1 - p)))
     LOGIT_GAP <<- max(LOGIT_GAP, abs(cf - attr(cl, "ci")) / cf)
-    row(lev, p, SE(m)[i], attr(cp, "ci"), de[i])
+    out <- row(lev, p, SE(m)[i], attr(cp, "ci"), de[i])
+    if (ci == "logit") {
+      fm <- as.formula(sprintf("~as.numeric(%s == \"%s\")", bq(var), lev))
+      ex <- logit_exact(fm, dd, p, level, dfv)
+      out$ci_low_exact <- num(ex[1])
+      out$ci_high_exact <- num(ex[2])
+    }
+    out
   })
 }
 
@@ -249,7 +271,11 @@ make_case <- function(name, design, cl) {
       invokeRestart("muffleWarning")
     }
   })
-  CASES[[length(CASES) + 1]] <<- list(name = name, design = design, call = cl, rows = out)
+  case <- list(name = name, design = design, call = cl, rows = out)
+  if (identical(cl$ci, "logit")) {
+    case$alt_fields <- list(ci_low = "ci_low_exact", ci_high = "ci_high_exact")
+  }
+  CASES[[length(CASES) + 1]] <<- case
 }
 
 # ---------------------------------------------------------------------------------------
@@ -283,7 +309,7 @@ make_case("apiclus1_jk1_ratio_api00_api99_by_sch.wide", "apiclus1_jk1",
           call_spec("ratio", "api00", denominator = "api99", by = "sch.wide"))
 make_case("apiclus1_jk1_mean_awards", "apiclus1_jk1", call_spec("mean", "awards"))
 make_case("apiclus1_jk1_total_stype", "apiclus1_jk1", call_spec("total", "stype"))
-for (m in c("mean", "xlogit", "beta", "asin")) {
+for (m in c("mean", "xlogit", "beta", "asin", "logit")) {
   make_case(paste0("apiclus1_jk1_proportion_awards_by_stype_", m), "apiclus1_jk1",
             call_spec("proportion", "awards", by = "stype", ci = m))
 }
@@ -319,7 +345,7 @@ make_case("apistrat_jkn_mean_acs.46_missing_by_stype", "apistrat_jkn",
 make_case("apistrat_jkn_ratio_api00_api99", "apistrat_jkn",
           call_spec("ratio", "api00", denominator = "api99"))
 make_case("apistrat_jkn_total_api00_band", "apistrat_jkn", call_spec("total", "api00_band"))
-for (m in c("mean", "xlogit", "beta", "asin")) {
+for (m in c("mean", "xlogit", "beta", "asin", "logit")) {
   make_case(paste0("apistrat_jkn_proportion_api00_band_by_stype_", m), "apistrat_jkn",
             call_spec("proportion", "api00_band", by = "stype", ci = m))
 }
@@ -382,8 +408,10 @@ r_st_fay <- as.svrepdesign(build_design(s_st_nofpc, strat), type = "Fay", fay.rh
 add_weights("apistrat_fay", "apistrat", s_st_nofpc, "Fay", r_st_fay, fay_rho = 0.5)
 make_case("apistrat_brr_mean_api00_by_stype", "apistrat_brr",
           call_spec("mean", "api00", by = "stype"))
-make_case("apistrat_brr_proportion_sch.wide_by_stype_xlogit", "apistrat_brr",
-          call_spec("proportion", "sch.wide", by = "stype", ci = "xlogit"))
+for (m in c("xlogit", "logit")) {
+  make_case(paste0("apistrat_brr_proportion_sch.wide_by_stype_", m), "apistrat_brr",
+            call_spec("proportion", "sch.wide", by = "stype", ci = m))
+}
 
 # ---------------------------------------------------------------------------------------
 # (e) bootstrap: R's own replicates (set.seed), analysed with ReplicateDesign.
@@ -428,8 +456,11 @@ if (file.exists(POLL_CSV)) {
   add_design("poll_2023_05_jkn", r_poll, poll,
              list(to_rep_build("kz_poll_simulated", s_poll, "JKn", filter = wave)))
   add_weights("poll_2023_05_jkn", "kz_poll_simulated", s_poll, "JKn", r_poll, filter = wave)
-  make_case("poll_2023_05_jkn_proportion_attitude_by_age_group_xlogit", "poll_2023_05_jkn",
-            call_spec("proportion", "attitude_to_russia", by = "age_group", ci = "xlogit"))
+  for (m in c("xlogit", "logit")) {
+    make_case(paste0("poll_2023_05_jkn_proportion_attitude_by_age_group_", m),
+              "poll_2023_05_jkn",
+              call_spec("proportion", "attitude_to_russia", by = "age_group", ci = m))
+  }
   make_case("poll_2023_05_jkn_mean_attitude_by_sex_age_group", "poll_2023_05_jkn",
             call_spec("mean", "attitude_to_russia", by = c("sex", "age_group")))
   make_case("poll_2023_05_jkn_mean_age_by_region", "poll_2023_05_jkn",

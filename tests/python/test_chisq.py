@@ -33,6 +33,8 @@ def test_chisq_matches_r(case: dict[str, Any]) -> None:
     data = load(case["data"])
     ds = case["design"]
     d = sp.Design(data, weights=ds["weights"], strata=ds["strata"], psu=ds["psu"], fpc=ds["fpc"])
+    if case.get("replicate"):  # R: as.svrepdesign on the whole design, then the subset
+        d = d.to_replicate(case["replicate"])
     if case["subset"]:
         d = d.subset(data[case["subset"]["column"]] == case["subset"]["equals"])
     r = d.chisq(case["row"], case["col"], statistic=case["statistic"])

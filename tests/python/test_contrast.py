@@ -28,6 +28,8 @@ def design_of(case: dict[str, Any]) -> sp.Design:
     s = case["design"]
     data = load(s["data"])
     d = sp.Design(data, weights=s["weights"], strata=s["strata"], psu=s["psu"], fpc=s["fpc"])
+    if case.get("replicate"):  # R: as.svrepdesign on the whole design, then the subset
+        d = d.to_replicate(case["replicate"])
     if case["subset"]:
         values = case["subset"]["values"]
         values = values if isinstance(values, list) else [values]
@@ -44,6 +46,7 @@ def test_contrast_matches_r(case: dict[str, Any]) -> None:
         case["contrasts"],
         level=case["level"],
         statistic=case["statistic"],
+        denominator=case.get("denominator"),
     ).set_index("contrast")
     for row in case["rows"]:
         r = got.loc[row["contrast"]]

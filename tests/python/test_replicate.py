@@ -135,6 +135,24 @@ def test_golden_contents() -> None:
     assert {"JK1", "JKn", "BRR", "Fay", "bootstrap"} <= types
     # R drops replicates that give NA in a domain (svrVar's na.action); the golden has one
     assert GOLD["na_replicate_cases"]
+    # logit intervals from replicate fits differ from the delta method's by far more than
+    # the tolerance, so the logit cases check the replicate logits are used
+    assert GOLD["logit_gap"] > 1e-3
+    assert sum(c["call"]["ci"] == "logit" for c in GOLD["cases"]) >= 3
+
+
+def test_logit_interval_with_a_replicate_share_of_zero() -> None:
+    # Replicate 1 drops the only "yes" row: its logit is -inf, the interval [0, 1].
+    df = pd.DataFrame({"w": [1.0] * 4, "y": ["yes", "no", "no", "no"]})
+    for i in range(4):
+        df[f"rep{i}"] = np.where(np.arange(4) == i, 0.0, 4 / 3)
+    d = sp.ReplicateDesign(df, weights="w", replicate_weights="^rep", type="JK1")
+    yes = d.proportion("y", ci="logit").to_frame().set_index("level").loc["yes"]
+    assert (yes.ci_low, yes.ci_high) == (0.0, 1.0)
+    xl = d.proportion("y", ci="xlogit").to_frame().set_index("level").loc["yes"]
+    assert 0 < xl.ci_low < xl.ci_high < 1
+    with pytest.raises(sp.InvalidInputError, match="likelihood"):
+        d.proportion("y", ci="likelihood")
 
 
 # ------------------------------------------------------------ to_replicate = R's weights

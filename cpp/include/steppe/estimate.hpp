@@ -45,17 +45,22 @@ struct EstimateResult {
   int32_t cells_per_domain = 1;
   /// Domain d's code for by-variable j is domain_codes[d * by.size() + j].
   std::vector<int32_t> domain_codes;
-  std::vector<double> estimate;  ///< per cell
-  std::vector<double> variance;  ///< per cell
+  std::vector<double> estimate;    ///< per cell
+  std::vector<double> variance;    ///< per cell
   std::vector<double> covariance;  ///< per domain K x K, when requested
-  std::vector<double> deff;      ///< per cell, R's default (not "replace") design effect
-  std::vector<int64_t> n;        ///< per domain: rows with a valid variable
+  /// Replicate designs, when requested: replicate r's estimate of cell c at
+  /// r * (domains * K) + c (NaN where undefined).
+  std::vector<double> replicates;
+  std::vector<double> deff;        ///< per cell, R's default (not "replace") design effect
+  std::vector<int64_t> n;          ///< per domain: rows with a valid variable
   std::vector<int64_t> n_nonzero;  ///< per domain: those rows with weight != 0
   std::vector<double> weight_sum;  ///< per domain: sum of weights
   std::vector<int64_t> psus;       ///< per domain: PSUs with a row in the domain
   std::vector<int64_t> strata;     ///< per domain: strata with a row in the domain
   /// Per domain: R's degf() of the domain subset (PSUs minus strata present).
-  int64_t degf(int64_t d) const { return psus[static_cast<size_t>(d)] - strata[static_cast<size_t>(d)]; }
+  int64_t degf(int64_t d) const {
+    return psus[static_cast<size_t>(d)] - strata[static_cast<size_t>(d)];
+  }
 };
 
 /// Computes the request on the design. Thread-safe: the design is read-only.

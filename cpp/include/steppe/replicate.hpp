@@ -19,12 +19,17 @@ struct ReplicateSpec {
   double scale = 1.0;
   std::vector<double> rscales;  ///< per replicate
   bool mse = false;
+  /// Also return every replicate's estimates (EstimateResult::replicates), for
+  /// statistics that are functions of them: logit intervals, contrasts across
+  /// domains.
+  bool keep_replicates = false;
 };
 
 /// Estimates of the request with replicate-weight variances. The design gives
 /// the full-sample weights (its strata and PSUs are not used). Replicates whose
 /// estimate is undefined for a cell (a zero denominator) are dropped for that
-/// cell, as R's svrVar drops NA replicates.
+/// cell, as R's svrVar drops NA replicates. With request.covariance, each
+/// domain's K x K covariance is R's svrVar of the K-column replicate matrix.
 EstimateResult estimate_replicates(const Design& design, const EstimateRequest& request,
                                    const ReplicateSpec& spec);
 
