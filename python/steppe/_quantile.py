@@ -135,8 +135,10 @@ def quantile_frame(
     """Quantiles of one numeric variable for every domain (see Design.quantile)."""
     if rule not in RULES:
         raise InvalidInputError(f"rule must be one of {sorted(RULES)}, got {rule!r}")
-    if ci not in INTERVALS:
-        raise InvalidInputError(f"ci must be one of {INTERVALS} for quantiles, got {ci!r}")
+    replicate_variance = getattr(design, "_replicate_variance", None)
+    allowed = ("mean", "quantile") if replicate_variance is not None else INTERVALS
+    if ci not in allowed:
+        raise InvalidInputError(f"ci must be one of {allowed} for quantiles, got {ci!r}")
     probs = [float(p) for p in probs]
     if not probs or any(not 0 <= p <= 1 for p in probs):
         raise InvalidInputError(f"probs must be in [0, 1], got {probs!r}")
@@ -185,7 +187,7 @@ def quantile_frame(
         n = raw["n"].astype(np.float64)
         n_rows = np.full(len(n), float(len(x))) if design._calibration is not None else n
         with translate_core_errors():
-            if ci == "mean":
+            if ci in ("mean", "quantile"):  # "quantile" replaces the limits below
                 lo, hi = _core.wald_ci(f_hat, np.sqrt(f_var), df, level)
             else:
                 # beta: R uses the domain's design df whatever df= says.
@@ -201,6 +203,10 @@ def quantile_frame(
                 if math.isinf(df[d])
                 else float(_core.qt(np.array([1 - (1 - level) / 2]), df[d])[0])
             )
+            se = (high - low) / (2 * crit)
+            if ci == "quantile":
+                se = _replicate_quantile_se(design, qrule, x[r], r, p, qhat[dom_key])
+                low, high = qhat[dom_key] - crit * se, qhat[dom_key] + crit * se
             flag = (
                 ""
                 if math.isfinite(low) and math.isfinite(high)
@@ -214,7 +220,7 @@ def quantile_frame(
                     "variable": variable,
                     "level": p,
                     "estimate": qhat[dom_key],
-                    "se": (high - low) / (2 * crit),
+                    "se": se,
                     "ci_low": low,
                     "ci_high": high,
                     "deff": math.nan,
@@ -231,6 +237,18 @@ def quantile_frame(
     frame = frame.sort_values(sort_cols, kind="stable").reset_index(drop=True) if by else frame
     frame.attrs["ci_method"] = f"woodruff-{ci}"
     return frame
+
+
+def _replicate_quantile_se(
+    design: Design, qrule: Rule, x: np.ndarray, rows: np.ndarray, p: float, qhat: float
+) -> float:
+    """R's repCI: the quantile under every replicate's weights, their svrVar."""
+    reps = design._replicates  # type: ignore[attr-defined]
+    thetas = np.array([_bound(qrule, x, reps[rows, j], p) for j in range(reps.shape[1])])
+    variance = design._replicate_variance(  # type: ignore[attr-defined]
+        thetas[:, None], np.array([qhat])
+    )
+    return float(np.sqrt(variance[0]))
 
 
 def _bound(qrule: Rule, x: np.ndarray, w: np.ndarray, p: float) -> float:

@@ -225,15 +225,21 @@ class ReplicateDesign(Design):
         df: Any = "design",
         rule: str = "math",
     ) -> Any:
-        """Quantiles with Woodruff intervals from replicate variances (R's svyquantile).
+        """Quantiles with replicate-based intervals (R's svyquantile on svrepdesign).
 
-        Only ``ci="mean"``: R's replicate-design svyquantile uses the Wald interval
-        for the CDF whatever ``interval.type`` says, so other choices would not be R's.
+        ``ci="mean"`` (default): Woodruff's interval, the CDF's Wald interval from
+        its replicate variance mapped back through the quantile rule (R's
+        replicate-design Woodruff interval always uses the Wald form, so "beta",
+        "xlogit" and "asin" are refused rather than silently ignored as R does).
+        ``ci="quantile"``: R's ``interval.type = "quantile"``, the quantile
+        recomputed under every replicate's weights, se from their variance and
+        the interval q +- t se (not valid for jackknife replicates: R warns).
         """
-        if ci != "mean":
+        if ci not in ("mean", "quantile"):
             raise InvalidInputError(
-                "quantile() on a replicate design supports ci='mean' only (R's svyquantile "
-                "for replicate designs ignores interval.type)"
+                "quantile() on a replicate design takes ci='mean' (Woodruff) or 'quantile' "
+                "(replicate quantiles); R's replicate svyquantile ignores 'beta', 'xlogit' "
+                "and 'asin'"
             )
         return super().quantile(variable, probs, by=by, ci=ci, level=level, df=df, rule=rule)
 

@@ -2,8 +2,9 @@
 # as.svrepdesign(...) (Woodruff intervals with replicate variances of the CDF).
 # Run from the repository root (make golden). Writes tests/golden/replicate/quantile.json.
 # survey 4.1.1's svyquantile.svyrep.design calls woodruffCI without its interval.type,
-# so every replicate case is the Wald ("mean") Woodruff interval; steppe accepts only
-# ci="mean" on replicate designs for that reason.
+# so its Woodruff interval is always the Wald ("mean") one; steppe accepts ci="mean" and
+# interval.type = "quantile" (repCI: the quantile under every replicate's weights, R
+# warns that jackknife replicates may not give valid SEs for quantiles).
 suppressPackageStartupMessages({
   library(survey)
   library(jsonlite)
@@ -38,6 +39,10 @@ suppressWarnings({
       "school", by = "stype")
   add("apistrat_jkn_enroll_hf7", "apistrat", jkn, "JKn", "enroll", c(0.1, 0.5, 0.9),
       "mean", "hf7")
+  add("apiclus1_jk1_api00_replicate_quantiles", "apiclus1", jk1, "JK1", "api00",
+      c(0.25, 0.5), "quantile", "math")
+  add("apistrat_jkn_enroll_by_awards_replicate_quantiles_hf7", "apistrat", jkn, "JKn",
+      "enroll", c(0.1, 0.5, 0.9), "quantile", "hf7", by = "awards")
 })
 dir.create("tests/golden/replicate", showWarnings = FALSE)
 writeLines(toJSON(cases, auto_unbox = TRUE, digits = NA, null = "null", na = "null",

@@ -39,3 +39,13 @@ def test_replicate_quantiles_match_r(case: dict[str, Any]) -> None:
                 assert got.flag.startswith("review")
             else:
                 assert got[field] == pytest.approx(want, rel=1e-9), field
+
+
+def test_replicate_quantile_refuses_intervals_r_ignores() -> None:
+    data = pd.read_csv(ROOT / "tests" / "golden" / "data" / "apiclus1.csv")
+    d = sp.Design(data, **DESIGNS["apiclus1"]).to_replicate("JK1")
+    with pytest.raises(sp.InvalidInputError, match="ignores"):
+        d.quantile("api00", [0.5], ci="beta")
+    # "quantile" intervals are symmetric about the estimate (q +- t se).
+    f = d.quantile("api00", [0.5], ci="quantile").to_frame().iloc[0]
+    assert f.estimate - f.ci_low == pytest.approx(f.ci_high - f.estimate, rel=1e-12)
