@@ -347,3 +347,15 @@ def test_exhaustive_sample_has_no_replicates() -> None:
     rd = sp.Design(df2, weights="w", strata="s", fpc="N").to_replicate("JKn")
     assert rd.replicate_weights.shape == (5, 3)
     np.testing.assert_allclose(rd._rep_rscales, [0.7 * 2 / 3] * 3)
+
+
+@pytest.mark.parametrize("rank", [1, 7, 30, 40])
+def test_domain_rank_from_cross_products_equals_svd_rank(rank: int) -> None:
+    from steppe.replicate import _gram_rank, _rank
+
+    rng = np.random.default_rng(rank)
+    # tall replicate-like matrices of known rank, with weights spanning 1e-2 .. 1e4
+    x = rng.uniform(0.01, 1e4, size=(500, rank)) @ rng.standard_normal(size=(rank, 40))
+    assert _rank(x) == rank
+    assert _gram_rank(x) == rank
+    assert _gram_rank(x[:60]) == _rank(x[:60])  # short blocks take the SVD
