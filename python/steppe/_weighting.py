@@ -7,7 +7,8 @@ R's svyrecvar does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
@@ -20,6 +21,20 @@ if TYPE_CHECKING:
     from .design import Design
 
 Population = Union["pd.Series[Any]", pd.DataFrame, Mapping[Any, float]]
+
+
+@dataclass
+class Weigher:
+    """One weighting step, prepared once and applied to any set of weights.
+
+    ``full(w)`` weights the design's own weights: the new weights, what the
+    variance needs of the calibration (None if nothing), and the step's record.
+    ``replicate(w, step)`` weights one replicate column as R does for
+    replicate-weight designs (the same step, with the full sample's record).
+    """
+
+    full: Callable[[np.ndarray], tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]]
+    replicate: Callable[[np.ndarray, dict[str, Any]], np.ndarray]
 
 
 def population_counts(
@@ -91,30 +106,38 @@ def poststratify(design: Design, columns: str | Sequence[str], population: Popul
     pop_codes = [
         np.array([index[j][k[j]] for k in pop_keys], dtype=np.int32) for j in range(len(names))
     ]
-    w = design.weights
     from . import _core
     from .errors import translate_core_errors
 
-    with translate_core_errors():
-        r = _core.poststratify(
-            w,
-            [c.codes for c in per_col],
-            [len(labs) for labs in col_labels],
-            pop_codes,
-            np.array([pop[k] for k in pop_keys], dtype=np.float64),
-            labels=col_labels,
-        )
-    new_w = np.asarray(r["weights"], dtype=np.float64)
-    cell = np.ascontiguousarray(r["cell_of_row"], dtype=np.int32)
-    calibration = {
-        "cell": cell,
-        "matrix": None,
-        "columns": len(r["g"]),
-        "base_weights": w,
-        "calibrated_weights": new_w,
-    }
-    step = {"method": "poststratify", "columns": names}
-    return design._reweighted(new_w, calibration, step)
+    def run(w: np.ndarray) -> dict[str, Any]:
+        with translate_core_errors():
+            return dict(
+                _core.poststratify(
+                    w,
+                    [c.codes for c in per_col],
+                    [len(labs) for labs in col_labels],
+                    pop_codes,
+                    np.array([pop[k] for k in pop_keys], dtype=np.float64),
+                    labels=col_labels,
+                )
+            )
+
+    def full(w: np.ndarray) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
+        r = run(w)
+        new_w = np.asarray(r["weights"], dtype=np.float64)
+        calibration = {
+            "cell": np.ascontiguousarray(r["cell_of_row"], dtype=np.int32),
+            "matrix": None,
+            "columns": len(r["g"]),
+            "base_weights": w,
+            "calibrated_weights": new_w,
+        }
+        return new_w, calibration, {"method": "poststratify", "columns": names}
+
+    def replicate(w: np.ndarray, step: dict[str, Any]) -> np.ndarray:
+        return np.asarray(run(w)["weights"], dtype=np.float64)
+
+    return design._apply_weighting(Weigher(full, replicate))
 
 
 def _cell_labels(data: pd.DataFrame, names: list[str], cells: cols.Codes) -> list[Any]:
@@ -161,7 +184,6 @@ def rake(
     cols.require_columns(data, names, "rake margins")
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise InvalidInputError(f"max_iter must be a positive integer, got {max_iter!r}")
-    w0 = design.weights
     margin_codes = []
     totals_by_margin = []
     labels_by_margin = []
@@ -193,41 +215,57 @@ def rake(
 
     # One pass over the rows builds the table of weighted counts over the crossed
     # margins (only combinations that occur); raking iterates on its cells (C++).
-    with translate_core_errors():
-        r = _core.rake(
-            w0,
-            margin_codes,
-            [len(lab) for lab in labels_by_margin],
-            totals_by_margin,
-            maxit=int(max_iter),
-            epsilon=float(tol),
-            labels=labels_by_margin,
-        )
-    margin_errors = {name: float(e) for name, e in zip(names, r["margin_errors"])}
-    if not r["converged"]:
-        raise NotEstimableError(
-            f"rake did not converge in {max_iter} iterations (largest change "
-            f"{float(r['change']):.6g} >= tol {float(r['tolerance']):.6g}); margin errors "
-            f"{margin_errors}. Raise max_iter or check the margins."
-        )
-    new_w = np.asarray(r["weights"], dtype=np.float64)
-    calibration = {
-        "cell": np.ascontiguousarray(r["cell_of_row"], dtype=np.int32),
-        "matrix": None,
-        "columns": len(r["g"]),
-        "base_weights": w0,
-        "calibrated_weights": new_w,
-        "raking_levels": [np.ascontiguousarray(x, dtype=np.int32) for x in r["cell_levels"]],
-        "raking_factors": [np.ascontiguousarray(x, dtype=np.float64) for x in r["margin_g"]],
-    }
-    step = {
-        "method": "rake",
-        "margins": names,
-        "iterations": int(r["passes"]),
-        "converged": True,
-        "margin_errors": margin_errors,
-    }
-    return design._reweighted(new_w, calibration, step)
+    def run(w: np.ndarray, maxit: int, epsilon: float) -> dict[str, Any]:
+        with translate_core_errors():
+            return dict(
+                _core.rake(
+                    w,
+                    margin_codes,
+                    [len(lab) for lab in labels_by_margin],
+                    totals_by_margin,
+                    maxit=maxit,
+                    epsilon=epsilon,
+                    labels=labels_by_margin,
+                )
+            )
+
+    def full(w: np.ndarray) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
+        r = run(w, int(max_iter), float(tol))
+        margin_errors = {name: float(e) for name, e in zip(names, r["margin_errors"])}
+        if not r["converged"]:
+            raise NotEstimableError(
+                f"rake did not converge in {max_iter} iterations (largest change "
+                f"{float(r['change']):.6g} >= tol {float(r['tolerance']):.6g}); margin errors "
+                f"{margin_errors}. Raise max_iter or check the margins."
+            )
+        new_w = np.asarray(r["weights"], dtype=np.float64)
+        calibration = {
+            "cell": np.ascontiguousarray(r["cell_of_row"], dtype=np.int32),
+            "matrix": None,
+            "columns": len(r["g"]),
+            "base_weights": w,
+            "calibrated_weights": new_w,
+            "raking_levels": [np.ascontiguousarray(x, dtype=np.int32) for x in r["cell_levels"]],
+            "raking_factors": [np.ascontiguousarray(x, dtype=np.float64) for x in r["margin_g"]],
+        }
+        step = {
+            "method": "rake",
+            "margins": names,
+            "iterations": int(r["passes"]),
+            "converged": True,
+            "margin_errors": margin_errors,
+        }
+        return new_w, calibration, step
+
+    def replicate(w: np.ndarray, step: dict[str, Any]) -> np.ndarray:
+        # R's rake post-stratifies every replicate column in each pass and stops
+        # when the full-sample table converges: the same number of passes. (The
+        # tiny tolerance stops earlier only when a pass changes nothing at all,
+        # after which further passes would not either.)
+        r = run(w, int(step["iterations"]), 1e-300)
+        return np.asarray(r["weights"], dtype=np.float64)
+
+    return design._apply_weighting(Weigher(full, replicate))
 
 
 def trim(
@@ -238,24 +276,41 @@ def trim(
     hi = np.inf if upper is None else float(upper)
     if lo > hi:
         raise InvalidInputError(f"trim: lower ({lo}) is above upper ({hi})")
-    w = design.weights.copy()
-    rounds = 0
-    while True:
-        outside = (w < lo) | (w > hi)
-        if not outside.any():
-            break
-        if outside.all():
-            raise InvalidInputError("trim: every weight is outside [lower, upper]")
-        # R: the trimmed amount is shared equally among the weights inside the bounds.
-        new = np.clip(w, lo, hi)
-        new[~outside] += (w - new).sum() / (~outside).sum()
-        w = new
-        rounds += 1
-        if not strict or rounds > 1000:
-            break
-    step = {"method": "trim", "lower": lower, "upper": upper, "strict": strict, "rounds": rounds}
-    # The variance keeps any calibration residuals, as R keeps design$postStrata.
-    return design._reweighted(w, design._calibration, step)
+
+    def run(w: np.ndarray) -> tuple[np.ndarray, int]:
+        w = w.copy()
+        rounds = 0
+        while True:
+            outside = (w < lo) | (w > hi)
+            if not outside.any():
+                break
+            if outside.all():
+                raise InvalidInputError("trim: every weight is outside [lower, upper]")
+            # R: the trimmed amount is shared equally among the weights inside the bounds.
+            new = np.clip(w, lo, hi)
+            new[~outside] += (w - new).sum() / (~outside).sum()
+            w = new
+            rounds += 1
+            if not strict or rounds > 1000:
+                break
+        return w, rounds
+
+    def full(w: np.ndarray) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
+        new_w, rounds = run(w)
+        step = {
+            "method": "trim",
+            "lower": lower,
+            "upper": upper,
+            "strict": strict,
+            "rounds": rounds,
+        }
+        # The variance keeps any calibration residuals, as R keeps design$postStrata.
+        return new_w, design._calibration, step
+
+    def replicate(w: np.ndarray, step: dict[str, Any]) -> np.ndarray:
+        return run(w)[0]
+
+    return design._apply_weighting(Weigher(full, replicate))
 
 
 def calibrate(
@@ -329,38 +384,51 @@ def calibrate(
         labels.insert(0, "(Intercept)")
     matrix = np.ascontiguousarray(np.column_stack(columns))
     lower, upper = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
-    w = design.weights
-    with translate_core_errors():
-        result = _core.calibrate(
-            w,
-            matrix,
-            np.asarray(totals, dtype=np.float64),
-            calfun=method,
-            lower=lower,
-            upper=upper,
-            maxit=int(max_iter),
-            epsilon=float(tol),
-        )
-    if not result["converged"]:
-        raise NotEstimableError(
-            f"calibration ({method}, bounds {bounds}) did not converge in {max_iter} iterations; "
-            "widen the bounds or check the targets"
-        )
-    new_w = np.asarray(result["weights"], dtype=np.float64)
-    kept = np.asarray(result["kept_columns"], dtype=np.int64)
-    model = np.ascontiguousarray(matrix[:, kept])
-    calibration = {
-        "cell": None,
-        "matrix": model.ravel(),
-        "columns": model.shape[1],
-        "base_weights": w,
-        "calibrated_weights": new_w,
-    }
-    step = {
-        "method": "calibrate",
-        "calfun": method,
-        "bounds": bounds,
-        "targets": [labels[i] for i in kept],
-        "iterations": int(result["iterations"]),
-    }
-    return design._reweighted(new_w, calibration, step)
+
+    def run(w: np.ndarray) -> dict[str, Any]:
+        with translate_core_errors():
+            return dict(
+                _core.calibrate(
+                    w,
+                    matrix,
+                    np.asarray(totals, dtype=np.float64),
+                    calfun=method,
+                    lower=lower,
+                    upper=upper,
+                    maxit=int(max_iter),
+                    epsilon=float(tol),
+                )
+            )
+
+    def full(w: np.ndarray) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
+        result = run(w)
+        if not result["converged"]:
+            raise NotEstimableError(
+                f"calibration ({method}, bounds {bounds}) did not converge in {max_iter} "
+                "iterations; widen the bounds or check the targets"
+            )
+        new_w = np.asarray(result["weights"], dtype=np.float64)
+        kept = np.asarray(result["kept_columns"], dtype=np.int64)
+        model = np.ascontiguousarray(matrix[:, kept])
+        calibration = {
+            "cell": None,
+            "matrix": model.ravel(),
+            "columns": model.shape[1],
+            "base_weights": w,
+            "calibrated_weights": new_w,
+        }
+        step = {
+            "method": "calibrate",
+            "calfun": method,
+            "bounds": bounds,
+            "targets": [labels[i] for i in kept],
+            "iterations": int(result["iterations"]),
+        }
+        return new_w, calibration, step
+
+    def replicate(w: np.ndarray, step: dict[str, Any]) -> np.ndarray:
+        # R calibrates each replicate on its own (grake from eta = 0) and, unlike
+        # the full sample, keeps a replicate that did not converge.
+        return np.asarray(run(w)["weights"], dtype=np.float64)
+
+    return design._apply_weighting(Weigher(full, replicate))

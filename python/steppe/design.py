@@ -147,6 +147,11 @@ class Design:
         with translate_core_errors():
             self._core = _CoreDesign(w, **self._core_args)
 
+    def _apply_weighting(self, weigher: Any) -> Design:
+        """Return this design weighted by one step (a ``_weighting.Weigher``)."""
+        new_w, calibration, step = weigher.full(self.weights)
+        return self._reweighted(new_w, calibration, step)
+
     def _reweighted(
         self, weights: np.ndarray, calibration: dict[str, Any] | None, step: dict[str, Any]
     ) -> Design:

@@ -12,7 +12,7 @@ import pandas as pd
 from . import _columns as cols
 from . import _core
 from .design import Design
-from .errors import InvalidInputError
+from .errors import InvalidInputError, NotEstimableError
 
 TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "ACS", "other")
 
@@ -24,6 +24,9 @@ class ReplicateDesign(Design):
     estimator of :class:`Design` works the same way; variances come from
     recomputing each estimate under every set of replicate weights (one pass
     over the rows per replicate), ``scale * sum_r rscales_r (theta_r - centre)^2``.
+    ``poststratify``, ``rake``, ``calibrate`` and ``trim`` re-weight the full
+    sample and every replicate column with the same totals, as R does for
+    replicate designs; the variance then comes from the re-weighted replicates.
 
     Parameters
     ----------
@@ -209,11 +212,32 @@ class ReplicateDesign(Design):
             dev = np.where(defined, thetas - centre, 0.0)
             return np.asarray(self._rep_scale * (rs * dev * dev).sum(axis=0))
 
-    def _reweighted(self, *args: Any, **kwargs: Any) -> Any:
-        raise InvalidInputError(
-            "weighting a replicate design (poststratify, rake, calibrate, trim) is not supported "
-            "yet: R re-weights every replicate; weight the Design, then call to_replicate()"
-        )
+    def _apply_weighting(self, weigher: Any) -> Design:
+        """Weight the full-sample weights and every replicate column, as R does.
+
+        R's postStratify, rake and calibrate on a replicate design re-weight each
+        replicate with the same population totals; the variance then comes from
+        the re-weighted replicates alone (no calibration residuals). R's
+        trimWeights for replicate designs is broken in survey 4.1.1 (it leaves
+        the sampling weights untrimmed and mangles the replicates); steppe trims
+        each column with the full sample's rule.
+        """
+        new_w, _calibration, step = weigher.full(self.weights)
+        reps = np.empty_like(self._replicates, order="F")
+        for r in range(reps.shape[1]):
+            try:
+                reps[:, r] = weigher.replicate(self._replicates[:, r], step)
+            except (InvalidInputError, NotEstimableError) as e:
+                name = self._spec["replicate_weights"][r]
+                raise type(e)(f"replicate {r + 1} ({name}): {e}") from e
+        if not np.isfinite(reps).all():
+            raise NotEstimableError("weighting gave non-finite replicate weights")
+        out = super()._reweighted(new_w, None, step)
+        assert isinstance(out, ReplicateDesign)
+        out._replicates = reps
+        out._rep_columns = [reps[:, r] for r in range(reps.shape[1])]
+        out._rep_rank = None  # R recomputes degf after weighting
+        return out
 
     def quantile(
         self,

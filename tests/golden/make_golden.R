@@ -87,61 +87,9 @@ spec <- function(weights = NULL, strata = NULL, psu = NULL, fpc = NULL, psu2 = N
        fpc2 = fpc2, nest = nest, lonely_psu = lonely_psu, weighting = weighting)
 }
 
-# A weighting step applied after svydesign (issue 3): post-stratification to a
-# population table given as records of the columns plus Freq.
-poststratify_step <- function(columns, population) {
-  list(method = "poststratify", columns = columns, population = population)
-}
-
-# Raking to margins: populations is a list (one per margin) of records of the
-# margin's column plus Freq; maxit / epsilon as R's rake control.
-rake_step <- function(columns, populations, maxit = 10, epsilon = 1) {
-  list(method = "rake", columns = columns, populations = populations,
-       maxit = maxit, epsilon = epsilon)
-}
-
-# Calibration (R's calibrate) to targets: a list name -> records (column + Freq) for
-# a factor, or a number for a numeric total; the model is ~ names (treatment coding).
-calibrate_step <- function(targets, method = "linear", bounds = NULL) {
-  list(method = "calibrate", targets = targets, calfun = method, bounds = bounds)
-}
-
-calibrate_population <- function(des, targets) {
-  pop <- c()
-  for (v in names(targets)) {
-    t <- targets[[v]]
-    if (is.numeric(t) && length(t) == 1) {
-      pop[v] <- t
-    } else {
-      t <- as.data.frame(t)
-      levs <- levels(factor(des$variables[[v]]))
-      if (!("(Intercept)" %in% names(pop))) pop["(Intercept)"] <- sum(t$Freq)
-      for (l in levs[-1]) pop[paste0(v, l)] <- t$Freq[t[[v]] == l]
-    }
-  }
-  pop[c("(Intercept)", setdiff(names(pop), "(Intercept)"))]
-}
-
-trim_step <- function(lower = -Inf, upper = Inf, strict = FALSE) {
-  list(method = "trim", lower = if (is.finite(lower)) lower else NULL,
-       upper = if (is.finite(upper)) upper else NULL, strict = strict)
-}
-
-apply_weighting <- function(des, step) {
-  switch(step$method,
-    calibrate = calibrate(des, reformulate(bq(names(step$targets))),
-                          calibrate_population(des, step$targets), calfun = step$calfun,
-                          bounds = if (is.null(step$bounds)) c(-Inf, Inf) else step$bounds),
-    trim = trimWeights(des, lower = if (is.null(step$lower)) -Inf else step$lower,
-                       upper = if (is.null(step$upper)) Inf else step$upper,
-                       strict = step$strict),
-    poststratify = postStratify(des, reformulate(bq(step$columns)),
-                                as.data.frame(step$population)),
-    rake = rake(des, lapply(step$columns, function(v) reformulate(bq(v))),
-                lapply(step$populations, as.data.frame),
-                control = list(maxit = step$maxit, epsilon = step$epsilon)),
-    stop("unknown weighting step ", step$method))
-}
+# Weighting steps (poststratify_step, rake_step, calibrate_step, trim_step,
+# apply_weighting, pop_of): shared with make_replicate_golden.R.
+source(file.path("tests", "golden", "weighting_steps.R"))
 
 bq <- function(v) paste0("`", v, "`")
 
@@ -905,11 +853,6 @@ if (file.exists(POLL_CSV)) {
 # Domains of a calibrated design keep every row with weight 0 (R's `[`), so
 # nrow() of a domain is the whole sample (this changes Korn-Graubard's df factor).
 # ---------------------------------------------------------------------------------------
-pop_of <- function(...) {
-  tab <- as.data.frame(xtabs(reformulate(c(...)), apipop))
-  for (v in c(...)) tab[[v]] <- as.character(tab[[v]])
-  tab[tab$Freq > 0, , drop = FALSE]
-}
 ps_stype <- poststratify_step("stype", pop_of("stype"))
 ps_stype_awards <- poststratify_step(c("stype", "awards"), pop_of("stype", "awards"))
 s_c1_ps <- spec(weights = "pw", psu = "dnum", fpc = "fpc", weighting = list(ps_stype))

@@ -78,6 +78,7 @@ apply_filter <- function(data, filter) {
 }
 
 bq <- function(v) paste0("`", v, "`")
+source(file.path(GOLDEN, "weighting_steps.R"))  # pop_of, *_step, apply_weighting
 
 spec <- function(weights = NULL, strata = NULL, psu = NULL, fpc = NULL, nest = FALSE,
                  lonely_psu = "fail") {
@@ -297,6 +298,33 @@ r_c1_nofpc <- as.svrepdesign(build_design(s_c1_nofpc, clus1), type = "JK1", mse 
 add_design("apiclus1_jk1_nofpc_mse", r_c1_nofpc, clus1,
            list(to_rep_build("apiclus1", s_c1_nofpc, "JK1", mse = TRUE)))
 add_weights("apiclus1_jk1_nofpc", "apiclus1", s_c1_nofpc, "JK1", r_c1_nofpc)
+
+# Weighting a replicate design: R's postStratify / rake / calibrate re-weight every
+# replicate column with the same totals (rake: the full sample's number of passes);
+# builds carry the steps, applied in steppe after building the replicate design.
+weighted_builds <- function(builds, steps) lapply(builds, function(b) c(b, list(weighting = steps)))
+add_weighted <- function(name, base, steps) {
+  rdes <- DESIGNS[[base]]$r
+  for (st in steps) rdes <- apply_weighting(rdes, st)
+  add_design(name, rdes, DESIGNS[[base]]$data, weighted_builds(DESIGNS[[base]]$builds, steps))
+}
+add_weighted("apiclus1_jk1_ps", "apiclus1_jk1",
+             list(poststratify_step("stype", pop_of("stype"))))
+add_weighted("apiclus1_jk1_rake", "apiclus1_jk1",
+             list(rake_step(c("stype", "sch.wide"), list(pop_of("stype"), pop_of("sch.wide")))))
+add_weighted("apiclus1_jk1_cal_linear", "apiclus1_jk1",
+             list(calibrate_step(list(stype = pop_of("stype"), api99 = sum(apipop$api99)))))
+add_weighted("apiclus1_jk1_cal_raking", "apiclus1_jk1",
+             list(calibrate_step(list(stype = pop_of("stype"), sch.wide = pop_of("sch.wide")),
+                                 method = "raking", bounds = c(0.5, 2))))
+for (nm in c("apiclus1_jk1_ps", "apiclus1_jk1_rake", "apiclus1_jk1_cal_linear",
+             "apiclus1_jk1_cal_raking")) {
+  make_case(paste0(nm, "_mean_api00"), nm, call_spec("mean", "api00"))
+  make_case(paste0(nm, "_total_enroll_by_stype"), nm, call_spec("total", "enroll", by = "stype"))
+  make_case(paste0(nm, "_mean_api00_by_awards"), nm, call_spec("mean", "api00", by = "awards"))
+  make_case(paste0(nm, "_proportion_awards_xlogit"), nm,
+            call_spec("proportion", "awards", ci = "xlogit"))
+}
 
 make_case("apiclus1_jk1_mean_api00", "apiclus1_jk1", call_spec("mean", "api00"))
 make_case("apiclus1_jk1_total_enroll", "apiclus1_jk1", call_spec("total", "enroll"))

@@ -114,3 +114,29 @@ def assert_rows_match(case: dict[str, Any], frame: pd.DataFrame) -> None:
             if msg is not None:
                 problems.append(f"{key}: {msg}")
     assert not problems, "\n".join(problems)
+
+
+def apply_weighting(design: Any, steps: list[dict[str, Any]] | None) -> Any:
+    """Apply the golden scripts' weighting steps (tests/golden/weighting_steps.R) in order."""
+    for step in steps or []:
+        if step["method"] == "poststratify":
+            population = pd.DataFrame(step["population"])
+            design = design.poststratify(step["columns"], population)
+        elif step["method"] == "rake":
+            margins = {
+                col: pd.DataFrame(pop).set_index(col)["Freq"]
+                for col, pop in zip(step["columns"], step["populations"])
+            }
+            design = design.rake(margins, max_iter=step["maxit"], tol=step["epsilon"])
+        elif step["method"] == "calibrate":
+            targets = {
+                col: t if isinstance(t, (int, float)) else pd.DataFrame(t).set_index(col)["Freq"]
+                for col, t in step["targets"].items()
+            }
+            bounds = tuple(step["bounds"]) if step.get("bounds") else None
+            design = design.calibrate(targets, method=step["calfun"], bounds=bounds)
+        elif step["method"] == "trim":
+            design = design.trim(step.get("lower"), step.get("upper"), strict=step["strict"])
+        else:
+            raise AssertionError(f"unknown weighting step {step['method']!r}")
+    return design

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from golden_compare import assert_rows_match, close
+from golden_compare import apply_weighting, assert_rows_match, close
 
 import steppe as sp
 from steppe._replicate_weights import _hadamard
@@ -66,7 +66,12 @@ def base_design(data: pd.DataFrame, ds: dict[str, Any]) -> sp.Design:
 
 
 def build(b: dict[str, Any]) -> sp.ReplicateDesign:
-    """One way of building a golden design in steppe."""
+    """One way of building a golden design in steppe, then its weighting steps."""
+    d = build_unweighted(b)
+    return apply_weighting(d, b.get("weighting"))  # type: ignore[no-any-return]
+
+
+def build_unweighted(b: dict[str, Any]) -> sp.ReplicateDesign:
     data = load_data(b["data"], b["filter"])
     if b["kind"] == "to_replicate":
         d = base_design(data, b["design"])
@@ -359,3 +364,36 @@ def test_domain_rank_from_cross_products_equals_svd_rank(rank: int) -> None:
     assert _rank(x) == rank
     assert _gram_rank(x) == rank
     assert _gram_rank(x[:60]) == _rank(x[:60])  # short blocks take the SVD
+
+
+def test_trim_replicate_design_trims_every_column() -> None:
+    # R's trimWeights.svyrep.design is broken in survey 4.1.1, so this is checked by its
+    # definition: every column (full sample and each replicate) trimmed by the same rule.
+    data = load_data("apistrat")
+    d = base_design(data, GOLD["designs"]["apistrat_jkn"][0]["design"]).to_replicate("JKn")
+    t = d.trim(upper=40.0)
+    plain = sp.Design(data.assign(_w=d.weights), weights="_w").trim(upper=40.0)
+    np.testing.assert_allclose(t.weights, plain.weights, rtol=1e-15)
+    for r in (0, 7, d.replicate_weights.shape[1] - 1):
+        col = d.replicate_weights[:, r]
+        want = sp.Design(data.assign(_w=col), weights="_w").trim(upper=40.0).weights
+        np.testing.assert_allclose(t.replicate_weights[:, r], want, rtol=1e-15)
+    assert t.weights.max() <= 40.0 + 1e-12
+    assert t.weights.sum() == pytest.approx(d.weights.sum(), rel=1e-12)
+    # the original design is unchanged
+    assert d.weights.max() > 40.0
+
+
+def test_weighting_a_replicate_design_names_the_failing_replicate() -> None:
+    data = load_data("apiclus1")
+    d = base_design(data, GOLD["designs"]["apiclus1_jk1"][0]["design"]).to_replicate("JK1")
+    pop = {"E": 4421.0, "H": 755.0, "M": 1018.0}
+    ps = d.poststratify("stype", pop)
+    assert ps.proportion("stype").to_frame().estimate.tolist() == pytest.approx(
+        [4421 / 6194, 755 / 6194, 1018 / 6194], rel=1e-12
+    )
+    # Cell "b" is only in PSU 2: the replicate that drops PSU 2 has no weight there.
+    df = pd.DataFrame({"psu": [1, 1, 2, 2, 3, 3], "w": [1.0] * 6, "c": list("aabaaa")})
+    rep = sp.Design(df, weights="w", psu="psu").to_replicate("JK1")
+    with pytest.raises(sp.SteppeError, match="replicate 2"):
+        rep.poststratify("c", {"a": 10.0, "b": 2.0})
