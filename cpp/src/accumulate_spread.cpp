@@ -32,7 +32,8 @@ class GroupSums {
   bool marked(int32_t d) const { return mark_[static_cast<size_t>(d)] != 0; }
   /// z = (sum w*a - centre * sum w*b) / X: the group's total of the linearised variable.
   double z(const DomainPlan& plan, int32_t d, int32_t k) const {
-    const size_t cell = static_cast<size_t>(d) * static_cast<size_t>(cells_) + static_cast<size_t>(k);
+    const size_t cell =
+        static_cast<size_t>(d) * static_cast<size_t>(cells_) + static_cast<size_t>(k);
     return (a_[cell] - plan.center[cell] * b_[static_cast<size_t>(d)]) *
            plan.inv_x[static_cast<size_t>(d)];
   }
@@ -113,6 +114,11 @@ class RunningMoments {
   int64_t real(int32_t d) const { return real_[static_cast<size_t>(d)]; }
   double mean(int32_t d, int32_t k) const { return mean_[cell(d, k)]; }
   double m2(int32_t d, int32_t k) const { return m2_[cell(d, k)]; }
+  /// Co-moment of cells k and l of domain d (covariance requests only).
+  double co(int32_t d, int32_t k, int32_t l) const {
+    return co_[cell(d, k) * static_cast<size_t>(cells_) + static_cast<size_t>(l)];
+  }
+  bool has_covariance() const { return !co_.empty(); }
 
   StratumMoments take(int32_t stratum) {
     StratumMoments m;
@@ -147,7 +153,8 @@ class RunningMoments {
       if (!co_.empty()) {
         const size_t KK = static_cast<size_t>(cells_) * static_cast<size_t>(cells_);
         std::fill(co_.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(d) * KK),
-                  co_.begin() + static_cast<std::ptrdiff_t>((static_cast<size_t>(d) + 1) * KK), 0.0);
+                  co_.begin() + static_cast<std::ptrdiff_t>((static_cast<size_t>(d) + 1) * KK),
+                  0.0);
       }
       for (int32_t k = 0; k < cells_; ++k) {
         mean_[base + static_cast<size_t>(k)] = 0.0;
@@ -163,8 +170,8 @@ class RunningMoments {
   }
   std::vector<int64_t> count_, real_;
   std::vector<double> mean_, m2_;
-  std::vector<double> co_;          ///< per domain K x K co-moments (covariance requests)
-  std::vector<double> delta_, z_;   ///< scratch for one vector update
+  std::vector<double> co_;         ///< per domain K x K co-moments (covariance requests)
+  std::vector<double> delta_, z_;  ///< scratch for one vector update
   std::vector<int32_t> touched_;
   int32_t cells_;
 };
@@ -196,8 +203,9 @@ void StratumMoments::merge(const StratumMoments& o, int32_t cells) {
   const size_t KK = K * K;
   const bool with_co = !co.empty() || !o.co.empty();
   auto copy_from = [&](const StratumMoments& s, size_t idx) {
-    if (with_co) out.co.insert(out.co.end(), s.co.begin() + static_cast<std::ptrdiff_t>(idx * KK),
-                               s.co.begin() + static_cast<std::ptrdiff_t>((idx + 1) * KK));
+    if (with_co)
+      out.co.insert(out.co.end(), s.co.begin() + static_cast<std::ptrdiff_t>(idx * KK),
+                    s.co.begin() + static_cast<std::ptrdiff_t>((idx + 1) * KK));
     out.domain.push_back(s.domain[idx]);
     out.count.push_back(s.count[idx]);
     out.touched.push_back(s.touched[idx]);
@@ -227,7 +235,8 @@ void StratumMoments::merge(const StratumMoments& o, int32_t cells) {
           for (size_t l = 0; l < K; ++l) {
             const double dk = o.mean[j * K + k] - mean[i * K + k];
             const double dl = o.mean[j * K + l] - mean[i * K + l];
-            out.co.push_back(co[i * KK + k * K + l] + o.co[j * KK + k * K + l] + dk * dl * na * nb / n);
+            out.co.push_back(co[i * KK + k * K + l] + o.co[j * KK + k * K + l] +
+                             dk * dl * na * nb / n);
           }
         }
       }
@@ -274,6 +283,22 @@ void add_covariance(const StratumMoments& m, size_t i, size_t d, size_t K, doubl
     for (size_t l = 0; l < K; ++l) {
       st.covariance[d * KK + k * K + l] +=
           scale * (m.co[i * KK + k * K + l] + pad * m.mean[i * K + k] * m.mean[i * K + l]);
+    }
+  }
+}
+
+/// The second-stage twin of add_covariance: scale * (co-moments + pad * mean
+/// mean') of the SSU totals within one PSU, for domain d.
+void add_within_covariance(const RunningMoments& within, int32_t d, int32_t K, double scale,
+                           double pad, SpreadState& st) {
+  if (!within.has_covariance()) return;
+  const size_t Ks = static_cast<size_t>(K);
+  if (st.covariance.empty()) st.covariance.assign(static_cast<size_t>(st.domains) * Ks * Ks, 0.0);
+  double* out = st.covariance.data() + static_cast<size_t>(d) * Ks * Ks;
+  for (int32_t k = 0; k < K; ++k) {
+    for (int32_t l = 0; l < K; ++l) {
+      out[static_cast<size_t>(k) * Ks + static_cast<size_t>(l)] +=
+          scale * (within.co(d, k, l) + pad * within.mean(d, k) * within.mean(d, l));
     }
   }
 }
@@ -343,10 +368,6 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
   const size_t Ks = static_cast<size_t>(K);
   SpreadState st(D, K);
   if (psu_begin >= psu_end) return st;
-  if (req.covariance && design.has_fpc() && !design.psu_popsize2().empty()) {
-    throw InvalidInput("covariance matrices with a second-stage variance are not supported yet");
-  }
-
   const bool categorical = plan.categorical;
   const bool ratio = plan.statistic == Statistic::Ratio;
   const bool stage2 = design.has_fpc() && !design.psu_popsize2().empty();
@@ -354,9 +375,9 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
   const auto& weights = design.sorted_weights();
   const auto& spb = design.stratum_psu_begin();
 
-  GroupSums unit(D, K);          // rows -> the innermost group's sums
+  GroupSums unit(D, K);                        // rows -> the innermost group's sums
   RunningMoments strat(D, K, req.covariance);  // PSU totals within the current stratum
-  RunningMoments within(stage2 ? D : 0, K);  // SSU totals within the current PSU
+  RunningMoments within(stage2 ? D : 0, K, req.covariance);  // SSU totals within the current PSU
   std::vector<double> psu_z(stage2 ? static_cast<size_t>(D) * Ks : 0, 0.0);
   std::vector<uint8_t> psu_mark(stage2 ? static_cast<size_t>(D) : 0, 0);
   std::vector<uint8_t> psu_real(stage2 ? static_cast<size_t>(D) : 0, 0);
@@ -371,7 +392,8 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
   std::vector<int32_t> cal_touched;
   auto add_cal_rows = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
-      const size_t si = order.empty() ? static_cast<size_t>(s) : static_cast<size_t>(order[static_cast<size_t>(s)]);
+      const size_t si = order.empty() ? static_cast<size_t>(s)
+                                      : static_cast<size_t>(order[static_cast<size_t>(s)]);
       const double wc = cal.cal_weight[si];
       if (cal.indicator) {
         const int32_t c = cal.cell[si];
@@ -455,7 +477,8 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
     }
   };
 
-  int32_t h = static_cast<int32_t>(std::upper_bound(spb.begin(), spb.end(), psu_begin) - spb.begin()) - 1;
+  int32_t h =
+      static_cast<int32_t>(std::upper_bound(spb.begin(), spb.end(), psu_begin) - spb.begin()) - 1;
   for (; h < design.strata() && spb[static_cast<size_t>(h)] < psu_end; ++h) {
     const int64_t first = std::max(spb[static_cast<size_t>(h)], psu_begin);
     const int64_t last = std::min(spb[static_cast<size_t>(h) + 1], psu_end);
@@ -507,10 +530,12 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
               st.variance[di * Ks + static_cast<size_t>(k)] +=
                   scale * (within.m2(d, k) + mu * mu * c * (m - c) / m);
             }
+            add_within_covariance(within, d, K, scale, c * (m - c) / m, st);
           } else {
             switch (design.lonely_psu()) {
               case LonelyPsu::Fail:
-                if (st.lonely_psus.empty() || st.lonely_psus.back() != p) st.lonely_psus.push_back(p);
+                if (st.lonely_psus.empty() || st.lonely_psus.back() != p)
+                  st.lonely_psus.push_back(p);
                 break;
               case LonelyPsu::Remove:
               case LonelyPsu::Certainty:
@@ -518,8 +543,10 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
               case LonelyPsu::Adjust:
                 for (int32_t k = 0; k < K; ++k) {
                   const double mu = within.mean(d, k);
-                  st.variance[di * Ks + static_cast<size_t>(k)] += f1 * f2 * (within.m2(d, k) + c * mu * mu);
+                  st.variance[di * Ks + static_cast<size_t>(k)] +=
+                      f1 * f2 * (within.m2(d, k) + c * mu * mu);
                 }
+                add_within_covariance(within, d, K, f1 * f2, c, st);
                 break;
               case LonelyPsu::Average:
                 st.nan_stage2 += 1;
@@ -527,7 +554,8 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
             }
           }
         }
-        strat.add(d, psu_real[di] != 0, [&](int32_t k) { return psu_z[di * Ks + static_cast<size_t>(k)]; });
+        strat.add(d, psu_real[di] != 0,
+                  [&](int32_t k) { return psu_z[di * Ks + static_cast<size_t>(k)]; });
         std::fill(psu_z.begin() + static_cast<std::ptrdiff_t>(di * Ks),
                   psu_z.begin() + static_cast<std::ptrdiff_t>((di + 1) * Ks), 0.0);
         psu_mark[di] = 0;
@@ -537,7 +565,8 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
       within.reset();
     }
     StratumMoments moments = strat.take(h);
-    const bool whole = first == spb[static_cast<size_t>(h)] && last == spb[static_cast<size_t>(h) + 1];
+    const bool whole =
+        first == spb[static_cast<size_t>(h)] && last == spb[static_cast<size_t>(h) + 1];
     if (whole) {
       finish_stratum(design, moments, st);
     } else if (!moments.domain.empty()) {

@@ -11,6 +11,7 @@ read_data <- function(path) read.csv(path, stringsAsFactors = TRUE, na.strings =
 strat <- read_data("tests/golden/data/apistrat.csv")
 clus1 <- read_data("tests/golden/data/apiclus1.csv")
 poll <- read_data("python/steppe/datasets/data/kz_poll_simulated.csv")
+clus2 <- read_data("tests/golden/data/apiclus2.csv")
 
 designs <- list(
   apistrat = list(data = "apistrat", design = list(weights = "pw", strata = "stype", psu = NULL,
@@ -21,6 +22,12 @@ designs <- list(
                                                    fpc = "fpc"),
                   make = function() svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc,
                                               data = clus1)),
+  # two stages with both fpcs: the covariance includes the second-stage term
+  apiclus2 = list(data = "apiclus2",
+                  design = list(weights = "pw", strata = NULL, psu = "dnum", fpc = "fpc1",
+                                psu2 = "snum", fpc2 = "fpc2"),
+                  make = function() svydesign(id = ~dnum + snum, weights = ~pw,
+                                              fpc = ~fpc1 + fpc2, data = clus2)),
   poll = list(data = "kz_poll_simulated",
               design = list(weights = "weight", strata = "stratum", psu = "psu", fpc = NULL),
               make = function() svydesign(id = ~psu, strata = ~stratum, weights = ~weight,
@@ -56,6 +63,9 @@ add("apiclus1", "sch.wide", "stype")              # cluster sample, 15 PSUs
 add("apiclus1", "stype", "avg.ed_band")           # zero cells (H and M have no "high"), NAs
 add("poll", "attitude_to_russia", "ethnicity", list(column = "wave", equals = "2023-05"))
 add("poll", "side_supported", "age_group", list(column = "wave", equals = "2022-11"))
+add("apiclus2", "sch.wide", "stype")              # two-stage variance, 2 x 3
+add("apiclus2", "awards", "both")
+
 # Replicate designs (svychisq.svyrep.design): the cell covariance from the replicates.
 add("apistrat", "api00_band", "stype", replicate = "JKn")
 add("apiclus1", "stype", "avg.ed_band", replicate = "JK1")  # zero cells

@@ -10,6 +10,10 @@ read_data <- function(path) read.csv(path, stringsAsFactors = TRUE, na.strings =
 clus1 <- read_data("tests/golden/data/apiclus1.csv")
 strat <- read_data("tests/golden/data/apistrat.csv")
 poll <- read_data("python/steppe/datasets/data/kz_poll_simulated.csv")
+clus2 <- read_data("tests/golden/data/apiclus2.csv")
+d_c2 <- svydesign(id = ~dnum + snum, weights = ~pw, fpc = ~fpc1 + fpc2, data = clus2)
+spec_c2 <- list(data = "apiclus2", weights = "pw", strata = NULL, psu = "dnum", fpc = "fpc1",
+                psu2 = "snum", fpc2 = "fpc2")
 d_c1 <- svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc, data = clus1)
 d_st <- svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = strat)
 d_poll <- svydesign(id = ~psu, strata = ~stratum, weights = ~weight, data = poll)
@@ -90,6 +94,12 @@ add("poll_jkn_improved_youth_vs_60plus", spec_poll, d_poll, "attitude_to_russia"
                       `60+ / 40-59` = c("60+", "40-59")),
     level = "improved", subset = list(column = "wave", values = I("2023-05")),
     replicate = "JKn")
+
+# Two stages with both fpcs (the second-stage term enters the covariance).
+add("apiclus2_api00_by_stype", spec_c2, d_c2, "api00", "stype",
+    list(`E-H` = list(E = 1, H = -1), `E/M` = c("E", "M")))
+add("apiclus2_ratio_api00_api99_by_awards", spec_c2, d_c2, "api00", "awards",
+    list(`Yes-No` = list(Yes = 1, No = -1)), statistic = "ratio", denominator = "api99")
 
 dir.create("tests/golden/contrast", showWarnings = FALSE)
 writeLines(toJSON(cases, auto_unbox = TRUE, digits = NA, null = "null", pretty = TRUE),

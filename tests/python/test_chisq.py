@@ -7,6 +7,7 @@ import math
 import pathlib
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,7 +33,15 @@ def close(a: float, b: float, rel: float = 1e-9) -> bool:
 def test_chisq_matches_r(case: dict[str, Any]) -> None:
     data = load(case["data"])
     ds = case["design"]
-    d = sp.Design(data, weights=ds["weights"], strata=ds["strata"], psu=ds["psu"], fpc=ds["fpc"])
+    d = sp.Design(
+        data,
+        weights=ds["weights"],
+        strata=ds["strata"],
+        psu=ds["psu"],
+        fpc=ds["fpc"],
+        psu2=ds.get("psu2"),
+        fpc2=ds.get("fpc2"),
+    )
     if case.get("replicate"):  # R: as.svrepdesign on the whole design, then the subset
         d = d.to_replicate(case["replicate"])
     if case["subset"]:
@@ -72,3 +81,23 @@ def test_crosstab_shares_add_up() -> None:
     assert e_given_yes == pytest.approx(joint["Yes / E"] / row_yes, rel=1e-12)
     assert set(t.to_frame().table) == {"cell", "row", "column"}
     assert not math.isnan(cells.se.iloc[0])
+
+
+@pytest.mark.parametrize("lonely", ["fail", "adjust"])
+def test_covariance_diagonal_is_the_variance_with_two_stages(lonely: str) -> None:
+    data = load("apiclus2")
+    fpc2 = "fpc2" if lonely == "fail" else "fpc2_l"  # fpc2_l: a lonely unit at stage 2
+    d = sp.Design(
+        data, weights="pw", psu="dnum", fpc="fpc1", psu2="snum", fpc2=fpc2, lonely_psu=lonely
+    )
+    codes = d._codes("awards").codes
+    by = d._codes("stype")
+    raw = d._core_estimate(
+        "mean", codes=codes, levels=2, by=[by.codes], by_levels=[3], covariance=True
+    )
+    cov = raw["covariance"]
+    var = raw["variance"].reshape(cov.shape[0], 2)
+    for dom in range(cov.shape[0]):
+        assert np.diag(cov[dom]) == pytest.approx(var[dom], rel=1e-12)
+        # shares of a 2-level item: the two cells are perfectly anti-correlated
+        assert cov[dom][0, 1] == pytest.approx(-var[dom][0], rel=1e-9)

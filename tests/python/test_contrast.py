@@ -27,7 +27,15 @@ def load(name: str) -> pd.DataFrame:
 def design_of(case: dict[str, Any]) -> sp.Design:
     s = case["design"]
     data = load(s["data"])
-    d = sp.Design(data, weights=s["weights"], strata=s["strata"], psu=s["psu"], fpc=s["fpc"])
+    d = sp.Design(
+        data,
+        weights=s["weights"],
+        strata=s["strata"],
+        psu=s["psu"],
+        fpc=s["fpc"],
+        psu2=s.get("psu2"),
+        fpc2=s.get("fpc2"),
+    )
     if case.get("replicate"):  # R: as.svrepdesign on the whole design, then the subset
         d = d.to_replicate(case["replicate"])
     if case["subset"]:
