@@ -125,19 +125,23 @@ def poststratify(design: Design, columns: str | Sequence[str], population: Popul
     def full(w: np.ndarray) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
         r = run(w)
         new_w = np.asarray(r["weights"], dtype=np.float64)
-        calibration = {
-            "cell": np.ascontiguousarray(r["cell_of_row"], dtype=np.int32),
-            "matrix": None,
-            "columns": len(r["g"]),
-            "base_weights": w,
-            "calibrated_weights": new_w,
-        }
-        return new_w, calibration, {"method": "poststratify", "columns": names}
+        return new_w, _cell_calibration(r, w, new_w), {"method": "poststratify", "columns": names}
 
     def replicate(w: np.ndarray, step: dict[str, Any]) -> np.ndarray:
         return np.asarray(run(w)["weights"], dtype=np.float64)
 
     return design._apply_weighting(Weigher(full, replicate))
+
+
+def _cell_calibration(r: dict[str, Any], w: np.ndarray, new_w: np.ndarray) -> dict[str, Any]:
+    """Return what the variance needs of a weighting by cells (post-stratify, rake)."""
+    return {
+        "cell": np.ascontiguousarray(r["cell_of_row"], dtype=np.int32),
+        "matrix": None,
+        "columns": len(r["g"]),
+        "base_weights": w,
+        "calibrated_weights": new_w,
+    }
 
 
 def _cell_labels(data: pd.DataFrame, names: list[str], cells: cols.Codes) -> list[Any]:
@@ -239,15 +243,13 @@ def rake(
                 f"{margin_errors}. Raise max_iter or check the margins."
             )
         new_w = np.asarray(r["weights"], dtype=np.float64)
-        calibration = {
-            "cell": np.ascontiguousarray(r["cell_of_row"], dtype=np.int32),
-            "matrix": None,
-            "columns": len(r["g"]),
-            "base_weights": w,
-            "calibrated_weights": new_w,
-            "raking_levels": [np.ascontiguousarray(x, dtype=np.int32) for x in r["cell_levels"]],
-            "raking_factors": [np.ascontiguousarray(x, dtype=np.float64) for x in r["margin_g"]],
-        }
+        calibration = _cell_calibration(r, w, new_w)
+        calibration["raking_levels"] = [
+            np.ascontiguousarray(x, dtype=np.int32) for x in r["cell_levels"]
+        ]
+        calibration["raking_factors"] = [
+            np.ascontiguousarray(x, dtype=np.float64) for x in r["margin_g"]
+        ]
         step = {
             "method": "rake",
             "margins": names,

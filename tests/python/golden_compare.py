@@ -140,3 +140,20 @@ def apply_weighting(design: Any, steps: list[dict[str, Any]] | None) -> Any:
         else:
             raise AssertionError(f"unknown weighting step {step['method']!r}")
     return design
+
+
+def design_from_spec(data: pd.DataFrame, spec: dict[str, Any]) -> Any:
+    """A steppe Design from a golden script's design spec (missing keys: not used)."""
+    import steppe as sp
+
+    return sp.Design(
+        data,
+        weights=spec.get("weights"),
+        strata=spec.get("strata"),
+        psu=spec.get("psu"),
+        fpc=spec.get("fpc"),
+        psu2=spec.get("psu2"),
+        fpc2=spec.get("fpc2"),
+        nest=spec.get("nest", False),
+        lonely_psu=spec.get("lonely_psu", "fail"),
+    )

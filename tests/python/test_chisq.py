@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from golden_compare import design_from_spec
 
 import steppe as sp
 
@@ -33,15 +34,7 @@ def close(a: float, b: float, rel: float = 1e-9) -> bool:
 def test_chisq_matches_r(case: dict[str, Any]) -> None:
     data = load(case["data"])
     ds = case["design"]
-    d = sp.Design(
-        data,
-        weights=ds["weights"],
-        strata=ds["strata"],
-        psu=ds["psu"],
-        fpc=ds["fpc"],
-        psu2=ds.get("psu2"),
-        fpc2=ds.get("fpc2"),
-    )
+    d = design_from_spec(data, ds)
     if case.get("replicate"):  # R: as.svrepdesign on the whole design, then the subset
         d = d.to_replicate(case["replicate"])
     if case["subset"]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from golden_compare import design_from_spec
 
 import steppe as sp
 from steppe._contrast import adjust_p
@@ -27,15 +28,7 @@ def load(name: str) -> pd.DataFrame:
 def design_of(case: dict[str, Any]) -> sp.Design:
     s = case["design"]
     data = load(s["data"])
-    d = sp.Design(
-        data,
-        weights=s["weights"],
-        strata=s["strata"],
-        psu=s["psu"],
-        fpc=s["fpc"],
-        psu2=s.get("psu2"),
-        fpc2=s.get("fpc2"),
-    )
+    d = design_from_spec(data, s)
     if case.get("replicate"):  # R: as.svrepdesign on the whole design, then the subset
         d = d.to_replicate(case["replicate"])
     if case["subset"]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from golden_compare import FIELDS, apply_weighting, assert_rows_match
+from golden_compare import FIELDS, apply_weighting, assert_rows_match, design_from_spec
 
 import steppe as sp
 
@@ -67,17 +67,7 @@ def run(case: dict[str, Any]) -> pd.DataFrame:
     """Build the design, make the call, return ``to_frame()``."""
     data = load_data(case["data"])
     ds = case["design"]
-    design = sp.Design(
-        data,
-        weights=ds["weights"],
-        strata=ds["strata"],
-        psu=ds["psu"],
-        fpc=ds["fpc"],
-        psu2=ds["psu2"],
-        fpc2=ds["fpc2"],
-        nest=ds["nest"],
-        lonely_psu=ds["lonely_psu"],
-    )
+    design = design_from_spec(data, ds)
     design = apply_weighting(design, ds.get("weighting"))
     call = case["call"]
     sub = call["subset"]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from golden_compare import apply_weighting, assert_rows_match, close
+from golden_compare import apply_weighting, assert_rows_match, close, design_from_spec
 
 import steppe as sp
 from steppe._replicate_weights import _hadamard
@@ -52,17 +52,7 @@ def load_data(name: str, filter: dict[str, Any] | None = None) -> pd.DataFrame:
 
 
 def base_design(data: pd.DataFrame, ds: dict[str, Any]) -> sp.Design:
-    return sp.Design(
-        data,
-        weights=ds["weights"],
-        strata=ds["strata"],
-        psu=ds["psu"],
-        fpc=ds["fpc"],
-        psu2=ds["psu2"],
-        fpc2=ds["fpc2"],
-        nest=ds["nest"],
-        lonely_psu=ds["lonely_psu"],
-    )
+    return design_from_spec(data, ds)  # type: ignore[no-any-return]
 
 
 def build(b: dict[str, Any]) -> sp.ReplicateDesign:
