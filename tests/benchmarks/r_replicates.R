@@ -28,37 +28,10 @@ input <- args[[1]]
 rep_bin <- args[[2]]
 out_dir <- args[[3]]
 
-status_kb <- function(field) {
-  lines <- tryCatch(readLines("/proc/self/status"), error = function(e) character())
-  hit <- grep(paste0("^", field, ":"), lines, value = TRUE)
-  if (length(hit) == 0) return(NA_real_)
-  as.numeric(strsplit(trimws(sub(".*:", "", hit)), " +")[[1]][1])
-}
+# status_kb, reset_peak, measure, fmt, timings + record: shared by the R benchmarks.
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE),
+                                                  value = TRUE)[1])), "r_common.R"))
 
-process_peak_kb <- 0
-
-reset_peak <- function() {
-  process_peak_kb <<- max(process_peak_kb, status_kb("VmHWM"), na.rm = TRUE)
-  invisible(tryCatch(writeLines("5", "/proc/self/clear_refs"), error = function(e) NULL))
-}
-
-# Run expr once; return its value, elapsed seconds and peak RSS increase in bytes.
-measure <- function(expr) {
-  invisible(gc(full = TRUE))
-  reset_peak()
-  before <- status_kb("VmRSS")
-  t <- system.time(value <- force(expr))
-  peak <- status_kb("VmHWM")
-  list(value = value, seconds = unname(t[["elapsed"]]), peak_bytes = (peak - before) * 1024)
-}
-
-fmt <- function(x) sprintf("%.17g", x)
-
-timings <- list()
-record <- function(name, m) {
-  timings[[name]] <<- list(seconds = m$seconds, peak_bytes = m$peak_bytes)
-  m$value
-}
 
 read_inputs <- function() {
   d <- as.data.frame(fread(input, showProgress = FALSE))

@@ -25,31 +25,9 @@ stopifnot(length(args) == 2)
 input <- args[[1]]
 out_dir <- args[[2]]
 
-status_kb <- function(field) {
-  lines <- tryCatch(readLines("/proc/self/status"), error = function(e) character())
-  hit <- grep(paste0("^", field, ":"), lines, value = TRUE)
-  if (length(hit) == 0) return(NA_real_)
-  as.numeric(strsplit(trimws(sub(".*:", "", hit)), " +")[[1]][1])
-}
-
-process_peak_kb <- 0
-
-reset_peak <- function() {
-  process_peak_kb <<- max(process_peak_kb, status_kb("VmHWM"), na.rm = TRUE)
-  invisible(tryCatch(writeLines("5", "/proc/self/clear_refs"), error = function(e) NULL))
-}
-
-# Run expr once; return its value, elapsed seconds and peak RSS increase in bytes.
-measure <- function(expr) {
-  invisible(gc(full = TRUE))
-  reset_peak()
-  before <- status_kb("VmRSS")
-  t <- system.time(value <- force(expr))
-  peak <- status_kb("VmHWM")
-  list(value = value, seconds = unname(t[["elapsed"]]), peak_bytes = (peak - before) * 1024)
-}
-
-fmt <- function(x) sprintf("%.17g", x)
+# status_kb, reset_peak, measure, fmt, timings + record: shared by the R benchmarks.
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE),
+                                                  value = TRUE)[1])), "r_common.R"))
 
 # svyby result of svymean on a factor -> long data frame (by..., level, estimate, se).
 long_by <- function(res, by_names, levels) {
@@ -63,11 +41,6 @@ long_by <- function(res, by_names, levels) {
   out
 }
 
-timings <- list()
-record <- function(name, m) {
-  timings[[name]] <<- list(seconds = m$seconds, peak_bytes = m$peak_bytes)
-  m$value
-}
 
 dat <- record("read_csv", measure(as.data.frame(fread(input, showProgress = FALSE))))
 for (v in c("item", "domain", "age_group", "region")) {
