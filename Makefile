@@ -54,6 +54,7 @@ test: lint test-cpp test-python
 golden:
 	Rscript tests/golden/make_golden.R
 	Rscript tests/golden/make_distributions_golden.R
+	Rscript tests/golden/make_chisq_sum_golden.R
 	Rscript tests/golden/make_weights_golden.R
 	Rscript tests/golden/make_replicate_golden.R
 	Rscript tests/golden/make_chisq_golden.R

@@ -1,8 +1,12 @@
-// Vectorised distribution functions: steppe._core.qt, qnorm, qbeta, pt, pchisq, pf.
+// Vectorised distribution functions: steppe._core.qt, qnorm, qbeta, pt, pchisq, pf,
+// pfsum, pchisqsum.
 #include <cstddef>
+#include <limits>
+#include <steppe/chisq_sum.hpp>
 #include <steppe/distributions.hpp>
 #include <steppe/errors.hpp>
 #include <string>
+#include <vector>
 
 #include "bindings.hpp"
 
@@ -87,6 +91,52 @@ void register_distributions(py::module_& m) {
       },
       py::arg("x"), py::arg("df1"), py::arg("df2"), py::arg("lower_tail") = true,
       "F distribution function (df2 = inf allowed), as R's pf.");
+  m.def(
+      "pfsum",
+      [](const Array& x, const Array& a, double ddf, bool lower_tail, const std::string& method) {
+        const std::size_t k = length_1d(a, "pfsum(a)");
+        const std::vector<double> eigenvalues(a.data(), a.data() + k);
+        if (method == "saddlepoint") {
+          return map_array(x, "pfsum(x)", [&](double v) {
+            return pfsum_saddlepoint(v, eigenvalues, ddf, lower_tail);
+          });
+        }
+        if (method == "exact") {
+          return map_array(x, "pfsum(x)",
+                           [&](double v) { return pfsum_exact(v, eigenvalues, ddf, lower_tail); });
+        }
+        throw InvalidInput("pfsum: method must be \"saddlepoint\" or \"exact\", got \"" + method +
+                           "\"");
+      },
+      py::arg("x"), py::arg("a"), py::arg("ddf"), py::arg("lower_tail") = true,
+      py::arg("method") = "saddlepoint",
+      "Distribution function of sum_j a_j chi2_1 / (chi2_ddf / ddf) (ddf = inf allowed): "
+      "method=\"saddlepoint\" is R's survey:::pFsum(x, rep(1, length(a)), a, ddf, "
+      "method = \"saddlepoint\") with the root solved precisely; \"exact\" the exact "
+      "probability that pFsum(method = \"integration\") approximates with "
+      "CompQuadForm::davies (floor(ddf) denominator chi-squares).");
+  m.def(
+      "pchisqsum",
+      [](const Array& x, const Array& a, bool lower_tail, const std::string& method) {
+        const std::size_t k = length_1d(a, "pchisqsum(a)");
+        const std::vector<double> eigenvalues(a.data(), a.data() + k);
+        if (method == "saddlepoint") {
+          return map_array(x, "pchisqsum(x)", [&](double v) {
+            return pchisqsum_saddlepoint(v, eigenvalues, lower_tail);
+          });
+        }
+        if (method == "exact") {
+          const double inf = std::numeric_limits<double>::infinity();
+          return map_array(x, "pchisqsum(x)",
+                           [&](double v) { return pfsum_exact(v, eigenvalues, inf, lower_tail); });
+        }
+        throw InvalidInput("pchisqsum: method must be \"saddlepoint\" or \"exact\", got \"" +
+                           method + "\"");
+      },
+      py::arg("x"), py::arg("a"), py::arg("lower_tail") = true, py::arg("method") = "saddlepoint",
+      "Distribution function of sum_j a_j chi2_1: method=\"saddlepoint\" is R's "
+      "survey:::pchisqsum(x, rep(1, length(a)), a, method = \"saddlepoint\") with the root "
+      "solved precisely; \"exact\" the exact probability (R's method = \"integration\").");
 }
 
 }  // namespace steppe::bindings

@@ -60,8 +60,10 @@ void replicate_covariance(const std::vector<double>& thetas, size_t cells, size_
     std::fill(centre.begin(), centre.end(), 0.0);
     double count = 0;
     for (size_t r = 0; r < R; ++r) {
-      use[r] = 1;
-      for (size_t k = 0; k < K; ++k) use[r] &= std::isfinite(thetas[r * cells + first + k]) ? 1 : 0;
+      bool defined = true;
+      for (size_t k = 0; k < K; ++k)
+        defined = defined && std::isfinite(thetas[r * cells + first + k]);
+      use[r] = defined ? 1 : 0;
       if (!use[r] || !(spec.rscales[r] > 0)) continue;
       for (size_t k = 0; k < K; ++k) centre[k] += thetas[r * cells + first + k];
       count += 1;

@@ -101,6 +101,19 @@ def pt(x: _ArrayLike, df: float, lower_tail: bool = True) -> _F64: ...
 def qbeta(p: _ArrayLike, a: float, b: float, lower_tail: bool = True) -> _F64: ...
 def pchisq(x: _ArrayLike, df: float, lower_tail: bool = True) -> _F64: ...
 def pf(x: _ArrayLike, df1: float, df2: float, lower_tail: bool = True) -> _F64: ...
+def pfsum(
+    x: _ArrayLike,
+    a: _ArrayLike,
+    ddf: float,
+    lower_tail: bool = True,
+    method: str = "saddlepoint",
+) -> _F64: ...
+def pchisqsum(
+    x: _ArrayLike,
+    a: _ArrayLike,
+    lower_tail: bool = True,
+    method: str = "saddlepoint",
+) -> _F64: ...
 def proportion_ci(
     method: str,
     p: _ArrayLike,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .design import Design
     from .results import Estimates
 
-STATISTICS = ("F", "Chisq", "Wald", "adjWald")
+STATISTICS = ("F", "Chisq", "Wald", "adjWald", "lincom", "saddlepoint")
 
 
 @dataclass
@@ -28,9 +28,10 @@ class ChisqResult:
     """A test of association in a two-way table.
 
     ``statistic`` and ``p_value`` as R's ``svychisq``; ``ndf``/``ddf`` are the F
-    (or chi-square) degrees of freedom; ``pearson`` is Pearson's X^2 on the
-    weighted table rescaled to the sample size; ``design_effects`` the
-    eigenvalues' mean (Rao-Scott first-order correction) where it applies.
+    (or chi-square) degrees of freedom; for "lincom" and "saddlepoint" ``ndf``
+    is the number of design-effect eigenvalues and ``ddf`` the denominator
+    degrees of freedom d0 * nu (inf on replicate designs); ``pearson`` is
+    Pearson's X^2 on the weighted table rescaled to the sample size.
     """
 
     statistic_name: str
@@ -74,10 +75,7 @@ def _cell_codes(design: Design, row: str, col: str) -> tuple[np.ndarray, list[An
 def chisq(design: Design, row: str, col: str, statistic: str = "F") -> ChisqResult:
     """Rao-Scott / Wald tests of association (see Design.chisq)."""
     if statistic not in STATISTICS:
-        raise InvalidInputError(
-            f"statistic must be one of {STATISTICS} (lincom and saddlepoint are not available "
-            f"yet), got {statistic!r}"
-        )
+        raise InvalidInputError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
     cols.require_columns(design.data, [row, col], "chisq")
     codes, rlab, clab = _cell_codes(design, row, col)
     nr, nc = len(rlab), len(clab)
@@ -184,6 +182,27 @@ def chisq(design: Design, row: str, col: str, statistic: str = "F") -> ChisqResu
         p = float(_core.pf(np.array([stat]), d0, d0 * nu, lower_tail=False)[0])
         return ChisqResult(
             "F", stat, d0, d0 * nu, p, pearson, "Pearson's X^2: Rao & Scott adjustment", frame
+        )
+    if statistic in ("lincom", "saddlepoint"):
+        # X^2 against sum_j delta_j chi2_1 (delta_j the design effects' eigenvalues):
+        # exactly ("lincom", what R computes with CompQuadForm::davies) or by R's
+        # saddlepoint approximation; over chi2_ddf / ddf with ddf = d0 nu
+        # (pFsum), or with none on replicate designs (pchisqsum), as svychisq.
+        eig = np.real(np.linalg.eigvals(delta))
+        method = "exact" if statistic == "lincom" else "saddlepoint"
+        x2 = np.array([pearson])
+        with translate_core_errors():
+            if getattr(design, "_replicate_variance", None) is not None:
+                p = float(_core.pchisqsum(x2, eig, lower_tail=False, method=method)[0])
+                ddf = float("inf")
+            else:
+                ddf = d0 * nu
+                p = float(_core.pfsum(x2, eig, ddf, lower_tail=False, method=method)[0])
+        name = {"lincom": "asymptotic exact distribution"}.get(
+            statistic, "saddlepoint approximation"
+        )
+        return ChisqResult(
+            "X-squared", pearson, float(len(eig)), ddf, p, pearson, f"Pearson's X^2: {name}", frame
         )
     df = float(delta.shape[1])
     p = float(_core.pchisq(np.array([pearson / float(np.mean(np.diag(delta)))]), df, False)[0])

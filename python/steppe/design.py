@@ -425,10 +425,15 @@ class Design:
 
         Parameters
         ----------
-        statistic : {"F", "Chisq", "Wald", "adjWald"}
+        statistic : {"F", "Chisq", "Wald", "adjWald", "lincom", "saddlepoint"}
             "F": Pearson's X^2 with the Rao-Scott second-order correction as an F
             (R's default); "Chisq": the first-order (mean design effect)
-            correction; "Wald"/"adjWald": design-based Wald tests of independence.
+            correction; "Wald"/"adjWald": design-based Wald tests of independence;
+            "lincom": X^2 against its asymptotic distribution, a linear
+            combination of chi-squares weighted by the design effects'
+            eigenvalues, computed exactly (R uses CompQuadForm::davies, and without
+            that package falls back to the saddlepoint with a warning);
+            "saddlepoint": R's saddlepoint approximation of the same.
 
         Examples
         --------

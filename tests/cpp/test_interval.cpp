@@ -230,7 +230,6 @@ TEST(Interval, InvalidInputThrows) {
   EXPECT_EQ(steppe::ci_method_name(steppe::parse_ci_method("wilson")), "wilson");
 }
 
-
 TEST(Interval, LikelihoodSolvesTheProfileEquation) {
   // 2 (n - 1) KL(p, mu) = qt^2 * n var / (p (1 - p)) at both limits (see interval.cpp).
   const ProportionCiInput in{0.153637, 0.000823, 30.0, 200.0, 0.95};

@@ -34,6 +34,25 @@ designs <- list(
                                           data = poll))
 )
 
+# statistic = "saddlepoint": survey's saddle() solves its root with uniroot(tol = 1e-8),
+# so its p-value is good to ~1e-6 relative. p_value_precise reruns svychisq with
+# saddle()'s tolerance set to 1e-300 (the same code, the root to full precision).
+saddle_precise <- eval(parse(text = sub("tol = 1e-08", "tol = 1e-300",
+                                        deparse(survey:::saddle), fixed = TRUE)))
+environment(saddle_precise) <- asNamespace("survey")
+precise_env <- list2env(list(saddle = saddle_precise), parent = asNamespace("survey"))
+for (fn in c("pFsum", "pchisqsum")) {
+  f <- get(fn, asNamespace("survey"))
+  environment(f) <- precise_env
+  assign(fn, f, envir = precise_env)
+}
+svychisq_precise <- function(formula, design, statistic) {
+  f <- if (inherits(design, "svyrep.design")) survey:::svychisq.svyrep.design else
+    survey:::svychisq.survey.design
+  environment(f) <- precise_env
+  f(formula, design, statistic = statistic)
+}
+
 cases <- list()
 # replicate: NULL, or an as.svrepdesign type (steppe: Design(...).to_replicate(type)),
 # built on the whole design before the subset.
@@ -43,17 +62,19 @@ add <- function(dname, row, col, subset = NULL, replicate = NULL) {
   if (!is.null(replicate)) des <- as.svrepdesign(des, type = replicate)
   if (!is.null(subset)) des <- des[des$variables[[subset$column]] == subset$equals, ]
   f <- as.formula(paste0("~`", row, "`+`", col, "`"))
-  for (s in c("F", "Chisq", "Wald", "adjWald")) {
+  for (s in c("F", "Chisq", "Wald", "adjWald", "saddlepoint")) {
     r <- svychisq(f, des, statistic = s)
     par <- unname(r$parameter)
+    precise <- if (s == "saddlepoint") svychisq_precise(f, des, s)$p.value else NULL
     cases[[length(cases) + 1]] <<- list(
       name = paste(dname, if (is.null(replicate)) "" else replicate, row, col, s,
                    if (is.null(subset)) "" else subset$equals, sep = "_"),
       data = spec$data, design = spec$design, replicate = replicate, row = row, col = col,
       subset = subset,
       statistic = s, value = as.numeric(r$statistic),
-      ndf = as.numeric(par[1]), ddf = if (s == "Chisq") NULL else as.numeric(par[2]),
-      p_value = as.numeric(r$p.value))
+      ndf = if (is.null(par)) NULL else as.numeric(par[1]),
+      ddf = if (s %in% c("Chisq", "saddlepoint")) NULL else as.numeric(par[2]),
+      p_value = as.numeric(r$p.value), p_value_precise = precise)
   }
 }
 
