@@ -48,6 +48,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import _synthetic as syn  # noqa: E402
+from _rtable import fmt_time  # noqa: E402
 
 GROUPINGS = {"domain": ["domain"], "age_region": ["age_group", "region"]}
 DESIGN_ARGS = {"weights": "w", "strata": "stratum", "psu": "psu"}
@@ -163,15 +164,18 @@ def probe(op: str, rows: int, seed: int, cache_dir: Path) -> dict[str, int]:
     return _measure_peak(lambda: steppe_frame(design, GROUPINGS[what]))
 
 
-def probe_in_child(op: str, args: argparse.Namespace) -> dict[str, int] | None:
-    """Run :func:`probe` in a fresh interpreter; None where /proc is not available."""
+def probe_in_child(
+    op: str, args: argparse.Namespace, script: str = __file__, timeout: float = 600
+) -> dict[str, int] | None:
+    """Run ``script --probe op`` in a fresh interpreter (each benchmark's memory
+    probe) and return the JSON it prints last; None where /proc is not available."""
     if not Path("/proc/self/clear_refs").exists():
         return None
-    cmd = [sys.executable, __file__, "--probe", op, "--rows", str(args.rows)]
+    cmd = [sys.executable, script, "--probe", op, "--rows", str(args.rows)]
     cmd += ["--seed", str(args.seed), "--cache-dir", str(args.cache_dir)]
     env = {**os.environ, **MALLOC_ENV}
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=600, env=env)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=timeout, env=env)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 # ------------------------------------------------------------------ results
@@ -226,14 +230,9 @@ class Table:
             ratio = "" if r["ratio_vs_pandas"] is None else f"{r['ratio_vs_pandas']:.2f}x"
             mem = "" if r["peak_bytes_per_row"] is None else f"{r['peak_bytes_per_row']:.1f}"
             print(
-                f"{r['operation']:<46} {r['rows']:>9,} {_fmt_time(r['seconds']):>10} "
+                f"{r['operation']:<46} {r['rows']:>9,} {fmt_time(r['seconds']):>10} "
                 f"{ratio:>10} {mem:>11}"
             )
-
-
-def _fmt_time(seconds: float) -> str:
-    """Seconds as ms below 10 s, else s."""
-    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
 # ------------------------------------------------------------- steppe/pandas

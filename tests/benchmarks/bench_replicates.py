@@ -54,14 +54,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import _synthetic as syn  # noqa: E402
+from _rtable import RTable as Table  # noqa: E402
 from bench_domains import (  # noqa: E402
     MALLOC_ENV,
-    _fmt_time,
     _json_default,
     _measure_peak,
     best_of,
     compare,
     machine_info,
+    probe_in_child,
 )
 
 N_REPLICATES = 80
@@ -157,94 +158,13 @@ def probe(op: str, args: argparse.Namespace) -> dict[str, int]:
     return _measure_peak(lambda: steppe_proportion(design))
 
 
-def probe_in_child(op: str, args: argparse.Namespace) -> dict[str, int] | None:
-    """Run :func:`probe` in a fresh interpreter; None where /proc is not available."""
-    if not Path("/proc/self/clear_refs").exists():
-        return None
-    cmd = [sys.executable, __file__, "--probe", op, "--rows", str(args.rows)]
-    cmd += ["--seed", str(args.seed), "--cache-dir", str(args.cache_dir)]
-    env = {**os.environ, **MALLOC_ENV}
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=900, env=env)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
-
-
 # ------------------------------------------------------------------ results
-class Table:
-    """Rows of the results table; each row may name the R operation it is compared with."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-
-    def add(
-        self,
-        operation: str,
-        rows: int,
-        seconds: float,
-        r_op: str | None = None,
-        memory: dict[str, Any] | None = None,
-        runs: int | None = None,
-        note: str = "",
-        first: float | None = None,
-    ) -> None:
-        """Record one measurement; ``r_op`` is the key of the R row it is compared with."""
-        peak = None if memory is None else memory.get("peak_bytes")
-        self.rows.append(
-            {
-                "operation": operation,
-                "rows": rows,
-                "seconds": seconds,
-                "timed_runs": runs,
-                "first_call_seconds": first,
-                "r_op": r_op,
-                "ratio_vs_r": None,
-                "peak_bytes": peak,
-                "peak_bytes_per_row": None if peak is None else peak / rows,
-                "retained_bytes": None if memory is None else memory.get("retained_bytes"),
-                "note": note,
-            }
-        )
-
-    def add_r(self, key: str, operation: str, rows: int, timing: dict[str, Any]) -> None:
-        """Record an R step; it is the baseline (ratio 1) for rows that name ``key``."""
-        self.add(operation, rows, float(timing["seconds"]), key, timing, runs=1)
-        self.rows[-1]["is_r"] = True
-
-    def finish(self) -> None:
-        """Fill in each row's time divided by its R counterpart's time on the same rows."""
-        base = {(r["r_op"], r["rows"]): r["seconds"] for r in self.rows if r.get("is_r")}
-        for r in self.rows:
-            b = base.get((r["r_op"], r["rows"]))
-            r["ratio_vs_r"] = None if not b else r["seconds"] / b
-
-    def seconds(self, prefix: str, rows: int) -> float | None:
-        """Time of the first recorded operation starting with ``prefix`` on ``rows`` rows."""
-        for r in self.rows:
-            if r["operation"].startswith(prefix) and r["rows"] == rows:
-                return float(r["seconds"])
-        return None
-
-    def print(self) -> None:
-        """Print the table to stdout."""
-        head = (
-            f"{'operation':<50} {'rows':>9} {'time':>10} {'runs':>4} {'vs R':>8} {'peak B/row':>11}"
-        )
-        print(head)
-        print("-" * len(head))
-        for r in self.rows:
-            ratio = "" if r["ratio_vs_r"] is None else f"{r['ratio_vs_r']:.3f}x"
-            mem = "" if r["peak_bytes_per_row"] is None else f"{r['peak_bytes_per_row']:.1f}"
-            print(
-                f"{r['operation']:<50} {r['rows']:>9,} {_fmt_time(r['seconds']):>10} "
-                f"{r['timed_runs'] or '':>4} {ratio:>8} {mem:>11}"
-            )
-
-
 def bench_steppe(df: pd.DataFrame, table: Table, args: argparse.Namespace, memory: bool) -> None:
     """Time steppe's ReplicateDesign() and proportion() by domain on ``df``."""
     n = len(df)
 
     def mem(op: str) -> dict[str, int] | None:
-        return probe_in_child(op, args) if memory else None
+        return probe_in_child(op, args, __file__, timeout=900) if memory else None
 
     t, runs, first = timed(lambda: steppe_rep_design(df), args.repeats, args.budget, False)
     label = f"steppe ReplicateDesign() ({N_REPLICATES} JK1 replicates)"
@@ -387,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{syn.input_bytes(df) / len(df):.0f} bytes/row\n"
     )
 
-    table = Table()
+    table = Table(width=50)
     print(f"steppe on {len(df):,} rows ...")
     bench_steppe(df, table, args, memory=not args.no_memory)
     r_results: dict[str, Any] = {}
