@@ -536,13 +536,7 @@ def write_json(
 ) -> None:
     """Write everything printed to ``args.out`` as JSON."""
     doc = {
-        "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": machine,
-        "config": {
-            k: (str(v) if isinstance(v, Path) else v)
-            for k, v in vars(args).items()
-            if k not in ("probe",)
-        },
+        **results_header(args, machine, skip=("probe",)),
         "data": {
             "strata": syn.N_STRATA,
             "psu_per_stratum": syn.PSU_PER_STRATUM,
@@ -558,6 +552,21 @@ def write_json(
     }
     args.out.write_text(json.dumps(doc, indent=2, default=_json_default) + "\n")
     print(f"\nwrote {args.out}")
+
+
+def results_header(
+    args: argparse.Namespace, machine: dict[str, Any], skip: tuple[str, ...] = ("probe",)
+) -> dict[str, Any]:
+    """The first fields of every benchmark's results JSON: when, where, how it ran."""
+    return {
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine,
+        "config": {
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in vars(args).items()
+            if k not in skip
+        },
+    }
 
 
 def _json_default(obj: Any) -> Any:

@@ -40,7 +40,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +58,7 @@ from bench_domains import (  # noqa: E402
     best_of,
     machine_info,
     probe_in_child,
+    results_header,
 )
 
 DESIGN_ARGS = {"weights": "w", "strata": "stratum", "psu": "psu"}
@@ -471,13 +471,7 @@ def write_json(
     """Write everything printed to ``args.out`` as JSON."""
     skip = ("probe", "weightipy_child", "passes")
     doc = {
-        "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": machine,
-        "config": {
-            k: (str(v) if isinstance(v, Path) else v)
-            for k, v in vars(args).items()
-            if k not in skip
-        },
+        **results_header(args, machine, skip=skip),
         "data": {
             "margin_levels": {
                 "region": syn.N_REGIONS,

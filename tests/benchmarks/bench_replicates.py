@@ -63,6 +63,7 @@ from bench_domains import (  # noqa: E402
     compare,
     machine_info,
     probe_in_child,
+    results_header,
 )
 
 N_REPLICATES = 80
@@ -344,13 +345,7 @@ def write_json(
 ) -> None:
     """Write everything printed to ``args.out`` as JSON."""
     doc = {
-        "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": machine,
-        "config": {
-            k: (str(v) if isinstance(v, Path) else v)
-            for k, v in vars(args).items()
-            if k not in ("probe",)
-        },
+        **results_header(args, machine, skip=("probe",)),
         "data": {
             "strata": syn.N_STRATA,
             "psu_per_stratum": syn.PSU_PER_STRATUM,
