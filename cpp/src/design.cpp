@@ -16,17 +16,24 @@ LonelyPsu parse_lonely_psu(std::string_view name) {
   if (name == "certainty") return LonelyPsu::Certainty;
   if (name == "adjust") return LonelyPsu::Adjust;
   if (name == "average") return LonelyPsu::Average;
-  throw InvalidInput("lonely_psu must be one of 'fail', 'remove', 'certainty', 'adjust', "
-                     "'average'; got '" + std::string(name) + "'");
+  throw InvalidInput(
+      "lonely_psu must be one of 'fail', 'remove', 'certainty', 'adjust', "
+      "'average'; got '" +
+      std::string(name) + "'");
 }
 
 std::string_view to_string(LonelyPsu rule) {
   switch (rule) {
-    case LonelyPsu::Fail: return "fail";
-    case LonelyPsu::Remove: return "remove";
-    case LonelyPsu::Certainty: return "certainty";
-    case LonelyPsu::Adjust: return "adjust";
-    case LonelyPsu::Average: return "average";
+    case LonelyPsu::Fail:
+      return "fail";
+    case LonelyPsu::Remove:
+      return "remove";
+    case LonelyPsu::Certainty:
+      return "certainty";
+    case LonelyPsu::Adjust:
+      return "adjust";
+    case LonelyPsu::Average:
+      return "average";
   }
   return "fail";
 }
@@ -59,6 +66,21 @@ void check_codes(std::span<const int32_t> codes, const char* what) {
       throw InvalidInput(msg.str());
     }
   }
+}
+
+// One stable counting-sort pass: reorders `order` by codes[row] (0-based, dense
+// after factorising), keeping the current order within equal codes.
+void counting_pass(std::vector<int32_t>& order, std::vector<int32_t>& scratch,
+                   std::span<const int32_t> codes) {
+  if (codes.empty()) return;
+  const int32_t levels = *std::max_element(codes.begin(), codes.end()) + 1;
+  std::vector<int64_t> next(static_cast<size_t>(levels) + 1, 0);
+  for (int32_t c : codes) ++next[static_cast<size_t>(c) + 1];
+  for (size_t k = 1; k < next.size(); ++k) next[k] += next[k - 1];
+  for (int32_t r : order) {
+    scratch[static_cast<size_t>(next[static_cast<size_t>(codes[static_cast<size_t>(r)])]++)] = r;
+  }
+  order.swap(scratch);
 }
 
 int32_t code_at(std::span<const int32_t> codes, int64_t row) {
@@ -102,11 +124,26 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
   bool sorted = true;
   for (int64_t i = 1; i < rows_ && sorted; ++i) sorted = !less(i, i - 1);
   if (!sorted) {
+    // The same order as std::stable_sort with `less`: stable counting sorts by
+    // the least significant key first (ssu, then psu, then stratum), O(rows).
     order_.resize(static_cast<size_t>(rows_));
     std::iota(order_.begin(), order_.end(), 0);
-    std::stable_sort(order_.begin(), order_.end(), less);
+    // (Codes from Python are dense; sparse codes from other callers would make
+    // the count tables large, so they take the comparison sort.)
+    const auto dense = [&](std::span<const int32_t> codes) {
+      return codes.empty() || *std::max_element(codes.begin(), codes.end()) <= 2 * rows_ + 1024;
+    };
+    if (dense(in.ssu) && dense(in.psu) && dense(in.strata)) {
+      std::vector<int32_t> scratch(order_.size());
+      counting_pass(order_, scratch, in.ssu);
+      counting_pass(order_, scratch, in.psu);
+      counting_pass(order_, scratch, in.strata);
+    } else {
+      std::stable_sort(order_.begin(), order_.end(), less);
+    }
     rank_.resize(order_.size());
-    for (size_t s = 0; s < order_.size(); ++s) rank_[static_cast<size_t>(order_[s])] = static_cast<int32_t>(s);
+    for (size_t s = 0; s < order_.size(); ++s)
+      rank_[static_cast<size_t>(order_[s])] = static_cast<int32_t>(s);
   }
   auto original = [&](int64_t s) -> int64_t {
     return order_.empty() ? s : order_[static_cast<size_t>(s)];
@@ -141,10 +178,12 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
       const int32_t p = in.psu[static_cast<size_t>(r)];
       new_psu = new_psu || p != prev_p;
       if (new_psu) {
-        if (static_cast<size_t>(p) >= psu_seen.size()) psu_seen.resize(static_cast<size_t>(p) + 1, 0);
+        if (static_cast<size_t>(p) >= psu_seen.size())
+          psu_seen.resize(static_cast<size_t>(p) + 1, 0);
         if (psu_seen[static_cast<size_t>(p)]) {
           std::ostringstream msg;
-          msg << "PSU code " << p << " appears in more than one stratum (first conflict at row " << r
+          msg << "PSU code " << p << " appears in more than one stratum (first conflict at row "
+              << r
               << "): clusters are not nested in strata; pass nest=True if PSU ids repeat across "
                  "strata";
           throw InvalidInput(msg.str());
@@ -168,10 +207,12 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
     if (!in.ssu.empty()) {
       const int32_t q = in.ssu[static_cast<size_t>(r)];
       if (new_psu || q != prev_q) {
-        if (static_cast<size_t>(q) >= ssu_seen.size()) ssu_seen.resize(static_cast<size_t>(q) + 1, 0);
+        if (static_cast<size_t>(q) >= ssu_seen.size())
+          ssu_seen.resize(static_cast<size_t>(q) + 1, 0);
         if (ssu_seen[static_cast<size_t>(q)]) {
           std::ostringstream msg;
-          msg << "second-stage unit code " << q << " appears in more than one PSU (row " << r << ")";
+          msg << "second-stage unit code " << q << " appears in more than one PSU (row " << r
+              << ")";
           throw InvalidInput(msg.str());
         }
         ssu_seen[static_cast<size_t>(q)] = 1;
@@ -223,7 +264,8 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
     scan(in.fpc, "fpc");
     scan(in.fpc2, "fpc2");
     if (any_above_one != all_at_least_one) {
-      throw InvalidInput("fpc must be all population sizes (>= 1) or all sampling fractions (<= 1)");
+      throw InvalidInput(
+          "fpc must be all population sizes (>= 1) or all sampling fractions (<= 1)");
     }
     const bool is_popsize = any_above_one;
     for (int64_t s = 0; s < rows_; ++s) {
@@ -250,8 +292,10 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
       psu_popsize2_.assign(static_cast<size_t>(psu_count_), kInf);
       std::vector<uint8_t> set(static_cast<size_t>(psu_count_), 0);
       for (int64_t p = 0; p < psu_count_; ++p) {
-        const int64_t m = psu_ssu_begin_[static_cast<size_t>(p) + 1] - psu_ssu_begin_[static_cast<size_t>(p)];
-        for (int64_t s = psu_row_begin_[static_cast<size_t>(p)]; s < psu_row_begin_[static_cast<size_t>(p) + 1]; ++s) {
+        const int64_t m =
+            psu_ssu_begin_[static_cast<size_t>(p) + 1] - psu_ssu_begin_[static_cast<size_t>(p)];
+        for (int64_t s = psu_row_begin_[static_cast<size_t>(p)];
+             s < psu_row_begin_[static_cast<size_t>(p) + 1]; ++s) {
           const double f = in.fpc2[static_cast<size_t>(original(s))];
           const double pop = is_popsize ? f : static_cast<double>(m) / f;
           double& slot = psu_popsize2_[static_cast<size_t>(p)];
@@ -332,14 +376,19 @@ void Design::set_calibration(const CalibrationInput& in) {
   c.indicator = indicator;
   c.omega_factor.resize(n);
   c.cal_weight.resize(n);
-  if (indicator) c.cell.resize(n); else c.matrix.resize(n * P);
+  if (indicator)
+    c.cell.resize(n);
+  else
+    c.matrix.resize(n * P);
   std::vector<double> normal(indicator ? P : P * P, 0.0);
   for (size_t r = 0; r < n; ++r) {
     const size_t s = r;  // calibration arrays stay in original row order
     const double wb = in.base_weights[r], wc = in.calibrated_weights[r];
     if (!(wb > 0) || wc == 0 || !std::isfinite(wb) || !std::isfinite(wc)) {
-      throw InvalidInput("calibration needs design weights > 0 and finite, nonzero calibrated "
-                         "weights (row " + std::to_string(r) + ")");
+      throw InvalidInput(
+          "calibration needs design weights > 0 and finite, nonzero calibrated "
+          "weights (row " +
+          std::to_string(r) + ")");
     }
     // GREG residuals subtract w_cal m' beta with beta from sum m z / g; R's
     // raking residuals subtract w_base times a per-cell shift found from the
@@ -418,7 +467,8 @@ Design Design::reweighted(std::span<const double> weights, const CalibrationInpu
 }
 
 std::string Design::psu_label(int64_t p) const {
-  if (rows_are_psus()) return "row " + std::to_string(order_.empty() ? p : order_[static_cast<size_t>(p)]);
+  if (rows_are_psus())
+    return "row " + std::to_string(order_.empty() ? p : order_[static_cast<size_t>(p)]);
   const int32_t code = psu_code_[static_cast<size_t>(p)];
   if (static_cast<size_t>(code) < psu_labels_.size()) return psu_labels_[static_cast<size_t>(code)];
   return std::to_string(code);

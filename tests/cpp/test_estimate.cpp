@@ -4,12 +4,14 @@
 // merge order, thread count, byte round trips and clear errors.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <map>
+#include <numeric>
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "steppe/accumulate.hpp"
 #include "steppe/design.hpp"
@@ -322,8 +324,8 @@ TEST(Estimate, CovarianceMatrixOfProportions) {
   for (size_t a = 0; a < K; ++a) {
     EXPECT_TRUE(close(r.covariance[a * K + a], r.variance[a], 1e-12));
     for (size_t b = 0; b < K; ++b) {
-      const double want = naive_covariance(s, z_of(static_cast<int32_t>(a)),
-                                           z_of(static_cast<int32_t>(b)), in);
+      const double want =
+          naive_covariance(s, z_of(static_cast<int32_t>(a)), z_of(static_cast<int32_t>(b)), in);
       EXPECT_NEAR(r.covariance[a * K + b], want, 1e-9 * std::abs(r.variance[a]));
     }
   }
@@ -393,3 +395,34 @@ TEST(Design, ClustersMustBeNestedInStrata) {
 
 }  // namespace
 }  // namespace steppe
+
+// Design sorts rows by (stratum, psu, ssu), ties in row order: counting sorts for
+// dense codes, a comparison sort for sparse ones; both must be that order.
+TEST(DesignOrder, SortsLikeAStableLexicographicSort) {
+  std::mt19937 rng(11);
+  for (const int32_t spread : {7, 1 << 28}) {  // dense codes, then sparse ones
+    const size_t n = 2000;
+    std::uniform_int_distribution<int32_t> code(0, spread);
+    std::vector<int32_t> strata(n), psu(n), ssu(n);
+    for (size_t i = 0; i < n; ++i) {
+      psu[i] = code(rng);
+      strata[i] = psu[i] % 5;               // PSUs nested in strata
+      ssu[i] = psu[i] * 3 + code(rng) % 3;  // and SSUs in PSUs
+    }
+    const std::vector<double> w(n, 1.0);
+    steppe::DesignInput in;
+    in.weights = w;
+    in.strata = strata;
+    in.psu = psu;
+    in.ssu = ssu;
+    const steppe::Design d(in);
+    std::vector<int32_t> want(n);
+    std::iota(want.begin(), want.end(), 0);
+    std::stable_sort(want.begin(), want.end(), [&](int32_t a, int32_t b) {
+      return std::tie(strata[a], psu[a], ssu[a]) < std::tie(strata[b], psu[b], ssu[b]);
+    });
+    EXPECT_EQ(d.order(), want) << "code spread " << spread;
+    for (size_t s = 0; s < n; ++s)
+      EXPECT_EQ(d.rank()[static_cast<size_t>(want[s])], static_cast<int32_t>(s));
+  }
+}
