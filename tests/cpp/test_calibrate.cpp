@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "golden_json.hpp"
 #include "steppe/calibrate.hpp"
 #include "steppe/errors.hpp"
 
@@ -26,13 +27,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kTol = 1e-9;
 
 const json& golden() {
-  static const json data = [] {
-    const auto path =
-        std::filesystem::path(__FILE__).parent_path().parent_path() / "golden" / "weights.json";
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path.string());
-    return json::parse(in);
-  }();
+  static const json data = steppe::golden::read("weights.json");
   return data;
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "golden_json.hpp"
 #include "steppe/chisq_sum.hpp"
 #include "steppe/distributions.hpp"
 #include "steppe/errors.hpp"
@@ -25,20 +26,11 @@ using steppe::pfsum_saddlepoint;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 const json& golden() {
-  static const json data = [] {
-    const auto path =
-        std::filesystem::path(__FILE__).parent_path().parent_path() / "golden" / "chisq_sum.json";
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path.string());
-    return json::parse(in);
-  }();
+  static const json data = steppe::golden::read("chisq_sum.json");
   return data;
 }
 
-double num(const json& v) {
-  if (v.is_string()) return v.get<std::string>() == "Inf" ? kInf : -kInf;
-  return v.get<double>();
-}
+double num(const json& v) { return steppe::golden::number(v); }
 
 std::vector<double> eigenvalues(const json& c) { return c.at("a").get<std::vector<double>>(); }
 

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "golden_json.hpp"
 #include "steppe/distributions.hpp"
 #include "steppe/errors.hpp"
 
@@ -18,24 +19,11 @@ namespace {
 using nlohmann::json;
 
 const json& golden() {
-  static const json data = [] {
-    const auto path = std::filesystem::path(__FILE__).parent_path().parent_path() / "golden" /
-                      "distributions.json";
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path.string());
-    return json::parse(in);
-  }();
+  static const json data = steppe::golden::read("distributions.json");
   return data;
 }
 
-// Numbers in the golden file; "Inf" / "-Inf" strings stand for infinities.
-double num(const json& v) {
-  if (v.is_string()) {
-    return v.get<std::string>() == "Inf" ? std::numeric_limits<double>::infinity()
-                                         : -std::numeric_limits<double>::infinity();
-  }
-  return v.get<double>();
-}
+double num(const json& v) { return steppe::golden::number(v); }
 
 // Relative error, with values below 1e-300 (R's subnormal tails) compared absolutely.
 double rel_err(double actual, double expected) {

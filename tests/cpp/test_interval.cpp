@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "golden_json.hpp"
 #include "steppe/distributions.hpp"
 #include "steppe/errors.hpp"
 #include "steppe/interval.hpp"
@@ -25,20 +26,11 @@ using steppe::ProportionCiInput;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 const json& golden() {
-  static const json data = [] {
-    const auto path = std::filesystem::path(__FILE__).parent_path().parent_path() / "golden" /
-                      "distributions.json";
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path.string());
-    return json::parse(in);
-  }();
+  static const json data = steppe::golden::read("distributions.json");
   return data;
 }
 
-double num(const json& v) {
-  if (v.is_string()) return v.get<std::string>() == "Inf" ? kInf : -kInf;
-  return v.get<double>();
-}
+double num(const json& v) { return steppe::golden::number(v); }
 
 double rel_err(double actual, double expected) {
   if (actual == expected) return 0.0;
