@@ -81,3 +81,23 @@ def test_contrast_errors() -> None:
         d.contrast("api00", "stype", {"x": {"Z": 1}})
     with pytest.raises(sp.InvalidInputError, match="level="):
         d.contrast("sch.wide", "stype", {"x": {"E": 1, "H": -1}})
+
+
+def test_ratio_contrast_arguments() -> None:
+    case = CASES[0]
+    d = design_of(case)
+    with pytest.raises(sp.InvalidInputError, match="denominator="):
+        d.contrast("api00", "stype", {"x": {"E": 1, "H": -1}}, statistic="ratio")
+    with pytest.raises(sp.InvalidInputError, match="statistic='ratio'"):
+        d.contrast("api00", "stype", {"x": {"E": 1, "H": -1}}, denominator="api99")
+    with pytest.raises(sp.InvalidInputError, match="nope"):
+        d.contrast("api00", "stype", {"x": {"E": 1}}, statistic="ratio", denominator="nope")
+    # a ratio contrast of one domain is that domain's ratio (svyratio), on both kinds
+    # of design
+    for design in (d, d.to_replicate("JK1")):
+        one = design.contrast(
+            "api00", "stype", {"E": {"E": 1}}, statistic="ratio", denominator="api99"
+        )
+        ratio = design.ratio("api00", "api99", by="stype").to_frame().set_index("stype").loc["E"]
+        assert one.estimate.iloc[0] == pytest.approx(ratio.estimate, rel=1e-12)
+        assert one.se.iloc[0] == pytest.approx(ratio.se, rel=1e-9)
