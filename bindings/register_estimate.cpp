@@ -1,3 +1,4 @@
+#include <steppe/errors.hpp>
 #include <steppe/estimate.hpp>
 #include <steppe/replicate.hpp>
 
@@ -124,6 +125,30 @@ void register_estimate(py::module_& m) {
         py::arg("covariance") = false, py::arg("keep_replicates") = false,
         "As estimate(), with replicate-weight variances (R's svrVar), one pass per replicate. "
         "keep_replicates adds 'replicates': replicates x cells estimates.");
+  m.def(
+      "replicate_variance",
+      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& thetas,
+         const py::array_t<double, py::array::c_style | py::array::forcecast>& estimate,
+         double scale, const std::vector<double>& rscales, bool mse) {
+        if (thetas.ndim() != 2)
+          throw InvalidInput("replicate_variance: thetas must be replicates x cells");
+        const auto n_rep = static_cast<size_t>(thetas.shape(0));
+        const auto cells = static_cast<size_t>(thetas.shape(1));
+        if (n_rep != rscales.size())
+          throw InvalidInput("replicate_variance: one rscale per replicate");
+        if (estimate.ndim() != 1 || static_cast<size_t>(estimate.shape(0)) != cells) {
+          throw InvalidInput("replicate_variance: one estimate per cell");
+        }
+        py::array_t<double> out(static_cast<py::ssize_t>(cells));
+        for (size_t c = 0; c < cells; ++c) {
+          out.mutable_data()[c] =
+              replicate_variance(thetas.data() + c, cells, estimate.data()[c], scale, rscales, mse);
+        }
+        return out;
+      },
+      py::arg("thetas"), py::arg("estimate"), py::arg("scale"), py::arg("rscales"), py::arg("mse"),
+      "R's svrVar of each column of thetas (replicates x cells): non-finite replicates dropped, "
+      "centred at the replicates' mean (or the estimate when mse).");
 }
 
 }  // namespace steppe::bindings

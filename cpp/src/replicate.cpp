@@ -84,6 +84,25 @@ void replicate_covariance(const std::vector<double>& thetas, size_t cells, size_
 
 }  // namespace
 
+double replicate_variance(const double* thetas, size_t stride, double estimate, double scale,
+                          std::span<const double> rscales, bool mse) {
+  double sum = 0, count = 0;
+  for (size_t r = 0; r < rscales.size(); ++r) {
+    const double t = thetas[r * stride];
+    if (std::isfinite(t) && rscales[r] > 0) {
+      sum += t;
+      count += 1;
+    }
+  }
+  const double centre = mse ? estimate : sum / count;
+  double v = 0;
+  for (size_t r = 0; r < rscales.size(); ++r) {
+    const double t = thetas[r * stride];
+    if (std::isfinite(t)) v += rscales[r] * (t - centre) * (t - centre);
+  }
+  return scale * v;
+}
+
 EstimateResult estimate_replicates(const Design& design, const EstimateRequest& req,
                                    const ReplicateSpec& spec) {
   validate_request(design, req);
@@ -157,23 +176,8 @@ EstimateResult estimate_replicates(const Design& design, const EstimateRequest& 
     }
   }
   for (size_t c = 0; c < cells; ++c) {
-    // R's svrVar: NA replicates are dropped (with their rscales); the centre is
-    // the replicates' mean over rscales > 0, or the estimate when mse.
-    double sum = 0, count = 0;
-    for (size_t r = 0; r < R; ++r) {
-      const double t = thetas[r * cells + c];
-      if (std::isfinite(t) && spec.rscales[r] > 0) {
-        sum += t;
-        count += 1;
-      }
-    }
-    const double centre = spec.mse ? res.estimate[c] : sum / count;
-    double v = 0;
-    for (size_t r = 0; r < R; ++r) {
-      const double t = thetas[r * cells + c];
-      if (std::isfinite(t)) v += spec.rscales[r] * (t - centre) * (t - centre);
-    }
-    res.variance[c] = spec.scale * v;
+    res.variance[c] = replicate_variance(thetas.data() + c, cells, res.estimate[c], spec.scale,
+                                         spec.rscales, spec.mse);
     const size_t d = c / K;
     const size_t key = static_cast<size_t>(plan.domain_key[d]);
     const double p_or_spread =

@@ -135,11 +135,12 @@ def contrast_rows(
         rows = valid & (by_codes.codes == labels.index(g))
         size[g] = float(np.sum(design.weights[rows] * (1.0 if x is None else x[rows])))
     replicate_variance = getattr(design, "_replicate_variance", None)
-    thetas_r = (
-        _replicate_thetas(design, statistic, y, x, valid, by_codes)
-        if replicate_variance is not None
-        else None
-    )
+    thetas_r = None
+    if replicate_variance is not None:
+        thetas_r = _replicate_thetas(design, statistic, y, x, valid, by_codes)
+        # The design's degf (R: the rank of the replicate weights minus 1), once.
+        one_domain = {"domain_codes": np.zeros((1, 0), dtype=np.int32)}
+        replicate_df = float(design._domain_df(one_domain, {}, [])[0])
     out = []
     for name, spec in contrasts.items():
         if isinstance(spec, (tuple, list)):
@@ -174,24 +175,25 @@ def contrast_rows(
                 scale_x = 1.0 if x is None else x[rows]
                 u[rows] += c * (y[rows] - theta[g] * scale_x) / size[g]
             estimate += c * theta[g]
-        with translate_core_errors():
-            raw = design._core_estimate(
-                "total",
-                values=np.ascontiguousarray(u),
-                subset=np.ascontiguousarray(involved.view(np.uint8)),
-                threads=design._threads,
-            )
         if thetas_r is not None and replicate_variance is not None:
             # R: svycontrast on svyby's replicate covariance, c' V c: the replicate
             # variance of sum_g c_g theta_g,r.
             lin = sum(float(c) * thetas_r[str(g)] for g, c in coefs.items())
             variance = float(replicate_variance(np.asarray(lin)[:, None], np.array([estimate]))[0])
+            df = replicate_df
         else:
+            with translate_core_errors():
+                raw = design._core_estimate(
+                    "total",
+                    values=np.ascontiguousarray(u),
+                    subset=np.ascontiguousarray(involved.view(np.uint8)),
+                    threads=design._threads,
+                )
             variance = float(raw["variance"][0])
+            df = float(design._domain_df(raw, {"values": u}, [])[0])
         if ratio_value is not None:
             estimate = ratio_value
         se = math.sqrt(variance)
-        df = float(design._domain_df(raw, {"values": u}, [])[0])
         t_crit = float(_core.qt(np.array([1 - (1 - conf_level) / 2]), df)[0])
         t = estimate / se if se > 0 else math.nan
         p = float(2 * _core.pt(np.array([-abs(t)]), df)[0]) if se > 0 else math.nan

@@ -90,6 +90,13 @@ def estimate_replicates(
     covariance: bool = False,
     keep_replicates: bool = False,
 ) -> dict[str, Any]: ...
+def replicate_variance(
+    thetas: npt.NDArray[np.float64],
+    estimate: npt.NDArray[np.float64],
+    scale: float,
+    rscales: list[float],
+    mse: bool,
+) -> npt.NDArray[np.float64]: ...
 def estimates_to_json(columns: dict[str, Any], meta_json: str, indent: int = -1) -> str: ...
 
 _F64 = npt.NDArray[np.float64]

@@ -195,22 +195,19 @@ class ReplicateDesign(Design):
             reps = np.asarray(raw["replicates"])
             logits = np.log(reps / (1 - reps))
             centre = np.log(p / (1 - p))
-        v_logit = self._replicate_variance(np.where(np.isinf(logits), 0.0, logits), centre)
-        v_logit[np.isinf(logits).any(axis=0)] = np.inf
+        v_logit = self._replicate_variance(logits, centre)
+        v_logit[np.isinf(logits).any(axis=0)] = np.inf  # a replicate share of 0 or 1
         return np.where(inside, v_logit * (p * (1 - p)) ** 2, var)
 
     def _replicate_variance(self, thetas: np.ndarray, estimate: np.ndarray) -> np.ndarray:
-        """R's svrVar of each column of replicates x cells (NaN replicates dropped)."""
-        rs = np.asarray(self._rep_rscales)[:, None]
-        defined = ~np.isnan(thetas)
-        with np.errstate(invalid="ignore"):
-            if self._rep_mse:
-                centre = np.asarray(estimate, dtype=np.float64)
-            else:
-                used = defined & (rs > 0)
-                centre = np.where(used, thetas, 0.0).sum(axis=0) / used.sum(axis=0)
-            dev = np.where(defined, thetas - centre, 0.0)
-            return np.asarray(self._rep_scale * (rs * dev * dev).sum(axis=0))
+        """R's svrVar of each column of replicates x cells (undefined replicates dropped)."""
+        return _core.replicate_variance(
+            np.asarray(thetas, dtype=np.float64),
+            np.asarray(estimate, dtype=np.float64),
+            self._rep_scale,
+            self._rep_rscales,
+            self._rep_mse,
+        )
 
     def _apply_weighting(self, weigher: Any) -> Design:
         """Weight the full-sample weights and every replicate column, as R does.

@@ -1,10 +1,16 @@
-# Helpers shared by the R benchmark drivers (r_svyby.R, r_rake.R, r_replicates.R),
+# Libraries and helpers shared by the R benchmark drivers (r_svyby.R, r_rake.R, r_replicates.R),
 # sourced from the driver's own folder.
 #
 # Peak memory of a step: /proc/self/clear_refs resets VmHWM, then VmHWM after the
 # step minus VmRSS before it (Linux only; NA elsewhere). The reset also lowers the
 # kernel's max RSS that getrusage and /usr/bin/time report, so the whole process's
 # peak is tracked as the running maximum of VmHWM (process_peak_kb).
+
+suppressPackageStartupMessages({
+  library(survey)
+  library(data.table)
+  library(jsonlite)
+})
 
 status_kb <- function(field) {
   lines <- tryCatch(readLines("/proc/self/status"), error = function(e) character())

@@ -20,22 +20,16 @@
 # rake() does not return its number of passes, so the calls to postStratify are
 # counted with trace() (a counter increment, three per pass): passes = calls / 3.
 
-suppressPackageStartupMessages({
-  library(survey)
-  library(data.table)
-  library(jsonlite)
-})
-
 args <- commandArgs(trailingOnly = TRUE)
 stopifnot(length(args) == 3)
 input <- args[[1]]
 margins_csv <- args[[2]]
 out_dir <- args[[3]]
 
-# status_kb, reset_peak, measure, fmt, timings + record: shared by the R benchmarks.
+# survey, data.table, jsonlite and the helpers shared by the R benchmarks
+# (status_kb, reset_peak, measure, fmt, timings + record).
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE),
                                                   value = TRUE)[1])), "r_common.R"))
-
 
 margins <- fread(margins_csv, colClasses = c(variable = "character", code = "integer",
                                              count = "double"))

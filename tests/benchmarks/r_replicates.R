@@ -16,22 +16,16 @@
 # before it (Linux only; NA elsewhere), as in r_svyby.R. The process's overall
 # peak is the running maximum of VmHWM ("process_peak_bytes").
 
-suppressPackageStartupMessages({
-  library(survey)
-  library(data.table)
-  library(jsonlite)
-})
-
 args <- commandArgs(trailingOnly = TRUE)
 stopifnot(length(args) == 3)
 input <- args[[1]]
 rep_bin <- args[[2]]
 out_dir <- args[[3]]
 
-# status_kb, reset_peak, measure, fmt, timings + record: shared by the R benchmarks.
+# survey, data.table, jsonlite and the helpers shared by the R benchmarks
+# (status_kb, reset_peak, measure, fmt, timings + record).
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE),
                                                   value = TRUE)[1])), "r_common.R"))
-
 
 read_inputs <- function() {
   d <- as.data.frame(fread(input, showProgress = FALSE))

@@ -14,18 +14,13 @@
 # kernel's max RSS that getrusage and /usr/bin/time report, so the whole process's
 # peak is tracked here as the running maximum of VmHWM ("process_peak_bytes").
 
-suppressPackageStartupMessages({
-  library(survey)
-  library(data.table)
-  library(jsonlite)
-})
-
 args <- commandArgs(trailingOnly = TRUE)
 stopifnot(length(args) == 2)
 input <- args[[1]]
 out_dir <- args[[2]]
 
-# status_kb, reset_peak, measure, fmt, timings + record: shared by the R benchmarks.
+# survey, data.table, jsonlite and the helpers shared by the R benchmarks
+# (status_kb, reset_peak, measure, fmt, timings + record).
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE),
                                                   value = TRUE)[1])), "r_common.R"))
 

@@ -5,6 +5,7 @@
 // centre = the full-sample estimate (mse) or the mean of the replicates.
 #pragma once
 
+#include <cstddef>
 #include <span>
 #include <vector>
 
@@ -24,6 +25,12 @@ struct ReplicateSpec {
   /// domains.
   bool keep_replicates = false;
 };
+
+/// R's svrVar of one statistic from its replicate estimates thetas[r * stride],
+/// r < rscales.size(): undefined (non-finite) replicates are dropped with their
+/// rscales; the centre is their mean over rscales > 0, or `estimate` when mse.
+double replicate_variance(const double* thetas, size_t stride, double estimate, double scale,
+                          std::span<const double> rscales, bool mse);
 
 /// Estimates of the request with replicate-weight variances. The design gives
 /// the full-sample weights (its strata and PSUs are not used). Replicates whose
