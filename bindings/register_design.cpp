@@ -21,7 +21,7 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
   in.weights = view<double>(weights, "weights");
   in.strata = view_or_empty<int32_t>(strata, "strata");
   in.psu = view_or_empty<int32_t>(psu, "psu");
-  in.ssu = view_or_empty<int32_t>(psu2, "psu2");
+  in.psu2 = view_or_empty<int32_t>(psu2, "psu2");
   in.fpc = view_or_empty<double>(fpc, "fpc");
   in.fpc2 = view_or_empty<double>(fpc2, "fpc2");
   in.stratum_labels = std::move(stratum_labels);

@@ -97,12 +97,12 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
   }
   check_length(in.strata, rows_, "strata");
   check_length(in.psu, rows_, "psu");
-  check_length(in.ssu, rows_, "psu2");
+  check_length(in.psu2, rows_, "psu2");
   check_length(in.fpc, rows_, "fpc");
   check_length(in.fpc2, rows_, "fpc2");
   check_codes(in.strata, "strata");
   check_codes(in.psu, "psu");
-  check_codes(in.ssu, "psu2");
+  check_codes(in.psu2, "psu2");
   for (int64_t i = 0; i < rows_; ++i) {
     const double w = in.weights[static_cast<size_t>(i)];
     if (!std::isfinite(w) || (w < 0 && !in.allow_negative_weights)) {
@@ -111,21 +111,21 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
       throw InvalidInput(msg.str());
     }
   }
-  if (!in.ssu.empty() && in.psu.empty()) throw InvalidInput("psu2 needs psu");
+  if (!in.psu2.empty() && in.psu.empty()) throw InvalidInput("psu2 needs psu");
 
-  // Sort rows by (stratum, psu, ssu) once; every estimate is then a sequential scan.
+  // Sort rows by (stratum, psu, psu2) once; every estimate is then a sequential scan.
   auto less = [&](int64_t a, int64_t b) {
     const int32_t sa = code_at(in.strata, a), sb = code_at(in.strata, b);
     if (sa != sb) return sa < sb;
     const int32_t pa = code_at(in.psu, a), pb = code_at(in.psu, b);
     if (pa != pb) return pa < pb;
-    return code_at(in.ssu, a) < code_at(in.ssu, b);
+    return code_at(in.psu2, a) < code_at(in.psu2, b);
   };
   bool sorted = true;
   for (int64_t i = 1; i < rows_ && sorted; ++i) sorted = !less(i, i - 1);
   if (!sorted) {
     // The same order as std::stable_sort with `less`: stable counting sorts by
-    // the least significant key first (ssu, then psu, then stratum), O(rows).
+    // the least significant key first (psu2, then psu, then stratum), O(rows).
     order_.resize(static_cast<size_t>(rows_));
     std::iota(order_.begin(), order_.end(), 0);
     // (Codes from Python are dense; sparse codes from other callers would make
@@ -133,9 +133,9 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
     const auto dense = [&](std::span<const int32_t> codes) {
       return codes.empty() || *std::max_element(codes.begin(), codes.end()) <= 2 * rows_ + 1024;
     };
-    if (dense(in.ssu) && dense(in.psu) && dense(in.strata)) {
+    if (dense(in.psu2) && dense(in.psu) && dense(in.strata)) {
       std::vector<int32_t> scratch(order_.size());
-      counting_pass(order_, scratch, in.ssu);
+      counting_pass(order_, scratch, in.psu2);
       counting_pass(order_, scratch, in.psu);
       counting_pass(order_, scratch, in.strata);
     } else {
@@ -163,12 +163,12 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
     stratum_labels_.push_back(std::to_string(stratum_labels_.size()));
   }
 
-  // Group boundaries. PSU (and SSU) codes must not reappear in another group:
+  // Group boundaries. PSU (and psu2) codes must not reappear in another group:
   // that would mean clusters are not nested in strata (R: "you may want nest=TRUE").
   std::vector<int64_t> stratum_first_psu(static_cast<size_t>(n_strata) + 1, -1);
-  std::vector<uint8_t> psu_seen, ssu_seen;
+  std::vector<uint8_t> psu_seen, psu2_seen;
   int32_t prev_h = -1, prev_p = -1, prev_q = -1;
-  int64_t ssu_count = 0;
+  int64_t psu2_count = 0;
   for (int64_t s = 0; s < rows_; ++s) {
     const int64_t r = original(s);
     const int32_t h = code_at(in.strata, r);
@@ -201,31 +201,31 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
         psu_row_begin_.push_back(s);
         psu_code_.push_back(prev_p);
       }
-      if (!in.ssu.empty()) psu_ssu_begin_.push_back(ssu_count);
+      if (!in.psu2.empty()) psu_psu2_begin_.push_back(psu2_count);
       ++psu_count_;
     }
-    if (!in.ssu.empty()) {
-      const int32_t q = in.ssu[static_cast<size_t>(r)];
+    if (!in.psu2.empty()) {
+      const int32_t q = in.psu2[static_cast<size_t>(r)];
       if (new_psu || q != prev_q) {
-        if (static_cast<size_t>(q) >= ssu_seen.size())
-          ssu_seen.resize(static_cast<size_t>(q) + 1, 0);
-        if (ssu_seen[static_cast<size_t>(q)]) {
+        if (static_cast<size_t>(q) >= psu2_seen.size())
+          psu2_seen.resize(static_cast<size_t>(q) + 1, 0);
+        if (psu2_seen[static_cast<size_t>(q)]) {
           std::ostringstream msg;
           msg << "second-stage unit code " << q << " appears in more than one PSU (row " << r
               << ")";
           throw InvalidInput(msg.str());
         }
-        ssu_seen[static_cast<size_t>(q)] = 1;
-        ssu_row_begin_.push_back(s);
-        ++ssu_count;
+        psu2_seen[static_cast<size_t>(q)] = 1;
+        psu2_row_begin_.push_back(s);
+        ++psu2_count;
       }
       prev_q = q;
     }
   }
   if (!in.psu.empty()) psu_row_begin_.push_back(rows_);
-  if (!in.ssu.empty()) {
-    psu_ssu_begin_.push_back(ssu_count);
-    ssu_row_begin_.push_back(rows_);
+  if (!in.psu2.empty()) {
+    psu_psu2_begin_.push_back(psu2_count);
+    psu2_row_begin_.push_back(rows_);
   }
   stratum_psu_begin_.assign(static_cast<size_t>(n_strata) + 1, 0);
   for (int32_t h = 0; h < n_strata; ++h) {
@@ -240,8 +240,8 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
   // sizes, all <= 1 are sampling fractions; a mix is an error.
   has_fpc_ = !in.fpc.empty();
   if (!in.fpc2.empty() && !has_fpc_) throw InvalidInput("fpc2 needs fpc");
-  if (!in.fpc2.empty() && in.ssu.empty()) throw InvalidInput("fpc2 needs psu2");
-  if (has_fpc_ && !in.ssu.empty() && in.fpc2.empty()) {
+  if (!in.fpc2.empty() && in.psu2.empty()) throw InvalidInput("fpc2 needs psu2");
+  if (has_fpc_ && !in.psu2.empty() && in.fpc2.empty()) {
     throw InvalidInput("psu2 with fpc needs fpc2 (the second-stage population size or fraction)");
   }
   if (psu_count_ < 2) throw InvalidInput("the design has only one primary sampling unit");
@@ -293,7 +293,7 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
       std::vector<uint8_t> set(static_cast<size_t>(psu_count_), 0);
       for (int64_t p = 0; p < psu_count_; ++p) {
         const int64_t m =
-            psu_ssu_begin_[static_cast<size_t>(p) + 1] - psu_ssu_begin_[static_cast<size_t>(p)];
+            psu_psu2_begin_[static_cast<size_t>(p) + 1] - psu_psu2_begin_[static_cast<size_t>(p)];
         for (int64_t s = psu_row_begin_[static_cast<size_t>(p)];
              s < psu_row_begin_[static_cast<size_t>(p) + 1]; ++s) {
           const double f = in.fpc2[static_cast<size_t>(original(s))];

@@ -84,8 +84,8 @@ struct SpreadState {
   std::vector<int64_t> strata_seen;    ///< per domain: strata with a z for it
   std::vector<int64_t> strata_ok;      ///< per domain: strata with a variance (lonely "average")
   std::vector<int32_t> lonely_strata;  ///< single-PSU strata met under "fail"
-  std::vector<int64_t> lonely_psus;    ///< PSUs with a single SSU met under "fail" (stage 2)
-  int64_t nan_stage2 = 0;              ///< stage-2 "average" with a lonely SSU (R gives NaN)
+  std::vector<int64_t> lonely_psus;    ///< PSUs with a single psu2 unit met under "fail" (stage 2)
+  int64_t nan_stage2 = 0;              ///< stage-2 "average" with a lonely psu2 unit (R gives NaN)
   std::vector<StratumMoments> partial;
 
   SpreadState() = default;

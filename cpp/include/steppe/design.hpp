@@ -1,5 +1,5 @@
 // A sampling design: strata, PSUs (and optionally second-stage units), finite
-// population corrections and weights, with the rows put in stratum / PSU / SSU
+// population corrections and weights, with the rows put in stratum / PSU / psu2
 // order once, so that every estimate afterwards is a sequential scan.
 #pragma once
 
@@ -40,12 +40,12 @@ struct CalibrationInput {
 
 /// Design columns in original row order. Codes are 0-based int32; the caller
 /// (the Python layer) factorises labels. PSU codes must already identify PSUs
-/// uniquely across strata, and SSU codes uniquely across PSUs.
+/// uniquely across strata, and psu2 codes uniquely across PSUs.
 struct DesignInput {
   std::span<const double> weights;      ///< sampling weights, finite and >= 0
   std::span<const int32_t> strata;      ///< empty: a single stratum
   std::span<const int32_t> psu;         ///< empty: each row is its own PSU
-  std::span<const int32_t> ssu;         ///< empty: no second stage
+  std::span<const int32_t> psu2;        ///< empty: no second stage
   std::span<const double> fpc;          ///< stage-1 population size per row; empty: none
   std::span<const double> fpc2;         ///< stage-2 population size per row; empty: none
   std::vector<std::string> stratum_labels;  ///< labels for messages, indexed by code
@@ -88,7 +88,7 @@ class Design {
   int32_t strata() const { return static_cast<int32_t>(stratum_psu_begin_.size()) - 1; }
   int64_t psus() const { return psu_count_; }
   bool rows_are_psus() const { return psu_row_begin_.empty(); }
-  bool has_second_stage() const { return !ssu_row_begin_.empty(); }
+  bool has_second_stage() const { return !psu2_row_begin_.empty(); }
   bool has_fpc() const { return has_fpc_; }
   LonelyPsu lonely_psu() const { return lonely_; }
 
@@ -106,9 +106,9 @@ class Design {
   const std::vector<int64_t>& psu_row_begin() const { return psu_row_begin_; }
   /// Stage-1 population size per stratum (+inf when there is no fpc).
   const std::vector<double>& stratum_popsize() const { return stratum_popsize_; }
-  /// Stage 2: SSU index range per PSU, first sorted row per SSU, population size per PSU.
-  const std::vector<int64_t>& psu_ssu_begin() const { return psu_ssu_begin_; }
-  const std::vector<int64_t>& ssu_row_begin() const { return ssu_row_begin_; }
+  /// Stage 2: psu2 index range per PSU, first sorted row per psu2 unit, population size per PSU.
+  const std::vector<int64_t>& psu_psu2_begin() const { return psu_psu2_begin_; }
+  const std::vector<int64_t>& psu2_row_begin() const { return psu2_row_begin_; }
   const std::vector<double>& psu_popsize2() const { return psu_popsize2_; }
   const std::string& stratum_label(int32_t h) const { return stratum_labels_[static_cast<size_t>(h)]; }
   /// Label of the PSU at sorted index p (its code when no labels were given).
@@ -139,8 +139,8 @@ class Design {
   std::vector<int64_t> stratum_psu_begin_;
   std::vector<int64_t> psu_row_begin_;
   std::vector<double> stratum_popsize_;
-  std::vector<int64_t> psu_ssu_begin_;
-  std::vector<int64_t> ssu_row_begin_;
+  std::vector<int64_t> psu_psu2_begin_;
+  std::vector<int64_t> psu2_row_begin_;
   std::vector<double> psu_popsize2_;
   std::vector<std::string> stratum_labels_;
   std::vector<int32_t> psu_code_;  ///< per PSU index: its input code
