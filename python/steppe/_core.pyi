@@ -10,7 +10,7 @@ class NotEstimable(ValueError): ...
 class Design:
     def __init__(
         self,
-        weights: npt.NDArray[np.float64],
+        weights: npt.NDArray[np.float64] | None = None,
         strata: npt.NDArray[np.int32] | None = None,
         psu: npt.NDArray[np.int32] | None = None,
         psu2: npt.NDArray[np.int32] | None = None,
@@ -27,9 +27,14 @@ class Design:
         raking_levels: list[npt.NDArray[np.int32]] = ...,
         raking_factors: list[npt.NDArray[np.float64]] = ...,
         allow_negative_weights: bool = False,
+        rows: int = -1,
+        nest: bool = False,
+        columns: dict[str, str] = ...,
     ) -> None: ...
     @property
     def rows(self) -> int: ...
+    @property
+    def weights(self) -> npt.NDArray[np.float64]: ...
     @property
     def strata(self) -> int: ...
     @property

@@ -38,22 +38,34 @@ struct CalibrationInput {
   bool active() const { return columns > 0; }
 };
 
+/// Column names for error messages (empty: the role alone, e.g. "fpc").
+struct DesignColumns {
+  std::string weights, strata, psu, psu2, fpc, fpc2;
+};
+
 /// Design columns in original row order. Codes are 0-based int32; the caller
-/// (the Python layer) factorises labels. PSU codes must already identify PSUs
-/// uniquely across strata, and psu2 codes uniquely across PSUs.
+/// (the Python layer) factorises labels. PSU codes must identify PSUs uniquely
+/// across strata unless `nest`; psu2 codes are nested in PSUs (as R's svydesign).
 struct DesignInput {
-  std::span<const double> weights;      ///< sampling weights, finite and >= 0
+  /// Sampling weights, finite and >= 0. Empty: from fpc as R's svydesign (the
+  /// product over stages of N/n), or all 1 when there is no fpc.
+  std::span<const double> weights;
   std::span<const int32_t> strata;      ///< empty: a single stratum
   std::span<const int32_t> psu;         ///< empty: each row is its own PSU
   std::span<const int32_t> psu2;        ///< empty: no second stage
-  std::span<const double> fpc;          ///< stage-1 population size per row; empty: none
-  std::span<const double> fpc2;         ///< stage-2 population size per row; empty: none
+  std::span<const double> fpc;          ///< stage-1 population size or fraction per row; empty: none
+  std::span<const double> fpc2;         ///< stage-2 population size or fraction per row; empty: none
   std::vector<std::string> stratum_labels;  ///< labels for messages, indexed by code
   std::vector<std::string> psu_labels;      ///< labels for messages, indexed by PSU code
   LonelyPsu lonely_psu = LonelyPsu::Fail;
   CalibrationInput calibration;
   /// Linear (GREG) calibration may leave negative weights, as R allows.
   bool allow_negative_weights = false;
+  /// Rows; -1: the length of the first column given (needed when none is).
+  int64_t rows = -1;
+  /// PSU ids repeat across strata (R's nest=TRUE): a PSU is a (stratum, psu) pair.
+  bool nest = false;
+  DesignColumns columns;
 };
 
 /// Calibration data in original row order (see CalibrationInput).
@@ -128,6 +140,9 @@ class Design {
 
  private:
   void set_calibration(const CalibrationInput& in);
+  void set_fpc(const DesignInput& in, const std::string& fpc_name, const std::string& fpc2_name);
+  void set_weights(const DesignInput& in, const std::string& fpc_name,
+                   const std::string& fpc2_name);
   int64_t rows_ = 0;
   int64_t psu_count_ = 0;
   bool has_fpc_ = false;
@@ -144,6 +159,7 @@ class Design {
   std::vector<double> psu_popsize2_;
   std::vector<std::string> stratum_labels_;
   std::vector<int32_t> psu_code_;  ///< per PSU index: its input code
+  bool nest_ = false;
   std::vector<std::string> psu_labels_;
   Calibration calibration_;
 };
