@@ -6,7 +6,7 @@ VPY    := $(VENV)/bin/python
 JOBS   ?= 2
 BUILD  := build/cpp
 
-.PHONY: all venv install demo test test-deps test-cpp test-python lint golden bench clean
+.PHONY: all venv install demo test test-deps test-cpp test-python lint golden bench bench-peers clean
 
 all: test
 
@@ -61,8 +61,18 @@ golden:
 	Rscript tests/golden/make_contrast_golden.R
 	Rscript tests/golden/make_replicate_quantile_golden.R
 
-bench: install
+# Peers for the benchmarks live in their own venv (svy brings polars; samplics pyarrow).
+PEERS := .venv-peers
+$(PEERS)/bin/python:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q --upgrade pip
+	$(PEERS)/bin/python -m pip install -q svy pandas
+
+bench-peers: $(PEERS)/bin/python
+
+bench: install bench-peers
 	$(VPY) tests/benchmarks/bench_domains.py
+	$(VPY) tests/benchmarks/bench_svy.py
 
 clean:
-	rm -rf build $(VENV) report
+	rm -rf build $(VENV) $(PEERS) report
