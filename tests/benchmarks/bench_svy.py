@@ -78,11 +78,8 @@ def workload_arrays(name: str, rows: int, cache_dir: Path) -> dict[str, np.ndarr
         n_h = syn.PSU_PER_STRATUM
         n_psu = syn.N_STRATA * n_h
         stratum_of_psu = np.arange(n_psu) // n_h
-        reps = np.where(
-            stratum_of_psu[None, :] == (psu // n_h)[:, None],
-            w[:, None] * n_h / (n_h - 1),
-            w[:, None],
-        )
+        same_stratum = stratum_of_psu[None, :] == (psu // n_h)[:, None]
+        reps = np.where(same_stratum, w[:, None] * n_h / (n_h - 1), w[:, None])
         reps[np.arange(len(w)), psu] = 0.0
     out["reps"] = np.asfortranarray(reps)
     cache_dir.mkdir(parents=True, exist_ok=True)
