@@ -6,7 +6,7 @@ VPY    := $(VENV)/bin/python
 JOBS   ?= 2
 BUILD  := build/cpp
 
-.PHONY: all venv install demo test test-deps test-cpp test-python lint golden bench bench-peers clean
+.PHONY: all venv install dev demo test test-deps test-cpp test-python lint golden bench bench-peers clean
 
 all: test
 
@@ -18,6 +18,16 @@ venv: $(VPY)
 
 install: venv
 	$(VPY) -m pip install -q ".[test]"
+
+# Developer loop: build the extension in build/dev and drop it into python/steppe,
+# then run anything with PYTHONPATH=python (no reinstall after Python edits).
+dev: test-deps
+	$(VPY) -m pip install -q pybind11
+	$(VENV)/bin/cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DSTEPPE_BUILD_PYTHON=ON -DPython_EXECUTABLE=$(abspath $(VPY)) \
+	  -Dpybind11_DIR=$$($(VPY) -m pybind11 --cmakedir)
+	$(VENV)/bin/cmake --build build/dev -j $(JOBS)
+	cp build/dev/_core*.so python/steppe/
 
 demo: install
 	$(VPY) -m steppe.demo --out report
