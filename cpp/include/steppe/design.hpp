@@ -4,12 +4,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace steppe {
+
+struct ReplicateVariance;  // replicate.hpp: a replicate-weight variance backend
 
 /// What to do with a stratum that has a single PSU (R: options(survey.lonely.psu)).
 enum class LonelyPsu { Fail, Remove, Certainty, Adjust, Average };
@@ -53,8 +56,8 @@ struct DesignInput {
   std::span<const int32_t> strata;      ///< empty: a single stratum
   std::span<const int32_t> psu;         ///< empty: each row is its own PSU
   std::span<const int32_t> psu2;        ///< empty: no second stage
-  std::span<const double> fpc;          ///< stage-1 population size or fraction per row; empty: none
-  std::span<const double> fpc2;         ///< stage-2 population size or fraction per row; empty: none
+  std::span<const double> fpc;          ///< stage-1 population size or fraction; empty: none
+  std::span<const double> fpc2;         ///< stage-2 population size or fraction; empty: none
   std::vector<std::string> stratum_labels;  ///< labels for messages, indexed by code
   std::vector<std::string> psu_labels;      ///< labels for messages, indexed by PSU code
   LonelyPsu lonely_psu = LonelyPsu::Fail;
@@ -135,6 +138,11 @@ class Design {
     return rows_are_psus() ? p : psu_row_begin_[static_cast<size_t>(p)];
   }
   const Calibration& calibration() const { return calibration_; }
+  /// The replicate-weight variance backend (R's svrepdesign), or nullptr for a
+  /// Taylor-linearisation design.
+  const ReplicateVariance* replicates() const { return replicates_.get(); }
+  /// The same design with a replicate-weight variance backend (shared, immutable).
+  Design with_replicates(std::shared_ptr<const ReplicateVariance> replicates) const;
   /// R's degf(design): PSUs minus strata.
   int64_t degf() const { return psu_count_ - strata(); }
 
@@ -162,6 +170,7 @@ class Design {
   bool nest_ = false;
   std::vector<std::string> psu_labels_;
   Calibration calibration_;
+  std::shared_ptr<const ReplicateVariance> replicates_;
 };
 
 }  // namespace steppe
