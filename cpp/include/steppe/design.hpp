@@ -121,7 +121,7 @@ class Design {
   const std::vector<int64_t>& psu_row_begin() const { return psu_row_begin_; }
   /// Stage-1 population size per stratum (+inf when there is no fpc).
   const std::vector<double>& stratum_popsize() const { return stratum_popsize_; }
-  /// Stage 2: psu2 index range per PSU, first sorted row per psu2 unit, population size per PSU.
+  /// Stage 2: psu2 index range per PSU, first sorted row per psu2, population size per PSU.
   const std::vector<int64_t>& psu_psu2_begin() const { return psu_psu2_begin_; }
   const std::vector<int64_t>& psu2_row_begin() const { return psu2_row_begin_; }
   const std::vector<double>& psu_popsize2() const { return psu_popsize2_; }
