@@ -12,6 +12,7 @@
 #include "steppe/crosstab.hpp"
 #include "steppe/distributions.hpp"
 #include "steppe/errors.hpp"
+#include "steppe/replicate.hpp"
 
 namespace steppe {
 
@@ -49,6 +50,19 @@ Matrix sandwich(const Matrix& x, const Matrix& a, const Matrix& y) {
       const double v = x(l, i);
       if (v == 0) continue;
       for (size_t j = 0; j < y.m; ++j) out(i, j) += v * ay(l, j);
+    }
+  }
+  return out;
+}
+
+/// A B.
+Matrix product(const Matrix& a, const Matrix& b) {
+  Matrix out(a.n, b.m);
+  for (size_t i = 0; i < a.n; ++i) {
+    for (size_t l = 0; l < a.m; ++l) {
+      const double v = a(i, l);
+      if (v == 0) continue;
+      for (size_t j = 0; j < b.m; ++j) out(i, j) += v * b(l, j);
     }
   }
   return out;
@@ -352,24 +366,23 @@ void rao_scott(const ChisqTable& t, ChisqStatistic stat, ChisqResult& res) {
     for (size_t a = 1; a < R; ++a, ++j) {
       for (size_t k = 0; k < K; ++k) {
         const size_t r = k % R, c = k / R;
-        cm(k, j) = (r == a && c == b ? 1.0 : 0.0) - (r == a ? 1.0 / double(C) : 0.0) -
-                   (c == b ? 1.0 / double(R) : 0.0) + 1.0 / double(K);
+        cm(k, j) = (r == a && c == b ? 1.0 : 0.0) - (r == a ? 1.0 / static_cast<double>(C) : 0.0) -
+                   (c == b ? 1.0 / static_cast<double>(R) : 0.0) + 1.0 / static_cast<double>(K);
       }
     }
   }
-  Matrix inv_d(K, K), inv_dn(K, K);
+  // D^-1 (0 on empty cells), D^-1 / N and D^-1 V D^-1.
+  std::vector<double> inv_d(K);
+  Matrix inv_dn(K, K), dvd(K, K);
   for (size_t k = 0; k < K; ++k) {
     const double p = t.estimate[k];
-    inv_d(k, k) = p == 0 ? 0.0 : 1.0 / p;
-    inv_dn(k, k) = inv_d(k, k) / t.n_rows;
+    inv_d[k] = p == 0 ? 0.0 : 1.0 / p;
+    inv_dn(k, k) = inv_d[k] / t.n_rows;
   }
-  Matrix cov(K, K);
-  std::copy(t.covariance.begin(), t.covariance.end(), cov.a.begin());
-  const Matrix denom = sandwich(cm, inv_dn, cm);
-  Matrix dvd(K, K);  // D^-1 V D^-1
   for (size_t i = 0; i < K; ++i) {
-    for (size_t j = 0; j < K; ++j) dvd(i, j) = inv_d(i, i) * cov(i, j) * inv_d(j, j);
+    for (size_t j = 0; j < K; ++j) dvd(i, j) = inv_d[i] * t.covariance[i * K + j] * inv_d[j];
   }
+  const Matrix denom = sandwich(cm, inv_dn, cm);
   const Matrix numr = sandwich(cm, dvd, cm);
   // Delta = solve(denom, numr) as R; a table with empty cells can make denom
   // exactly singular, where a generalised inverse gives the design effects of the
@@ -378,10 +391,7 @@ void rao_scott(const ChisqTable& t, ChisqStatistic stat, ChisqResult& res) {
   if (!lu_solve(denom, delta)) {
     std::vector<double> s;
     Matrix u(0, 0);
-    const Matrix pinv = symmetric_pinv(denom, s, u);
-    Matrix id(m, m);
-    for (size_t i = 0; i < m; ++i) id(i, i) = 1;
-    delta = sandwich(pinv, id, numr);  // pinv' I numr = pinv numr (pinv symmetric)
+    delta = product(symmetric_pinv(denom, s, u), numr);
   }
   double tr = 0, tr2 = 0;
   for (size_t i = 0; i < m; ++i) {
@@ -396,6 +406,7 @@ void rao_scott(const ChisqTable& t, ChisqStatistic stat, ChisqResult& res) {
   const double d0 = tr * tr / tr2;  // Rao & Scott (1984): Satterthwaite df of sum delta_j chi2_1
   const double nu = t.degf;
   const double x2 = res.pearson;
+  res.design_effects = design_effects(denom, numr);
   res.statistic_name = std::string(kXSquared);
   res.statistic = x2;
   switch (stat) {
@@ -422,7 +433,6 @@ void rao_scott(const ChisqTable& t, ChisqStatistic stat, ChisqResult& res) {
       // X^2 against its asymptotic law sum_j delta_j chi2_1 (Rao & Scott 1981), over
       // chi2_{d0 nu} / (d0 nu) on linearisation designs (R's pFsum), without a
       // denominator on replicate designs (R's pchisqsum).
-      res.design_effects = design_effects(denom, numr);
       const auto& a = res.design_effects;
       res.ndf = static_cast<double>(a.size());
       const bool exact = stat == ChisqStatistic::Lincom;
@@ -438,10 +448,9 @@ void rao_scott(const ChisqTable& t, ChisqStatistic stat, ChisqResult& res) {
       res.method = exact ? "Pearson's X^2: asymptotic exact distribution"
                          : "Pearson's X^2: saddlepoint approximation";
       res.parameter_names = {};
-      return;
+      break;
     }
   }
-  res.design_effects = design_effects(denom, numr);
 }
 
 }  // namespace
@@ -595,8 +604,10 @@ ChisqResult chisq(const Design& design, const ChisqRequest& req) {
   check_len(req.col.size(), req.col_name);
   if (!req.subset.empty()) check_len(req.subset.size(), "subset");
   // R's subset of an uncalibrated design drops the rows outside it; a calibrated
-  // design keeps them (with weight 0), so N, nu and the levels count every row.
-  const bool all_rows = req.subset.empty() || design.calibration().active();
+  // linearisation design keeps them (with weight 0), so N, nu and the levels count
+  // every row there. A replicate design's subset always drops them.
+  const ReplicateVariance* reps = design.replicates();
+  const bool all_rows = req.subset.empty() || (reps == nullptr && design.calibration().active());
   std::vector<char> in_design(n, 1);
   double n_rows = static_cast<double>(n);
   if (!all_rows) {
@@ -622,11 +633,12 @@ ChisqResult chisq(const Design& design, const ChisqRequest& req) {
   const auto C = static_cast<int32_t>(col_levels.size());
 
   double degf = 0;
-  if (req.replicates != nullptr) {
-    if (!std::isfinite(req.replicate_df)) {
-      throw InvalidInput("chisq on a replicate design needs its degrees of freedom");
-    }
-    degf = req.replicate_df;
+  if (reps != nullptr) {
+    // R's degf(design) of the (subset) replicate design: the rank of its rows'
+    // replicate weights minus 1, or the fixed df.
+    std::vector<int32_t> domain_of_row(n);
+    for (size_t i = 0; i < n; ++i) domain_of_row[i] = in_design[i] ? 0 : -1;
+    degf = reps->domain_df(domain_of_row, 1)[0];
   } else {
     degf = design_degf(design, in_design, all_rows);
   }
@@ -642,12 +654,15 @@ ChisqResult chisq(const Design& design, const ChisqRequest& req) {
   tab.col_name = req.col_name;
   tab.common.subset = req.subset;
   tab.common.threads = req.threads;
+  // Only the estimates and their covariance are read: no interval needs the
+  // engine's per-domain df (a rank on replicate designs).
+  tab.common.ci = "wald";
+  tab.common.df_design = false;
   // Rao-Scott reads the cell shares (R: svymean(mm, na.rm = TRUE)); the Wald tests
   // the cell totals (svytotal(~mm + mr + mc + one): the margins are linear in them).
   tab.cells = wald ? Statistic::Total : Statistic::Mean;
   tab.covariance = true;
   tab.margins = false;
-  tab.replicates = req.replicates;
   const CrosstabResult cells = crosstab(design, tab);
   const EstimateResult& res = cells.cells;
 
@@ -685,7 +700,7 @@ ChisqResult chisq(const Design& design, const ChisqRequest& req) {
   table.covariance = res.covariance;
   table.n_rows = n_rows;
   table.degf = degf;
-  table.replicate = req.replicates != nullptr;
+  table.replicate = reps != nullptr;
   ChisqResult out = chisq_test(table, req.statistic);
   out.row_levels = std::move(row_levels);
   out.col_levels = std::move(col_levels);

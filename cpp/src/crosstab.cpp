@@ -22,10 +22,6 @@ void check_codes(CodeColumn codes, int32_t levels, const std::string& name, size
   }
 }
 
-EstimateResult run(const Design& design, const EstimateRequest& req, const ReplicateSpec* reps) {
-  return reps == nullptr ? estimate(design, req) : estimate_replicates(design, req, *reps);
-}
-
 }  // namespace
 
 std::vector<int32_t> cross_codes(const CrosstabRequest& req) {
@@ -68,7 +64,7 @@ CrosstabResult crosstab(const Design& design, const CrosstabRequest& req) {
   cells.codes = cell;
   cells.levels = req.row_levels * req.col_levels;
   cells.covariance = req.covariance;
-  res.cells = run(design, cells, req.replicates);
+  res.cells = estimate(design, cells);
   if (!req.margins) return res;
 
   // Row shares: the column variable within each row level; a row with a missing
@@ -79,7 +75,7 @@ CrosstabResult crosstab(const Design& design, const CrosstabRequest& req) {
   rows.levels = req.col_levels;
   rows.by.push_back(req.row);
   rows.by_levels.push_back(req.row_levels);
-  res.rows = run(design, rows, req.replicates);
+  res.rows = estimate(design, rows);
 
   EstimateRequest columns = base;
   columns.statistic = Statistic::Mean;
@@ -87,7 +83,7 @@ CrosstabResult crosstab(const Design& design, const CrosstabRequest& req) {
   columns.levels = req.row_levels;
   columns.by.push_back(req.col);
   columns.by_levels.push_back(req.col_levels);
-  res.columns = run(design, columns, req.replicates);
+  res.columns = estimate(design, columns);
   return res;
 }
 

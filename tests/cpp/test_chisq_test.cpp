@@ -10,6 +10,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
@@ -23,6 +24,7 @@
 #include "steppe/design.hpp"
 #include "steppe/distributions.hpp"
 #include "steppe/errors.hpp"
+#include "steppe/replicate.hpp"
 
 namespace steppe {
 namespace {
@@ -165,7 +167,18 @@ GoldenDesign golden_design(const Frame& f, const json& spec) {
 /// n_h / (n_h - 1); the FPC enters the scales as (N_h - n_h) / N_h.
 struct Replicates {
   std::vector<std::vector<double>> columns;
-  ReplicateSpec spec;
+  double scale = 1.0;
+  std::vector<double> rscales;
+  /// The core's replicate backend (R's svrepdesign) over these columns.
+  std::shared_ptr<const ReplicateVariance> backend(const std::string& type) const {
+    auto rv = std::make_shared<ReplicateVariance>();
+    rv->type = type;
+    rv->rows = static_cast<int64_t>(columns.front().size());
+    for (const auto& c : columns) rv->weights.insert(rv->weights.end(), c.begin(), c.end());
+    rv->scale = scale;
+    rv->rscales = rscales;
+    return rv;
+  }
 };
 
 Replicates jackknife(const GoldenDesign& g, const std::string& type) {
@@ -184,7 +197,6 @@ Replicates jackknife(const GoldenDesign& g, const std::string& type) {
   }
   if (type == "JK1" && psus_of.size() != 1) throw std::runtime_error("JK1 needs one stratum");
   Replicates out;
-  out.spec.scale = 1.0;
   for (const auto& [h, members] : psus_of) {
     const double nh = static_cast<double>(members.size());
     const double f = g.fpc.empty() ? 1.0 : (popsize[h] - nh) / popsize[h];
@@ -196,14 +208,13 @@ Replicates jackknife(const GoldenDesign& g, const std::string& type) {
       }
       out.columns.push_back(std::move(col));
       if (type == "JK1") {
-        out.spec.rscales.push_back(1.0);
-        out.spec.scale = f * (nh - 1) / nh;
+        out.rscales.push_back(1.0);
+        out.scale = f * (nh - 1) / nh;
       } else {
-        out.spec.rscales.push_back(f * (nh - 1) / nh);
+        out.rscales.push_back(f * (nh - 1) / nh);
       }
     }
   }
-  for (const auto& c : out.columns) out.spec.weights.emplace_back(c);
   return out;
 }
 
@@ -267,12 +278,14 @@ ChisqResult run_case(const json& c, const std::string& statistic, int threads = 
   if (c["replicate"].is_null()) return chisq(g.make(), req);
   // R: as.svrepdesign on the whole design, then the subset; the replicate design
   // knows only its weights.
-  const Replicates reps = jackknife(g, c["replicate"]);
+  const std::string type = c["replicate"];
+  const Replicates reps = jackknife(g, type);
   GoldenDesign weights_only;
   weights_only.w = g.w;
-  req.replicates = &reps.spec;
-  req.replicate_df = replicate_degf(reps, subset);
-  return chisq(weights_only.make(), req);
+  const ChisqResult r = chisq(weights_only.make().with_replicates(reps.backend(type)), req);
+  // The core's replicate df (distinct replicate patterns) against R's QR rule.
+  EXPECT_EQ(r.degf, replicate_degf(reps, subset)) << c["name"];
+  return r;
 }
 
 TEST(ChisqGolden, EveryCaseMatchesR) {

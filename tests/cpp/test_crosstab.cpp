@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "steppe/crosstab.hpp"
 #include "steppe/design.hpp"
 #include "steppe/errors.hpp"
+#include "steppe/replicate.hpp"
 
 namespace steppe {
 namespace {
@@ -179,24 +181,26 @@ TEST(Crosstab, ReplicateCovarianceIsSvrVarOfTheReplicateShares) {
   const Sample s = make_sample(5);
   const int32_t n_psu = *std::max_element(s.psu.begin(), s.psu.end()) + 1;
   std::vector<std::vector<double>> cols(static_cast<size_t>(n_psu));
-  ReplicateSpec spec;
+  auto rv = std::make_shared<ReplicateVariance>();
+  rv->type = "JK1";
+  rv->rows = static_cast<int64_t>(s.w.size());
+  rv->scale = (n_psu - 1.0) / n_psu;
   for (int32_t j = 0; j < n_psu; ++j) {
     auto& col = cols[static_cast<size_t>(j)];
     for (size_t i = 0; i < s.w.size(); ++i) {
       col.push_back(s.psu[i] == j ? 0.0 : s.w[i] * n_psu / (n_psu - 1.0));
     }
-    spec.weights.emplace_back(col);
-    spec.rscales.push_back(1.0);
+    rv->weights.insert(rv->weights.end(), col.begin(), col.end());
+    rv->rscales.push_back(1.0);
   }
-  spec.scale = (n_psu - 1.0) / n_psu;
+  const double scale = rv->scale;
   DesignInput in;
   in.weights = s.w;
-  const Design weights_only(in);
+  const Design jackknife = Design(in).with_replicates(std::move(rv));
   CrosstabRequest req = make_request(s);
   req.common.by.clear();
   req.common.by_levels.clear();
-  req.replicates = &spec;
-  const CrosstabResult t = crosstab(weights_only, req);
+  const CrosstabResult t = crosstab(jackknife, req);
   constexpr size_t K = Sample::R * Sample::C;
   std::vector<std::vector<double>> shares;
   for (const auto& col : cols) {
@@ -219,7 +223,7 @@ TEST(Crosstab, ReplicateCovarianceIsSvrVarOfTheReplicateShares) {
       }
       double cov = 0;
       for (const auto& p : shares) cov += (p[a] - ma) * (p[b] - mb);
-      cov *= spec.scale;
+      cov *= scale;
       EXPECT_TRUE(close(t.cells.covariance[a * K + b], cov, 1e-10)) << a << "," << b;
     }
   }

@@ -25,7 +25,6 @@
 
 #include "steppe/codes.hpp"
 #include "steppe/design.hpp"
-#include "steppe/replicate.hpp"
 
 namespace steppe {
 
@@ -119,15 +118,11 @@ struct ChisqRequest {
   ChisqStatistic statistic = ChisqStatistic::F;
   /// Worker threads; 0 = hardware concurrency.
   int threads = 1;
-  /// Replicate-weight variances; nullptr: Taylor linearisation.
-  const ReplicateSpec* replicates = nullptr;
-  /// Replicate designs: R's degf of the (subset) design, the rank of its replicate
-  /// weights minus 1 (required with `replicates`).
-  double replicate_df = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// R's svychisq(~row + col, design, statistic): the cell covariance from one run
-/// of the engine (shares, or totals for the Wald tests), then chisq_test. Levels
+/// of the engine (shares, or totals for the Wald tests; linearisation, or the
+/// design's replicate weights), then chisq_test. Levels
 /// with no row in the design (subset) are left out, as R's table has only the
 /// levels present. Throws NotEstimable when either variable has fewer than two
 /// levels there, or no row is in the table.

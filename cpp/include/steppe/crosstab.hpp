@@ -12,7 +12,6 @@
 #include "steppe/codes.hpp"
 #include "steppe/design.hpp"
 #include "steppe/estimate.hpp"
-#include "steppe/replicate.hpp"
 
 namespace steppe {
 
@@ -26,9 +25,9 @@ struct CrosstabRequest {
   /// Names used in error messages.
   std::string row_name = "row";
   std::string col_name = "col";
-  /// What the engine requests of the table share: by-variables, subset, threads (and
-  /// whatever else the engine's request carries, such as how cells are finished). Its
-  /// statistic, values, codes, levels, denominator and covariance are set per table.
+  /// What the engine requests of the table share: by-variables, subset, threads and
+  /// how cells are finished (interval method, level, df rule). Its statistic,
+  /// values, codes, levels, denominator and covariance are set per table.
   EstimateRequest common;
   /// Statistic::Mean: cells are shares of the table (svymean); Statistic::Total:
   /// weighted counts (svytotal, what the Wald tests read).
@@ -37,12 +36,11 @@ struct CrosstabRequest {
   bool covariance = true;
   /// Also the row and column shares (two more runs of the engine).
   bool margins = true;
-  /// Replicate-weight variances (R's svrepdesign); nullptr: Taylor linearisation.
-  const ReplicateSpec* replicates = nullptr;
 };
 
-/// A finished two-way table. Each part is one run of the engine, with its domains in
-/// the engine's order (EstimateResult::domain_codes).
+/// A finished two-way table. Each part is one run of the engine, finished as the
+/// request's `common` asks (se, interval, df, n_eff, flag), with its domains in the
+/// engine's order (EstimateResult::domain_codes).
 struct CrosstabResult {
   int32_t row_levels = 0;
   int32_t col_levels = 0;
@@ -63,7 +61,8 @@ struct CrosstabResult {
 std::vector<int32_t> cross_codes(const CrosstabRequest& request);
 
 /// Computes the table on the design: Taylor linearisation (two-stage designs
-/// included, R's svyrecvar) or replicate weights (R's svrVar). Thread-safe.
+/// included, R's svyrecvar) or, on a design with replicate weights
+/// (Design::replicates()), R's svrVar. Thread-safe.
 /// Throws InvalidInput for malformed input and NotEstimable when no row is in
 /// the table (or as estimate() does: lonely PSUs under LonelyPsu::Fail).
 CrosstabResult crosstab(const Design& design, const CrosstabRequest& request);
