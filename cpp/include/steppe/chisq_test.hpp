@@ -99,8 +99,10 @@ struct ChisqResult {
 double pearson_statistic(std::span<const double> cells, int32_t rows, int32_t cols, double n_rows);
 
 /// The test from a table's estimates and covariance. Throws InvalidInput for
-/// malformed input (sizes, fewer than 2 rows or columns, non-finite values) and
-/// NotEstimable where the statistic does not exist (e.g. adjWald with nu < ndf).
+/// malformed input (sizes, non-finite values) and NotEstimable where the statistic
+/// does not exist: fewer than 2 rows or columns, an empty row or column, no design
+/// effect above 0, too few denominator df (e.g. adjWald with nu < ndf), or a
+/// singular covariance for the Wald tests.
 ChisqResult chisq_test(const ChisqTable& table, ChisqStatistic statistic);
 
 /// A test of association between two categorical variables of a design.
@@ -122,10 +124,13 @@ struct ChisqRequest {
 
 /// R's svychisq(~row + col, design, statistic): the cell covariance from one run
 /// of the engine (shares, or totals for the Wald tests; linearisation, or the
-/// design's replicate weights), then chisq_test. Levels
-/// with no row in the design (subset) are left out, as R's table has only the
-/// levels present. Throws NotEstimable when either variable has fewer than two
-/// levels there, or no row is in the table.
+/// design's replicate weights), then chisq_test. N and nu count the design's rows:
+/// the subset's (R drops the rows outside a subset), or every row of a calibrated
+/// linearisation design (R keeps them with weight 0). Levels with no row there are
+/// left out, as R's table after droplevels (R itself keeps a subset's unused
+/// factor level in svytable and returns NaN). Throws NotEstimable when either
+/// variable has fewer than two levels there, when a level has no weight in the
+/// table (R: NaN), or when no row is in the table.
 ChisqResult chisq(const Design& design, const ChisqRequest& request);
 
 }  // namespace steppe
