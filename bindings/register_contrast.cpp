@@ -1,7 +1,6 @@
+#include <limits>
 #include <steppe/contrast.hpp>
 #include <steppe/errors.hpp>
-
-#include <limits>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
@@ -32,16 +31,17 @@ std::span<const T> matrix_view(const py::array& a, const char* what) {
   return {static_cast<const T*>(a.data()), static_cast<size_t>(a.size())};
 }
 
-ContrastResult run_contrast(
-    const Design& design, const std::string& statistic, const std::optional<py::array>& values,
-    const std::optional<py::array>& codes, int32_t levels, int32_t category,
-    const std::optional<py::array>& denominator, const std::vector<py::array>& by,
-    const std::vector<int32_t>& by_levels, const std::optional<py::array>& subset,
-    const std::optional<py::array>& coefficients, const std::optional<py::array>& ratio,
-    bool pairwise, double conf_level, double df, const std::string& adjust,
-    std::vector<std::string> names, std::vector<std::string> domain_labels, std::string by_name,
-    int threads, const std::vector<py::array>& replicate_weights, double scale,
-    const std::vector<double>& rscales, bool mse) {
+ContrastResult run_contrast(const Design& design, const std::string& statistic,
+                            const std::optional<py::array>& values,
+                            const std::optional<py::array>& codes, int32_t levels, int32_t category,
+                            const std::optional<py::array>& denominator,
+                            const std::vector<py::array>& by, const std::vector<int32_t>& by_levels,
+                            const std::optional<py::array>& subset,
+                            const std::optional<py::array>& coefficients,
+                            const std::optional<py::array>& ratio, bool pairwise, double conf_level,
+                            double df, const std::string& adjust, std::vector<std::string> names,
+                            std::vector<std::string> domain_labels, std::string by_name,
+                            int threads) {
   ContrastRequest req;
   req.statistic = parse_statistic(statistic);
   req.values = view_or_empty<double>(values, "variable");
@@ -76,17 +76,10 @@ ContrastResult run_contrast(
   req.domain_labels = std::move(domain_labels);
   req.by_name = std::move(by_name);
   req.threads = threads;
-  ReplicateSpec spec;
-  for (const auto& w : replicate_weights) {
-    spec.weights.push_back(view<double>(w, "replicate weights"));
-  }
-  spec.scale = scale;
-  spec.rscales = rscales;
-  spec.mse = mse;
   // Safe without the GIL: the numpy buffers stay referenced by this frame's
   // arguments, the design is read-only, and the core touches no Python object.
   py::gil_scoped_release release;
-  return contrast(design, req, replicate_weights.empty() ? nullptr : &spec);
+  return contrast(design, req);
 }
 
 }  // namespace
@@ -114,11 +107,9 @@ void register_contrast(py::module_& m) {
       .def_property_readonly("statistic",
                              [](const ContrastResult& r) { return to_numpy(r.statistic); })
       .def_property_readonly("df", [](const ContrastResult& r) { return to_numpy(r.df); })
-      .def_property_readonly("p_value",
-                             [](const ContrastResult& r) { return to_numpy(r.p_value); })
+      .def_property_readonly("p_value", [](const ContrastResult& r) { return to_numpy(r.p_value); })
       .def_property_readonly("ci_low", [](const ContrastResult& r) { return to_numpy(r.ci_low); })
-      .def_property_readonly("ci_high",
-                             [](const ContrastResult& r) { return to_numpy(r.ci_high); })
+      .def_property_readonly("ci_high", [](const ContrastResult& r) { return to_numpy(r.ci_high); })
       .def_property_readonly("p_adjusted",
                              [](const ContrastResult& r) { return to_numpy(r.p_adjusted); });
 
@@ -131,8 +122,7 @@ void register_contrast(py::module_& m) {
         py::arg("df") = std::numeric_limits<double>::quiet_NaN(), py::arg("adjust") = "none",
         py::arg("names") = std::vector<std::string>{},
         py::arg("domain_labels") = std::vector<std::string>{}, py::arg("by_name") = "",
-        py::arg("threads") = 0, py::arg("replicate_weights") = std::vector<py::array>{},
-        py::arg("scale") = 1.0, py::arg("rscales") = std::vector<double>{}, py::arg("mse") = false,
+        py::arg("threads") = 0,
         "Linear and ratio contrasts of domain estimates with the domains' full covariance "
         "(R's svycontrast on svyby(covmat = TRUE)), linearised or from replicate weights.");
   m.def(

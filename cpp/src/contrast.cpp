@@ -4,11 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <exception>
 #include <sstream>
 #include <thread>
-#include <unordered_map>
 
 #include "steppe/accumulate.hpp"
 #include "steppe/distributions.hpp"
@@ -221,8 +219,9 @@ struct LinearisedPlan {
 };
 
 /// svyrecvar of the rows x D matrix of the domains' linearised variables (z_g
-/// = w 1[g] (y - theta_g x) / X_g; w 1[g] y for totals) over strata [h0, h1):
-/// the covariance the linearised variance of each domain is the diagonal of.
+/// = w 1[g] (y - theta_g x) / X_g; w 1[g] y for totals) over strata [h0, h1),
+/// as R's svyby(covmat = TRUE) on linearised designs: its diagonal holds each
+/// domain's own linearised variance (Woodruff 1971; Binder 1983).
 LinearisedPart linearised_covariance(const LinearisedPlan& lp, int32_t h0, int32_t h1) {
   const Design& design = *lp.design;
   const EstimateRequest& req = *lp.request;
@@ -499,8 +498,8 @@ DomainCovariance linearised(const Design& design, const ContrastRequest& creq,
   out.estimate.resize(D);
   for (size_t d = 0; d < D; ++d) {
     const size_t key = static_cast<size_t>(plan.domain_key[d]);
-    out.estimate[d] = req.statistic == Statistic::Total ? t.numerator[key * K + cat]
-                                                        : plan.center[d * K + cat];
+    out.estimate[d] =
+        req.statistic == Statistic::Total ? t.numerator[key * K + cat] : plan.center[d * K + cat];
   }
 
   // Scan 2 (sorted rows, whole strata per thread): the D x D covariance.
@@ -508,8 +507,7 @@ DomainCovariance linearised(const Design& design, const ContrastRequest& creq,
   const auto cut = strata_chunks(design, parts_wanted);
   const size_t parts2 = cut.size() - 1;
   std::vector<LinearisedPart> part(parts2);
-  run_parallel(parts2,
-               [&](size_t i) { part[i] = linearised_covariance(lp, cut[i], cut[i + 1]); });
+  run_parallel(parts2, [&](size_t i) { part[i] = linearised_covariance(lp, cut[i], cut[i + 1]); });
   LinearisedPart& all = part[0];
   for (size_t i = 1; i < parts2; ++i) {
     LinearisedPart& o = part[i];
@@ -517,7 +515,8 @@ DomainCovariance linearised(const Design& design, const ContrastRequest& creq,
     const size_t offset = all.psu_domain.size();
     all.psu_stratum.insert(all.psu_stratum.end(), o.psu_stratum.begin(), o.psu_stratum.end());
     all.psu_domain.insert(all.psu_domain.end(), o.psu_domain.begin(), o.psu_domain.end());
-    for (size_t j = 1; j < o.psu_start.size(); ++j) all.psu_start.push_back(offset + o.psu_start[j]);
+    for (size_t j = 1; j < o.psu_start.size(); ++j)
+      all.psu_start.push_back(offset + o.psu_start[j]);
     all.strata_seen += o.strata_seen;
     all.strata_ok += o.strata_ok;
     all.lonely_strata.insert(all.lonely_strata.end(), o.lonely_strata.begin(),
@@ -530,7 +529,8 @@ DomainCovariance linearised(const Design& design, const ContrastRequest& creq,
   }
   if (all.nan_stage2 > 0) {
     throw NotEstimable(
-        "lonely_psu='average' met a PSU with a single second-stage unit; R's variance is NaN there");
+        "lonely_psu='average' met a PSU with a single second-stage unit; R's variance is NaN "
+        "there");
   }
   // lonely_psu="average" (R's onestage): the strata with a variance stand in for
   // all, nstrat / nokstrat.
@@ -548,15 +548,16 @@ DomainCovariance linearised(const Design& design, const ContrastRequest& creq,
 }
 
 DomainCovariance replicated(const Design& design, const ContrastRequest& creq,
-                            const EstimateRequest& req, const ReplicateSpec& spec_in) {
-  ReplicateSpec spec = spec_in;
-  spec.keep_replicates = true;
-  const EstimateResult res = estimate_replicates(design, req, spec);
+                            EstimateRequest req) {
+  const ReplicateVariance& rv = *design.replicates();
+  req.keep_replicates = true;
+  req.df_design = false;  // one df for every contrast, below
+  const EstimateResult res = estimate_replicates(design, req);
   const size_t D = static_cast<size_t>(res.domains);
   const size_t K = static_cast<size_t>(res.cells_per_domain);
   const size_t cells = D * K;
   const size_t cat = req.levels > 0 ? static_cast<size_t>(creq.category) : 0;
-  const size_t R = spec.weights.size();
+  const size_t R = rv.count();
   const size_t nby = req.by.size();
 
   DomainCovariance out;
@@ -587,25 +588,30 @@ DomainCovariance replicated(const Design& design, const ContrastRequest& creq,
     for (size_t d = 0; d < D && complete; ++d) complete = std::isfinite(th[d * K + cat]);
     if (!complete) continue;
     for (size_t d = 0; d < D; ++d) out.thetas.push_back(th[d * K + cat]);
-    out.rscales.push_back(spec.rscales[r]);
-    if (spec.rscales[r] > 0) {
+    out.rscales.push_back(rv.rscales[r]);
+    if (rv.rscales[r] > 0) {
       for (size_t d = 0; d < D; ++d) centre[d] += th[d * K + cat];
       used += 1;
     }
   }
-  for (size_t d = 0; d < D; ++d) centre[d] = spec.mse ? out.estimate[d] : centre[d] / used;
+  for (size_t d = 0; d < D; ++d) centre[d] = rv.mse ? out.estimate[d] : centre[d] / used;
   out.covariance.assign(D * D, 0.0);
   std::vector<double> dev(D);
   for (size_t r = 0; r < out.rscales.size(); ++r) {
     const double* th = out.thetas.data() + r * D;
     for (size_t d = 0; d < D; ++d) dev[d] = th[d] - centre[d];
-    const double s = spec.scale * out.rscales[r];
+    const double s = rv.scale * out.rscales[r];
     for (size_t i = 0; i < D; ++i) {
       for (size_t j = 0; j < D; ++j) out.covariance[i * D + j] += s * dev[i] * dev[j];
     }
   }
-  out.design_df = std::isnan(creq.df) ? replicate_degf(spec, design.weights(), req.subset)
-                                      : creq.df;
+  if (std::isnan(creq.df)) {
+    // R's degf of the subset design: the rank of its rows' replicate weights - 1
+    // (or the design's fixed df).
+    std::vector<int32_t> subset_rows(static_cast<size_t>(design.rows()), 0);
+    for (size_t i = 0; i < req.subset.size(); ++i) subset_rows[i] = req.subset[i] ? 0 : -1;
+    out.design_df = rv.domain_df(subset_rows, 1)[0];
+  }
   return out;
 }
 
@@ -671,7 +677,8 @@ std::vector<Coefficients> build_contrasts(const ContrastRequest& req, const Doma
   for (size_t c = 0; c < C; ++c) {
     Coefficients co;
     const double* row = req.coefficients.data() + c * space;
-    const bool is_ratio = !req.ratio.empty() && (req.ratio[2 * c] >= 0 || req.ratio[2 * c + 1] >= 0);
+    const bool is_ratio =
+        !req.ratio.empty() && (req.ratio[2 * c] >= 0 || req.ratio[2 * c + 1] >= 0);
     for (size_t k = 0; k < space; ++k) {
       if (row[k] == 0) continue;
       if (!std::isfinite(row[k])) throw InvalidInput(name(c) + ": coefficients must be finite");
@@ -730,83 +737,7 @@ double linearised_df(const LinearisedPart& part, const Coefficients& co, size_t 
 
 }  // namespace
 
-double replicate_degf(const ReplicateSpec& spec, std::span<const double> weights,
-                      std::span<const uint8_t> subset) {
-  const size_t R = spec.weights.size();
-  if (R == 0) throw InvalidInput("replicate degrees of freedom need replicate weights");
-  const size_t n = spec.weights[0].size();
-  // Rows whose replicate weights are the same multiples of their full-sample
-  // weight (the rows of one PSU, in jackknife, BRR and bootstrap designs) share
-  // one pattern a: their cross-products add up to (sum w^2) a a'.
-  std::vector<double> pattern, mult, row(R);
-  std::unordered_map<uint64_t, std::vector<size_t>> index;
-  for (size_t i = 0; i < n; ++i) {
-    if (!subset.empty() && subset[i] == 0) continue;
-    const double w = weights.empty() ? 0.0 : weights[i];
-    const double s = (w != 0 && std::isfinite(w)) ? w : 1.0;
-    uint64_t hash = 1469598103934665603ull;  // FNV-1a over the pattern's bits
-    for (size_t r = 0; r < R; ++r) {
-      row[r] = spec.weights[r][i] / s;
-      uint64_t bits;
-      std::memcpy(&bits, &row[r], sizeof bits);
-      hash = (hash ^ bits) * 1099511628211ull;
-    }
-    auto& slots = index[hash];
-    bool found = false;
-    for (size_t k : slots) {
-      if (std::memcmp(pattern.data() + k * R, row.data(), R * sizeof(double)) == 0) {
-        mult[k] += s * s;
-        found = true;
-        break;
-      }
-    }
-    if (!found) {
-      slots.push_back(mult.size());
-      pattern.insert(pattern.end(), row.begin(), row.end());
-      mult.push_back(s * s);
-    }
-  }
-  std::vector<double> gram(R * R, 0.0);
-  for (size_t k = 0; k < mult.size(); ++k) {
-    const double* a = pattern.data() + k * R;
-    for (size_t i = 0; i < R; ++i) {
-      const double ai = mult[k] * a[i];
-      if (ai == 0) continue;
-      for (size_t j = i; j < R; ++j) gram[i * R + j] += ai * a[j];
-    }
-  }
-  // R's qr(x, tol = 1e-5)$rank (LINPACK dqrdc2): columns in order, a column is
-  // negligible when its norm orthogonal to the accepted columns falls below tol
-  // times its own norm. On the Gram matrix that residual is the Cholesky pivot.
-  constexpr double tol = 1e-5;
-  std::vector<double> L;  // accepted x R: row i holds column acc[i]'s factor entries
-  std::vector<size_t> acc;
-  std::vector<double> y;
-  for (size_t j = 0; j < R; ++j) {
-    const double gjj = gram[j * R + j];
-    if (!(gjj > 0)) continue;
-    const size_t k = acc.size();
-    y.assign(k, 0.0);
-    double r2 = gjj;
-    for (size_t i = 0; i < k; ++i) {
-      const size_t ai = acc[i];
-      double v = ai <= j ? gram[ai * R + j] : gram[j * R + ai];
-      for (size_t l = 0; l < i; ++l) v -= L[i * R + l] * y[l];
-      y[i] = v / L[i * R + i];
-      r2 -= y[i] * y[i];
-    }
-    if (r2 > 0 && std::sqrt(r2) >= tol * std::sqrt(gjj)) {
-      L.resize((k + 1) * R, 0.0);
-      for (size_t i = 0; i < k; ++i) L[k * R + i] = y[i];
-      L[k * R + k] = std::sqrt(r2);
-      acc.push_back(j);
-    }
-  }
-  return static_cast<double>(acc.size()) - 1.0;
-}
-
-ContrastResult contrast(const Design& design, const ContrastRequest& req,
-                        const ReplicateSpec* replicates) {
+ContrastResult contrast(const Design& design, const ContrastRequest& req) {
   if (!(req.conf_level > 0 && req.conf_level < 1)) {
     throw InvalidInput("conf_level must be in (0, 1), got " + std::to_string(req.conf_level));
   }
@@ -815,12 +746,12 @@ ContrastResult contrast(const Design& design, const ContrastRequest& req,
   }
   if (req.levels > 0 && (req.category < 0 || req.category >= req.levels)) {
     throw InvalidInput("category must be a code of the variable (0.." +
-                       std::to_string(req.levels - 1) + "), got " +
-                       std::to_string(req.category));
+                       std::to_string(req.levels - 1) + "), got " + std::to_string(req.category));
   }
+  const ReplicateVariance* replicates = design.replicates();
   const EstimateRequest ereq = estimate_request(req);
-  DomainCovariance dc = replicates == nullptr ? linearised(design, req, ereq)
-                                              : replicated(design, req, ereq, *replicates);
+  DomainCovariance dc =
+      replicates == nullptr ? linearised(design, req, ereq) : replicated(design, req, ereq);
   const size_t D = dc.domain_key.size();
 
   ContrastResult res;
@@ -917,8 +848,8 @@ ContrastResult contrast(const Design& design, const ContrastRequest& req,
           lin[r] += co.value[i] * dc.thetas[r * D + static_cast<size_t>(co.domain[i])];
         }
       }
-      variance = replicate_variance(lin.data(), 1, full, replicates->scale, dc.rscales,
-                                    replicates->mse);
+      variance =
+          replicate_variance(lin.data(), 1, full, replicates->scale, dc.rscales, replicates->mse);
     }
     double df = req.df;
     if (std::isnan(df)) {

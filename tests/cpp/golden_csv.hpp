@@ -42,9 +42,9 @@ struct Table {
     lab.erase(std::unique(lab.begin(), lab.end()), lab.end());
     std::vector<int32_t> out;
     for (const auto& v : column(name)) {
-      out.push_back(v ? static_cast<int32_t>(std::lower_bound(lab.begin(), lab.end(), *v) -
-                                             lab.begin())
-                      : -1);
+      out.push_back(
+          v ? static_cast<int32_t>(std::lower_bound(lab.begin(), lab.end(), *v) - lab.begin())
+            : -1);
     }
     if (labels) *labels = lab;
     return out;

@@ -44,9 +44,8 @@ struct GoldenCase {
   golden::Table data;
   std::vector<double> w, fpc, fpc2;
   std::vector<int32_t> strata, psu, ssu;
-  std::unique_ptr<Design> design;      ///< the design the contrast runs on
-  std::vector<std::vector<double>> replicate_columns;
-  ReplicateSpec spec;
+  std::unique_ptr<Design> design;                 ///< the design the contrast runs on
+  std::shared_ptr<ReplicateVariance> replicates;  ///< replicate cases
   bool replicate = false;
 };
 
@@ -70,11 +69,12 @@ void build_replicates(GoldenCase& g, const std::string& type) {
     psus_of[strata[i]].insert(psu[i]);
     popsize[strata[i]] = g.fpc.empty() ? INFINITY : g.fpc[i];
   }
+  auto rv = std::make_shared<ReplicateVariance>();
+  rv->type = type;
+  rv->rows = static_cast<int64_t>(n);
   auto add = [&](const std::vector<double>& mult, double rscale) {
-    std::vector<double> col(n);
-    for (size_t i = 0; i < n; ++i) col[i] = mult[i] * g.w[i];
-    g.replicate_columns.push_back(std::move(col));
-    g.spec.rscales.push_back(rscale);
+    for (size_t i = 0; i < n; ++i) rv->weights.push_back(mult[i] * g.w[i]);
+    rv->rscales.push_back(rscale);
   };
   if (type == "JK1") {
     ASSERT_EQ(psus_of.size(), 1u);
@@ -86,7 +86,7 @@ void build_replicates(GoldenCase& g, const std::string& type) {
       for (size_t i = 0; i < n; ++i) mult[i] = psu[i] == j ? 0.0 : k / (k - 1);
       add(mult, 1.0);
     }
-    g.spec.scale = f * (k - 1) / k;
+    rv->scale = f * (k - 1) / k;
   } else {
     ASSERT_EQ(type, "JKn");
     for (const auto& [h, members] : psus_of) {
@@ -103,9 +103,9 @@ void build_replicates(GoldenCase& g, const std::string& type) {
         add(mult, f * (k - 1) / k);
       }
     }
-    g.spec.scale = 1.0;
+    rv->scale = 1.0;
   }
-  for (const auto& c : g.replicate_columns) g.spec.weights.emplace_back(c);
+  g.replicates = rv;
 }
 
 std::unique_ptr<GoldenCase> load_case(const json& c) {
@@ -149,7 +149,7 @@ std::unique_ptr<GoldenCase> load_case(const json& c) {
     g->replicate = true;
     DesignInput rin;  // the replicates carry the design: weights only
     rin.weights = g->w;
-    g->design = std::make_unique<Design>(rin);
+    g->design = std::make_unique<Design>(Design(rin).with_replicates(g->replicates));
   } else {
     g->design = std::make_unique<Design>(in);
   }
@@ -240,8 +240,7 @@ TEST(ContrastGolden, MatchesSvycontrastOnSvyby) {
     const auto g = load_case(c);
     CaseRequest r;
     make_request(c, *g, r);
-    const ContrastResult res =
-        contrast(*g->design, r.req, g->replicate ? &g->spec : nullptr);
+    const ContrastResult res = contrast(*g->design, r.req);
     ASSERT_EQ(res.contrasts, static_cast<int64_t>(r.req.names.size()));
     double worst = 0;
     for (const json& row : c["rows"]) {
@@ -299,11 +298,9 @@ TEST(ContrastGolden, OneDomainIsTheDomainEstimate) {
     e.by = r.req.by;
     e.by_levels = r.req.by_levels;
     e.subset = r.req.subset;
-    const EstimateResult want =
-        g->replicate ? estimate_replicates(*g->design, e, g->spec) : estimate(*g->design, e);
+    const EstimateResult want = estimate(*g->design, e);
     if (static_cast<size_t>(want.domains) != space) continue;  // an empty domain
-    const ContrastResult res =
-        contrast(*g->design, r.req, g->replicate ? &g->spec : nullptr);
+    const ContrastResult res = contrast(*g->design, r.req);
     const size_t K = static_cast<size_t>(want.cells_per_domain);
     const size_t cat = r.req.levels > 0 ? static_cast<size_t>(r.req.category) : 0;
     for (size_t d = 0; d < space; ++d) {
@@ -464,7 +461,8 @@ double variance_of_u(const Design& design, const Sample& s, Statistic stat, bool
   for (size_t i = 0; i < n; ++i) {  // N_g or X_g over valid rows
     if (s.by[i] < 0 || (!subset.empty() && !subset[i])) continue;
     const bool valid = categorical ? s.level[i] >= 0 : !std::isnan(s.y[i]);
-    if (valid) size[static_cast<size_t>(s.by[i])] += w[i] * (stat == Statistic::Ratio ? s.x[i] : 1.0);
+    if (valid)
+      size[static_cast<size_t>(s.by[i])] += w[i] * (stat == Statistic::Ratio ? s.x[i] : 1.0);
   }
   std::vector<double> u(n, 0.0);
   std::vector<uint8_t> involved(n, 0);
@@ -554,7 +552,8 @@ TEST(ContrastLinearised, EqualsTheVarianceOfTheContrastsLinearisedVariable) {
         sum[static_cast<size_t>(cell[i])] += s.w[i];
       }
       for (size_t i = 0; i < cell.size(); ++i) {
-        calibrated[i] = s.w[i] * target[static_cast<size_t>(cell[i])] / sum[static_cast<size_t>(cell[i])];
+        calibrated[i] =
+            s.w[i] * target[static_cast<size_t>(cell[i])] / sum[static_cast<size_t>(cell[i])];
       }
       in.weights = calibrated;
       in.calibration.cell = cell;
@@ -708,16 +707,16 @@ TEST(ContrastErrors, NameTheContrastAndTheDomain) {
 
 // ------------------------------------------------------------------ replicate df
 
-TEST(ReplicateDegf, RankOfTheReplicateWeightsMinusOne) {
+TEST(ContrastReplicate, DegreesOfFreedomAreTheSubsetsRankMinusOne) {
   const json& c = cases()[7];
   ASSERT_EQ(c["name"], "apiclus1_jk1_api00_by_stype");
   const auto g = load_case(c);
+  CaseRequest r;
+  make_request(c, *g, r);
   // JK1 over 15 PSUs: 15 independent replicates, df 14 (R: degf = 14).
-  EXPECT_EQ(replicate_degf(g->spec, g->w, {}), 14.0);
-  // A replicate repeated adds nothing; a subset of rows from 3 PSUs spans 3 of them.
-  ReplicateSpec twice = g->spec;
-  twice.weights.push_back(g->spec.weights[0]);
-  EXPECT_EQ(replicate_degf(twice, g->w, {}), 14.0);
+  const ContrastResult all = contrast(*g->design, r.req);
+  for (double df : all.df) EXPECT_EQ(df, 14.0);
+  // The rows of 3 PSUs span 3 replicates: R's degf of that subset is 2.
   std::vector<uint8_t> subset(g->w.size(), 0);
   std::set<int32_t> kept;
   for (size_t i = 0; i < subset.size(); ++i) {
@@ -727,9 +726,23 @@ TEST(ReplicateDegf, RankOfTheReplicateWeightsMinusOne) {
     }
   }
   ASSERT_EQ(kept.size(), 3u);
-  EXPECT_EQ(replicate_degf(g->spec, g->w, subset), 2.0);
-  // Grouping rows by pattern does not depend on the weights given for it.
-  EXPECT_EQ(replicate_degf(g->spec, {}, subset), 2.0);
+  r.req.subset = subset;
+  r.req.pairwise = true;
+  const ContrastResult part = contrast(*g->design, r.req);
+  ASSERT_GT(part.contrasts, 0);
+  for (double df : part.df) EXPECT_EQ(df, 2.0);
+  // A fixed df (R's svrepdesign(degf =)) is used as given.
+  auto fixed = std::make_shared<ReplicateVariance>();
+  fixed->type = g->replicates->type;
+  fixed->rows = g->replicates->rows;
+  fixed->weights = g->replicates->weights;
+  fixed->scale = g->replicates->scale;
+  fixed->rscales = g->replicates->rscales;
+  fixed->df = 30;
+  DesignInput in;
+  in.weights = g->w;
+  const Design with_df = Design(in).with_replicates(fixed);
+  for (double df : contrast(with_df, r.req).df) EXPECT_EQ(df, 30.0);
 }
 
 }  // namespace

@@ -66,7 +66,7 @@ struct ContrastRequest {
   double conf_level = 0.95;
   /// Degrees of freedom for every contrast; NaN: the design's (linearisation:
   /// PSUs minus strata with rows in the contrast's domains; replicate weights:
-  /// the rank of the replicate weights over the subset minus 1, R's degf).
+  /// R's degf of the subset, the rank of its replicate weights minus 1).
   double df = std::numeric_limits<double>::quiet_NaN();
   PAdjust adjust = PAdjust::None;
   /// For messages: contrast names, one label per domain key, the by variable's name.
@@ -81,9 +81,9 @@ struct ContrastRequest {
 struct ContrastResult {
   int64_t domains = 0;
   int64_t contrasts = 0;
-  std::vector<int64_t> domain_key;       ///< per domain
-  std::vector<double> domain_estimate;   ///< per domain
-  std::vector<double> covariance;        ///< D x D, row-major
+  std::vector<int64_t> domain_key;      ///< per domain
+  std::vector<double> domain_estimate;  ///< per domain
+  std::vector<double> covariance;       ///< D x D, row-major
   /// Pairwise requests: the domain keys (a, b) of contrast a - b, C x 2.
   std::vector<int64_t> pairs;
   std::vector<double> estimate;  ///< per contrast
@@ -96,20 +96,12 @@ struct ContrastResult {
   std::vector<double> p_adjusted;  ///< p_value adjusted by request.adjust
 };
 
-/// Contrasts of the request's domain estimates. With `replicates`, the
-/// covariance comes from the replicate weights (the design then gives the
-/// full-sample weights only); otherwise from the design by linearisation,
+/// Contrasts of the request's domain estimates. On a design with replicate
+/// weights (Design::replicates()) the covariance comes from them (the design
+/// gives the full-sample weights); otherwise from the design by linearisation,
 /// including a second stage, calibration and the lonely-PSU rule. Throws
 /// InvalidInput for malformed input (naming the contrast and domain) and
 /// NotEstimable when a domain a contrast needs has no rows.
-ContrastResult contrast(const Design& design, const ContrastRequest& request,
-                        const ReplicateSpec* replicates = nullptr);
-
-/// R's degf for a replicate design, qr(weights, tol = 1e-5)$rank - 1, of the
-/// replicate weights over the subset rows (empty: all rows). `weights` are the
-/// full-sample weights, used only to group rows with proportional replicate
-/// weights before forming the cross-products.
-double replicate_degf(const ReplicateSpec& spec, std::span<const double> weights,
-                      std::span<const uint8_t> subset);
+ContrastResult contrast(const Design& design, const ContrastRequest& request);
 
 }  // namespace steppe
