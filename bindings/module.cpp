@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   steppe::bindings::register_json(m);
   steppe::bindings::register_calibrate(m);
   steppe::bindings::register_tables(m);
+  steppe::bindings::register_contrast(m);
 }

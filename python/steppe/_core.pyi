@@ -147,6 +147,61 @@ def estimate(
     df_design: bool = True,
     df: float = ...,
 ) -> EstimateResult: ...
+
+class ContrastResult:
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    @property
+    def domains(self) -> int: ...
+    @property
+    def contrasts(self) -> int: ...
+    @property
+    def domain_key(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def domain_estimate(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def covariance(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def pairs(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def estimate(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def se(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def statistic(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def df(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def p_value(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def ci_low(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def ci_high(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def p_adjusted(self) -> npt.NDArray[np.float64]: ...
+
+def contrast(
+    design: Design,
+    statistic: str,
+    values: npt.NDArray[np.float64] | None = None,
+    codes: npt.NDArray[Any] | None = None,
+    levels: int = 0,
+    category: int = -1,
+    denominator: npt.NDArray[np.float64] | None = None,
+    by: list[npt.NDArray[Any]] = ...,
+    by_levels: list[int] = ...,
+    subset: npt.NDArray[np.uint8] | None = None,
+    coefficients: npt.NDArray[np.float64] | None = None,
+    ratio: npt.NDArray[np.int64] | None = None,
+    pairwise: bool = False,
+    conf_level: float = 0.95,
+    df: float = ...,
+    adjust: str = "none",
+    names: list[str] = ...,
+    domain_labels: list[str] = ...,
+    by_name: str = "",
+    threads: int = 0,
+) -> ContrastResult: ...
+def adjust_p(p: npt.ArrayLike, method: str) -> npt.NDArray[np.float64]: ...
 def replicate_variance(
     thetas: npt.NDArray[np.float64],
     estimate: npt.NDArray[np.float64],
