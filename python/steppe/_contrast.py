@@ -52,7 +52,7 @@ def _request(
     elif cols.is_categorical(state.data[variable]) or level is not None:
         if level is None:
             raise InvalidInputError(
-                f"contrast of categorical {variable!r}: give level= (the share to compare)"
+                f"contrast of categorical {variable!r}: give category= (the share to compare)"
             )
         codes = state.codes(variable)
         levels = [str(x) for x in codes.labels]
