@@ -60,6 +60,7 @@ golden:
 	Rscript tests/golden/make_chisq_golden.R
 	Rscript tests/golden/make_contrast_golden.R
 	Rscript tests/golden/make_replicate_quantile_golden.R
+	Rscript tests/golden/make_replicate_weights_golden.R
 
 bench: install
 	$(VPY) tests/benchmarks/bench_domains.py

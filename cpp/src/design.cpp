@@ -91,6 +91,7 @@ int32_t code_at(std::span<const int32_t> codes, int64_t row) {
 
 Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
   rows_ = static_cast<int64_t>(in.weights.size());
+  has_strata_ = !in.strata.empty();
   if (rows_ == 0) throw InvalidInput("the design has no rows");
   if (rows_ >= std::numeric_limits<int32_t>::max()) {
     throw InvalidInput("an in-memory Design holds at most 2^31 - 1 rows; use the Dask path");
