@@ -35,7 +35,7 @@ py::array weights_view(const py::object& self) {
   const auto rows = static_cast<py::ssize_t>(r.rows);
   const auto cols = static_cast<py::ssize_t>(r.count());
   const auto item = static_cast<py::ssize_t>(sizeof(double));
-  py::array_t<double> a({rows, cols}, {item, item * rows}, r.matrix.get(), self);
+  py::array_t<double> a({rows, cols}, {item, item * rows}, r.weights.data(), self);
   a.attr("flags").attr("writeable") = false;
   return a;
 }

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <exception>
 #include <limits>
-#include <memory>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -486,18 +485,17 @@ ReplicateWeights replicate_weights(const Design& design, const ReplicateWeightsO
   }
   ReplicateWeights out;
   out.rows = design.rows();
-  out.matrix = std::make_unique_for_overwrite<double[]>(n * R);
+  out.weights.resize(n * R);
   const auto& w = design.weights();
   // Replicates are independent columns: split them over the threads. Safe: each
-  // thread writes its own columns and reads shared input. (Each thread also
-  // touches its columns' pages first, which places them near it.)
+  // thread writes its own columns and reads shared input.
   const size_t hw = std::max(1u, std::thread::hardware_concurrency());
   const size_t parts =
       std::clamp<size_t>(options.threads > 0 ? static_cast<size_t>(options.threads) : hw, 1, R);
   auto work = [&](size_t part) noexcept {
     for (size_t r = part; r < R; r += parts) {
       const double* mult = m.multipliers.data() + r * P;
-      double* col = out.matrix.get() + r * n;
+      double* col = out.weights.data() + r * n;
       // R: repweights[index, ] * pweights
       for (size_t i = 0; i < n; ++i) col[i] = mult[psu_of_row[i]] * w[i];
     }

@@ -6,46 +6,29 @@ R's replicates, replicate for replicate and in R's order, for the jackknives
 matrix of R's ``hadamard()``). The bootstrap follows R's ``bootweights``
 (resample each stratum's PSUs, the replicate multiplier being how often a PSU is
 drawn) with the core's own generator, so its replicates cannot equal R's. Here
-the arguments are checked, the core is called, and the ReplicateDesign is built
-from its result.
+the arguments are checked, the core is called, and the replicate design's state
+is built from its result.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _core
-from .errors import InvalidInputError, translate_core_errors
+from ._state import DesignSpec
+from .errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from .design import Design
-    from .replicate import ReplicateDesign
+    from ._state import DesignState
 
 _TYPES = ("auto", "JK1", "JKn", "BRR", "Fay", "bootstrap")
 
 
-class _StateLike(Protocol):
-    """What this module reads of a design (the lead's ``_state.DesignState``)."""
-
-    @property
-    def core(self) -> _core.Design: ...
-    @property
-    def mask(self) -> np.ndarray | None: ...
-    @property
-    def threads(self) -> int: ...
-
-
-class _State(NamedTuple):
-    # Until Design carries its DesignState: the three fields read here.
-    core: _core.Design
-    mask: np.ndarray | None
-    threads: int
-
-
 def replicate_weights(
-    state: _StateLike,
+    state: DesignState,
     type: str = "auto",
     replicates: int = 50,
     seed: int | None = None,
@@ -58,6 +41,8 @@ def replicate_weights(
     column-major, a read-only view), ``scale``, ``rscales``, ``type``, ``rho``,
     ``mse`` and ``seed`` (the bootstrap's, drawn when none was given).
     """
+    if state.replicated:
+        raise InvalidInputError("to_replicate: the design already has replicate weights")
     if state.mask is not None:
         raise InvalidInputError(
             "to_replicate: call it on the full design, then take subsets of the replicate design"
@@ -78,31 +63,30 @@ def replicate_weights(
         isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64
     ):
         raise InvalidInputError(f"seed must be an integer in [0, 2**64), got {seed!r}")
-    with translate_core_errors():
-        return _core.replicate_weights(
-            state.core,
-            type=type,
-            replicates=int(replicates) if type == "bootstrap" else 50,
-            seed=None if seed is None else int(seed),
-            rho=rho,
-            mse=bool(mse),
-            threads=state.threads,
-        )
+    return _core.replicate_weights(
+        state.core,
+        type=type,
+        replicates=int(replicates) if type == "bootstrap" else 50,
+        seed=None if seed is None else int(seed),
+        rho=rho,
+        mse=bool(mse),
+        threads=state.threads,
+    )
 
 
 def to_replicate(
-    design: Design,
+    state: DesignState,
     type: str = "auto",
     replicates: int = 50,
     seed: int | None = None,
     fay_rho: float = 0.0,
     mse: bool = False,
-) -> ReplicateDesign:
+) -> DesignState:
     """Replicate-weight version of ``design``, as R's ``as.svrepdesign(design, type)``.
 
     Parameters
     ----------
-    design : Design
+    state : DesignState
         A linearisation design (not a domain, not already replicate-weighted).
         Only stage-1 strata, PSUs and FPC are used, as R. Weighting steps
         (post-stratification, raking, trimming) are kept as fixed weights and
@@ -119,8 +103,7 @@ def to_replicate(
         Number of bootstrap replicates.
     seed : int, optional
         Seed of the core's generator for the bootstrap (R's RNG differs, so
-        bootstrap replicates are never R's); without one, a seed is drawn and
-        recorded in the design's summary.
+        bootstrap replicates are never R's).
     fay_rho : float
         Fay's coefficient in (0, 1); with type "BRR" a non-zero value gives Fay
         replicates, as R.
@@ -129,8 +112,9 @@ def to_replicate(
 
     Returns
     -------
-    ReplicateDesign
-        Over the same data, with replicate analysis weights ``rep1``, ``rep2``, ...
+    DesignState
+        Of a ReplicateDesign over the same data, with replicate analysis weights
+        ``rep1``, ``rep2``, ...
 
     Notes
     -----
@@ -140,73 +124,41 @@ def to_replicate(
     With the FPC the bootstrap draws without replacement from the stratum's
     PSUs repeated up to the population size, as R's ``bootweights``.
     """
-    from .replicate import ReplicateDesign
-
-    if isinstance(design, ReplicateDesign):
-        raise InvalidInputError("to_replicate: the design already has replicate weights")
-    state = _State(design._core, design._mask, design._threads)
     result = replicate_weights(state, type, replicates, seed, fay_rho, mse)
-    return _replicate_design(design, result, seed)
+    return _replicate_state(state, result)
 
 
-def _replicate_design(
-    design: Design, result: _core.ReplicateWeights, seed: int | None
-) -> ReplicateDesign:
-    """Return the ReplicateDesign over ``design``'s data with the core's replicate weights.
+def _replicate_state(state: DesignState, result: _core.ReplicateWeights) -> DesignState:
+    """Return the state of the replicate design over ``state``'s data and the core's weights.
 
-    The one place a ReplicateDesign is built from a replicate-weight matrix.
+    The one place a replicate design is built from a replicate-weight matrix.
     """
-    from .replicate import ReplicateDesign
-
-    out = object.__new__(ReplicateDesign)
-    out.__dict__.update(design.__dict__)
     # The replicates carry the design: the engine sees weights only (no strata, PSUs,
     # FPC or calibration), as ReplicateDesign(data, weights, ...) does.
-    out._core_args = {
-        "strata": None,
-        "psu": None,
-        "psu2": None,
-        "fpc": None,
-        "fpc2": None,
-        "stratum_labels": [],
-        "psu_labels": [],
-        "lonely_psu": design._spec["lonely_psu"],
-    }
-    with translate_core_errors():
-        w = np.ascontiguousarray(design.weights, dtype=np.float64)
-        # GREG-calibrated weights may be negative (as in R)
-        out._core = _core.Design(w, allow_negative_weights=bool((w < 0).any()))
-    out._calibration = None
-    out._cache = dict(design._cache)
-    bootstrap = result.type == "bootstrap"
-    out._spec = {
-        "weights": design._spec["weights"],
-        "strata": [],
-        "psu": None,
-        "fpc": None,
-        "psu2": None,
-        "fpc2": None,
-        "nest": False,
-        "lonely_psu": design._spec["lonely_psu"],
-        "replicates_from": {
-            "design": {k: v for k, v in design._spec.items()},
-            "type": result.type,
-            "fay_rho": result.rho,
-            "seed": int(result.seed) if bootstrap else seed,
-        },
-    }
-    out._init_replicates(
-        result.weights,  # a read-only view of the core's matrix, column-major (no copy)
-        [f"rep{i + 1}" for i in range(result.replicates)],
-        result.type,
-        result.rho if result.type == "Fay" else None,
-        result.scale,
-        [float(x) for x in result.rscales],
-        result.mse,
-        True,
-        None,
+    w = np.ascontiguousarray(state.weights, dtype=np.float64)
+    # GREG-calibrated weights may be negative (as in R)
+    core = _core.Design(w, allow_negative_weights=bool((w < 0).any())).with_replicates(
+        result.weights,  # read-only, column-major: with_replicates copies it once
+        type=result.type,
+        scale=result.scale,
+        rscales=[float(x) for x in result.rscales],
+        mse=result.mse,
+        rho=result.rho if result.type == "Fay" else math.nan,
     )
-    return out
+    spec = DesignSpec(
+        weights=state.spec.weights,
+        lonely_psu=state.spec.lonely_psu,
+        replicate_weights=tuple(f"rep{i + 1}" for i in range(result.replicates)),
+    )
+    return state.replace(
+        core=core,
+        spec=spec,
+        calibration=None,
+        strata_codes=None,
+        psu_codes=None,
+        stratum_labels=(),
+        cache=dict(state.cache),
+    )
 
 
 def _check_rho(fay_rho: Any) -> float:
@@ -220,5 +172,4 @@ def _check_rho(fay_rho: Any) -> float:
 
 def _hadamard(n: int) -> np.ndarray:
     """R's survey::hadamard(n) as 0/1 int64 (the core's; refused where R uses its 28 / 36)."""
-    with translate_core_errors():
-        return np.asarray(_core.hadamard(n), dtype=np.int64)
+    return np.asarray(_core.hadamard(n), dtype=np.int64)

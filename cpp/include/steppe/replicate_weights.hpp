@@ -8,7 +8,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -67,9 +66,9 @@ struct ReplicateMultipliers {
 /// rscales, type, rho and mse (the inputs of svrVar).
 struct ReplicateWeights {
   int64_t rows = 0;
-  /// rows x count(), column-major: [r * rows + i] (not zero-filled before it is
-  /// written: the matrix can be gigabytes).
-  std::unique_ptr<double[]> matrix;
+  /// rows x count(), column-major: [r * rows + i] (the layout of
+  /// ReplicateVariance::weights, into which it can be moved).
+  std::vector<double> weights;
   double scale = 1.0;
   std::vector<double> rscales;
   ReplicateType type = ReplicateType::JK1;
@@ -77,13 +76,9 @@ struct ReplicateWeights {
   bool mse = false;
   uint64_t seed = 0;
   size_t count() const { return rscales.size(); }
-  /// The whole matrix, column-major.
-  std::span<const double> weights() const {
-    return {matrix.get(), static_cast<size_t>(rows) * count()};
-  }
   /// Replicate r's weights, one per original row.
   std::span<const double> column(size_t r) const {
-    return {matrix.get() + r * static_cast<size_t>(rows), static_cast<size_t>(rows)};
+    return {weights.data() + r * static_cast<size_t>(rows), static_cast<size_t>(rows)};
   }
 };
 
