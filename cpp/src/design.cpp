@@ -171,6 +171,7 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
     }
   }
   if (rows_ <= 0) throw InvalidInput("the design has no rows");
+  has_strata_ = !in.strata.empty();
   if (rows_ >= std::numeric_limits<int32_t>::max()) {
     throw InvalidInput("an in-memory Design holds at most 2^31 - 1 rows; use the Dask path");
   }

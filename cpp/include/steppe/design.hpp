@@ -105,6 +105,8 @@ class Design {
   bool rows_are_psus() const { return psu_row_begin_.empty(); }
   bool has_second_stage() const { return !psu2_row_begin_.empty(); }
   bool has_fpc() const { return has_fpc_; }
+  /// Strata were given (R's has.strata), even if only one.
+  bool has_strata() const { return has_strata_; }
   LonelyPsu lonely_psu() const { return lonely_; }
 
   /// Sorted position -> original row; empty when the input was already sorted.
@@ -154,6 +156,7 @@ class Design {
   int64_t rows_ = 0;
   int64_t psu_count_ = 0;
   bool has_fpc_ = false;
+  bool has_strata_ = false;
   LonelyPsu lonely_ = LonelyPsu::Fail;
   std::vector<int32_t> order_;
   std::vector<int32_t> rank_;
