@@ -97,6 +97,52 @@ def replicate_variance(
     rscales: list[float],
     mse: bool,
 ) -> npt.NDArray[np.float64]: ...
+
+class QuantileResult:
+    @property
+    def domains(self) -> int: ...
+    @property
+    def probs(self) -> int: ...
+    @property
+    def domain_codes(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def prob(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def estimate(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def se(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def ci_low(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def ci_high(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def df(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def n(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def weight_sum(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def flag(self) -> list[str]: ...
+
+def quantile(
+    design: Design,
+    values: npt.NDArray[np.float64],
+    probs: list[float],
+    by: list[npt.NDArray[Any]] = ...,
+    by_levels: list[int] = ...,
+    subset: npt.NDArray[np.uint8] | None = None,
+    rule: str = "math",
+    ci: str = "mean",
+    level: float = 0.95,
+    df: float | str = "design",
+    threads: int = 0,
+    variable: str = "variable",
+    replicate_weights: list[npt.NDArray[np.float64]] = ...,
+    scale: float = 1.0,
+    rscales: list[float] = ...,
+    mse: bool = False,
+    replicate_df: float | None = None,
+) -> QuantileResult: ...
 def estimates_to_json(columns: dict[str, Any], meta_json: str, indent: int = -1) -> str: ...
 
 _F64 = npt.NDArray[np.float64]

@@ -371,15 +371,17 @@ class Design:
         >>> sp.Design(df, weights="w").quantile("y", 0.5).to_frame().estimate.tolist()
         [3.0]
         """
-        from ._quantile import check_variable, quantile_frame
+        from ._quantile import LegacyState, check_variable, quantile_frame
 
-        check_variable(self, variable)
+        state = LegacyState(self)
+        check_variable(state, variable)
         by_cols = cols.as_list(by)
         cols.require_columns(self._data, by_cols, "by")
         _check_df(df)
         probs_list = [float(probs)] if isinstance(probs, (int, float)) else list(probs)
-        with translate_core_errors():
-            frame = quantile_frame(self, variable, probs_list, by_cols, ci, level, df, rule)
+        frame = quantile_frame(
+            state, variable, probs_list, by_cols, ci, level, df, rule, state.replicate()
+        )
         meta = {
             "statistic": "quantile",
             "variables": [variable],
