@@ -4,7 +4,6 @@
 #include <optional>
 #include <steppe/errors.hpp>
 #include <steppe/quantile.hpp>
-#include <steppe/replicate.hpp>
 #include <string>
 #include <variant>
 #include <vector>
@@ -36,13 +35,13 @@ std::optional<double> parse_df(const std::variant<double, std::string>& df) {
   return std::get<double>(df);
 }
 
-QuantileResult run_quantile(
-    const Design& design, const py::array& values, const std::vector<double>& probs,
-    const std::vector<py::array>& by, const std::vector<int32_t>& by_levels,
-    const std::optional<py::array>& subset, const std::string& rule, const std::string& ci,
-    double level, const std::variant<double, std::string>& df, int threads,
-    const std::string& variable, const std::vector<py::array>& replicate_weights, double scale,
-    const std::vector<double>& rscales, bool mse, std::optional<double> replicate_df) {
+QuantileResult run_quantile(const Design& design, const py::array& values,
+                            const std::vector<double>& probs, const std::vector<py::array>& by,
+                            const std::vector<int32_t>& by_levels,
+                            const std::optional<py::array>& subset, const std::string& rule,
+                            const std::string& ci, double level,
+                            const std::variant<double, std::string>& df, int threads,
+                            const std::string& variable) {
   QuantileRequest req;
   req.values = view<double>(values, "values");
   req.variable = variable;
@@ -55,17 +54,6 @@ QuantileResult run_quantile(
   req.level = level;
   req.df = parse_df(df);
   req.threads = threads;
-  ReplicateSpec spec;
-  if (!replicate_weights.empty()) {
-    for (const auto& w : replicate_weights) {
-      spec.weights.push_back(view<double>(w, "replicate weights"));
-    }
-    spec.scale = scale;
-    spec.rscales = rscales;
-    spec.mse = mse;
-    req.replicates = &spec;
-    req.replicate_degf = replicate_df;
-  }
   // Safe without the GIL: the numpy buffers stay referenced by this frame's
   // arguments, the design is read-only, and the core touches no Python object.
   py::gil_scoped_release release;
@@ -117,13 +105,10 @@ void register_quantile(py::module_& m) {
         py::arg("by") = std::vector<py::array>{}, py::arg("by_levels") = std::vector<int32_t>{},
         py::arg("subset") = py::none(), py::arg("rule") = "math", py::arg("ci") = "mean",
         py::arg("level") = 0.95, py::arg("df") = std::string("design"), py::arg("threads") = 0,
-        py::arg("variable") = "variable", py::arg("replicate_weights") = std::vector<py::array>{},
-        py::arg("scale") = 1.0, py::arg("rscales") = std::vector<double>{}, py::arg("mse") = false,
-        py::arg("replicate_df") = py::none(),
+        py::arg("variable") = "variable",
         "Weighted quantiles (R's qrule) of every domain with Woodruff intervals (ci 'mean', "
         "'beta', 'xlogit', 'asin') or, on replicate designs, replicate quantiles ('quantile'), "
-        "as R's svyquantile. replicate_weights (columns), scale, rscales, mse and replicate_df "
-        "describe a replicate design.");
+        "as R's svyquantile; variable names the column in messages.");
 }
 
 }  // namespace steppe::bindings

@@ -14,8 +14,7 @@
 #include "steppe/distributions.hpp"
 #include "steppe/errors.hpp"
 #include "steppe/estimate.hpp"
-#include "steppe/interval.hpp"
-#include "steppe/replicate_rank.hpp"
+#include "steppe/replicate.hpp"
 
 namespace steppe {
 
@@ -115,26 +114,18 @@ void check_request(const Design& design, const QuantileRequest& req) {
   if (req.df && !(*req.df > 0)) {
     throw InvalidInput("df must be 'design', a positive number or math.inf, got " + repr(*req.df));
   }
-  const ReplicateSpec* spec = req.replicates;
-  if (spec == nullptr && req.ci == QuantileCi::Quantile) {
+  const bool replicated = design.replicates() != nullptr;
+  if (!replicated && req.ci == QuantileCi::Quantile) {
     throw InvalidInput(
         "ci must be one of ('mean', 'beta', 'xlogit', 'asin') for quantiles, got 'quantile' "
         "(replicate quantiles need a replicate design)");
   }
-  if (spec != nullptr) {
-    if (req.ci != QuantileCi::Mean && req.ci != QuantileCi::Quantile) {
-      throw InvalidInput(
-          "ci must be one of ('mean', 'quantile') for quantiles on a replicate design");
-    }
-    if (spec->weights.size() < 2) {
-      throw InvalidInput("replicate designs need at least two replicate weight columns");
-    }
-    if (spec->rscales.size() != spec->weights.size()) {
-      throw InvalidInput("rscales must have one value per replicate");
-    }
-    for (size_t r = 0; r < spec->weights.size(); ++r) {
-      check_len(spec->weights[r].size(), "replicate weight column " + std::to_string(r));
-    }
+  if (replicated && req.ci != QuantileCi::Mean && req.ci != QuantileCi::Quantile) {
+    // survey 4.1.1's svyquantile.svyrep.design calls woodruffCI without its
+    // interval.type: its Woodruff interval is always the Wald one.
+    throw InvalidInput(
+        "quantile() on a replicate design takes ci='mean' (Woodruff) or 'quantile' (replicate "
+        "quantiles); R's replicate svyquantile ignores 'beta', 'xlogit' and 'asin'");
   }
 }
 
@@ -238,7 +229,7 @@ double bound(const WeightedQuantile& q, double p) {
 
 QuantileResult quantile(const Design& design, const QuantileRequest& req) {
   check_request(design, req);
-  const ReplicateSpec* spec = req.replicates;
+  const ReplicateVariance* rv = design.replicates();
   Domains dom = group_rows(design, req);
   const size_t D = dom.count();
   if (D == 0) {
@@ -307,8 +298,10 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
   }
 
   // The CDF at each domain's estimate, F = mean(x <= q), with its design
-  // variance: one engine call per probability over every domain.
-  std::vector<double> cdf(cells), cdf_var(cells), df_design(D, kNaN);
+  // variance and interval (R's svyciprop methods on the 0/1 variable; "beta"
+  // takes the domain's design df whatever df= says): one engine call per
+  // probability over every domain.
+  std::vector<double> cdf_low(cells), cdf_high(cells), df_design(D, kNaN);
   if (req.ci != QuantileCi::Quantile) {
     std::vector<int8_t> below(w.size(), -1);
     EstimateRequest er;
@@ -319,6 +312,13 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
     er.by_levels = req.by_levels;
     er.subset = dom.valid;
     er.threads = req.threads;
+    er.ci = req.ci == QuantileCi::Beta     ? "beta"
+            : req.ci == QuantileCi::XLogit ? "xlogit"
+            : req.ci == QuantileCi::Asin   ? "asin"
+                                           : "wald";
+    er.level = req.level;
+    er.df_design = !req.df.has_value();
+    er.df_value = req.df.value_or(std::numeric_limits<double>::infinity());
     for (size_t j = 0; j < P; ++j) {
       for (size_t d = 0; d < D; ++d) {
         const double q = res.estimate[d * P + j];
@@ -326,29 +326,26 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
           below[static_cast<size_t>(r)] = req.values[static_cast<size_t>(r)] <= q ? 1 : 0;
         }
       }
-      const EstimateResult e =
-          spec != nullptr ? estimate_replicates(design, er, *spec) : estimate(design, er);
+      const EstimateResult e = estimate(design, er);
       if (static_cast<size_t>(e.domains) != D ||
           !std::equal(e.domain_codes.begin(), e.domain_codes.end(), res.domain_codes.begin())) {
         throw std::logic_error("quantile: the engine's domains differ from the grouped rows");
       }
       for (size_t d = 0; d < D; ++d) {
-        cdf[d * P + j] = e.estimate[2 * d + 1];
-        cdf_var[d * P + j] = e.variance[2 * d + 1];
-        if (spec == nullptr) df_design[d] = static_cast<double>(e.degf(static_cast<int64_t>(d)));
+        cdf_low[d * P + j] = e.ci_low[2 * d + 1];
+        cdf_high[d * P + j] = e.ci_high[2 * d + 1];
+        df_design[d] = e.design_df[d];
       }
     }
-  }
-  // Replicate designs: R's degf of the domain, the rank of its rows'
-  // replicate weights minus 1 (or svrepdesign's degf=), only when it is used.
-  if (spec != nullptr && !req.df) {
-    if (req.replicate_degf) {
-      std::fill(df_design.begin(), df_design.end(), *req.replicate_degf);
-    } else {
-      parallel_for(D, parts, [&](size_t d) {
-        df_design[d] = static_cast<double>(replicate_rank(spec->weights, dom.rows_of(d)) - 1);
-      });
+  } else if (!req.df) {
+    // Replicate quantiles: R's degf of each domain, the rank of its rows'
+    // replicate weights minus 1 (or svrepdesign's degf=).
+    std::vector<int32_t> domain_of_row(w.size(), -1);
+    for (size_t d = 0; d < D; ++d) {
+      for (int32_t r : dom.rows_of(d))
+        domain_of_row[static_cast<size_t>(r)] = static_cast<int32_t>(d);
     }
+    df_design = rv->domain_df(domain_of_row, static_cast<int64_t>(D));
   }
   for (size_t c = 0; c < cells; ++c) {
     res.df[c] = req.df ? *req.df : df_design[c / P];
@@ -362,52 +359,33 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
   // ci = "quantile" (R's repCI): the quantile under every replicate's weights.
   std::vector<double> rep_se;
   if (req.ci == QuantileCi::Quantile) {
-    const size_t R = spec->weights.size();
+    const size_t R = rv->count();
     std::vector<double> thetas(cells * R);  // cell-major: c * R + r
     parallel_for(D * R, worker_count(req.threads, D * R), [&](size_t task) {
       const size_t d = task / R, r = task % R;
       const WeightedQuantile qr =
-          domain_quantile(req.rule, req.values, spec->weights[r], dom.rows_of(d), dom.sorted_of(d));
+          domain_quantile(req.rule, req.values, rv->column(r), dom.rows_of(d), dom.sorted_of(d));
       for (size_t j = 0; j < P; ++j) thetas[(d * P + j) * R + r] = bound(qr, req.probs[j]);
     });
     rep_se.resize(cells);
     for (size_t c = 0; c < cells; ++c) {
-      rep_se[c] = std::sqrt(replicate_variance(thetas.data() + c * R, 1, res.estimate[c],
-                                               spec->scale, spec->rscales, spec->mse));
+      rep_se[c] = std::sqrt(replicate_variance(thetas.data() + c * R, 1, res.estimate[c], rv->scale,
+                                               rv->rscales, rv->mse));
     }
   }
 
   // Woodruff (1952): the CDF interval's limits mapped back through the rule;
   // se = (upper - lower) / (2 t) as R's svyquantile (survey 4.x).
-  const bool calibrated = design.calibration().active();
   for (size_t c = 0; c < cells; ++c) {
-    const size_t d = c / P;
-    const double df = res.df[c];
-    const double crit = qt(1 - (1 - req.level) / 2, df);
+    const double crit = qt(1 - (1 - req.level) / 2, res.df[c]);
     double low, high, se;
     if (req.ci == QuantileCi::Quantile) {
       se = rep_se[c];
       low = res.estimate[c] - crit * se;
       high = res.estimate[c] + crit * se;
     } else {
-      Interval f;
-      if (req.ci == QuantileCi::Mean) {
-        f = wald_interval(cdf[c], std::sqrt(cdf_var[c]), df, req.level);
-      } else {
-        // Rows of the domain's design for Korn-Graubard: a calibrated design's
-        // domains keep every row (R's `[`). "beta" uses the domain's design df
-        // whatever df= says, as R's svyciprop.
-        const double n_rows =
-            calibrated ? static_cast<double>(design.rows()) : static_cast<double>(res.n[c]);
-        const CiMethod m = req.ci == QuantileCi::Beta     ? CiMethod::Beta
-                           : req.ci == QuantileCi::XLogit ? CiMethod::XLogit
-                                                          : CiMethod::Asin;
-        f = proportion_interval(
-            m, {cdf[c], cdf_var[c], req.ci == QuantileCi::Beta ? df_design[d] : df, n_rows,
-                req.level});
-      }
-      low = bound(qfun[d], f.low);
-      high = bound(qfun[d], f.high);
+      low = bound(qfun[c / P], cdf_low[c]);
+      high = bound(qfun[c / P], cdf_high[c]);
       se = (high - low) / (2 * crit);
     }
     res.se[c] = se;

@@ -10,17 +10,19 @@ columns, calls the core and labels its result.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from . import _columns as cols
 from . import _core
-from .errors import InvalidInputError, translate_core_errors
+from .errors import InvalidInputError
 from .results import RESULT_COLUMNS
+
+if TYPE_CHECKING:
+    from ._state import DesignState
 
 RULES = (
     "math",
@@ -40,22 +42,7 @@ INTERVALS = ("mean", "beta", "xlogit", "asin")
 REPLICATE_INTERVALS = ("mean", "quantile")
 
 
-class QuantileState(Protocol):
-    """The part of a design state (``_state.DesignState``) the quantile helpers read."""
-
-    @property
-    def data(self) -> pd.DataFrame: ...  # noqa: D102
-    @property
-    def core(self) -> _core.Design: ...  # noqa: D102
-    @property
-    def mask(self) -> np.ndarray | None: ...  # noqa: D102
-    @property
-    def threads(self) -> int: ...  # noqa: D102
-    def codes(self, column: str) -> cols.Codes: ...  # noqa: D102
-    def numeric(self, column: str, role: str) -> np.ndarray: ...  # noqa: D102
-
-
-def check_variable(state: QuantileState, variable: str) -> None:
+def check_variable(state: DesignState, variable: str) -> None:
     """Quantiles need a numeric column."""
     cols.require_columns(state.data, [variable], "variable")
     if cols.is_categorical(state.data[variable]):
@@ -63,7 +50,7 @@ def check_variable(state: QuantileState, variable: str) -> None:
 
 
 def quantile_frame(
-    state: QuantileState,
+    state: DesignState,
     variable: str,
     probs: Sequence[float],
     by: list[str],
@@ -71,40 +58,37 @@ def quantile_frame(
     level: float,
     df_rule: Any,
     rule: str,
-    replicate: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Quantiles of one numeric variable for every domain (see Design.quantile).
-
-    ``replicate`` holds a replicate design's weights for ``_core.quantile``
-    (``replicate_weights``, ``scale``, ``rscales``, ``mse``, ``replicate_df``)
-    until the core design carries them; None for linearisation.
-    """
+    """Quantiles of one numeric variable for every domain (see Design.quantile)."""
     if rule not in RULES:
         raise InvalidInputError(f"rule must be one of {sorted(RULES)}, got {rule!r}")
-    allowed = REPLICATE_INTERVALS if replicate is not None else INTERVALS
+    if state.replicated and ci not in REPLICATE_INTERVALS:
+        raise InvalidInputError(
+            "quantile() on a replicate design takes ci='mean' (Woodruff) or 'quantile' "
+            "(replicate quantiles); R's replicate svyquantile ignores 'beta', 'xlogit' "
+            "and 'asin'"
+        )
+    allowed = REPLICATE_INTERVALS if state.replicated else INTERVALS
     if ci not in allowed:
         raise InvalidInputError(f"ci must be one of {allowed} for quantiles, got {ci!r}")
     probs = [float(p) for p in probs]
     if not probs or any(not 0 <= p <= 1 for p in probs):
         raise InvalidInputError(f"probs must be in [0, 1], got {probs!r}")
     by_codes = [state.codes(b) for b in by]
-    subset = None if state.mask is None else np.ascontiguousarray(state.mask, dtype=bool)
-    with translate_core_errors():
-        res = _core.quantile(
-            state.core,
-            state.numeric(variable, "variable"),
-            probs,
-            by=[c.codes for c in by_codes],
-            by_levels=[len(c.labels) for c in by_codes],
-            subset=None if subset is None else subset.view(np.uint8),
-            rule=rule,
-            ci=ci,
-            level=float(level),
-            df=df_rule if isinstance(df_rule, str) else float(df_rule),
-            threads=state.threads,
-            variable=variable,
-            **(replicate or {}),
-        )
+    res = _core.quantile(
+        state.core,
+        state.numeric(variable, "variable"),
+        probs,
+        by=[c.codes for c in by_codes],
+        by_levels=[len(c.labels) for c in by_codes],
+        subset=state.mask,
+        rule=rule,
+        ci=ci,
+        level=float(level),
+        df=df_rule if isinstance(df_rule, str) else float(df_rule),
+        threads=state.threads,
+        variable=variable,
+    )
     cells = len(res.estimate)
     frame = pd.DataFrame(
         {
@@ -133,45 +117,3 @@ def quantile_frame(
         frame = frame.sort_values([*by, "level"], kind="stable").reset_index(drop=True)
     frame.attrs["ci_method"] = f"woodruff-{ci}"
     return frame
-
-
-@dataclass(frozen=True)
-class LegacyState:
-    """A stand-in for ``_state.DesignState`` over today's Design (until the lead's lands)."""
-
-    design: Any
-
-    @property
-    def data(self) -> pd.DataFrame:  # noqa: D102
-        return self.design.data  # type: ignore[no-any-return]
-
-    @property
-    def core(self) -> _core.Design:  # noqa: D102
-        return self.design._core  # type: ignore[no-any-return]
-
-    @property
-    def mask(self) -> np.ndarray | None:  # noqa: D102
-        return self.design._mask  # type: ignore[no-any-return]
-
-    @property
-    def threads(self) -> int:  # noqa: D102
-        return int(self.design._threads)
-
-    def codes(self, column: str) -> cols.Codes:  # noqa: D102
-        return self.design._codes(column)  # type: ignore[no-any-return]
-
-    def numeric(self, column: str, role: str) -> np.ndarray:  # noqa: D102
-        return self.design._numeric(column, role)  # type: ignore[no-any-return]
-
-    def replicate(self) -> dict[str, Any] | None:
-        """Return a replicate design's weights as _core.quantile keyword arguments, else None."""
-        d = self.design
-        if getattr(d, "_replicate_variance", None) is None:
-            return None
-        return {
-            "replicate_weights": d._rep_columns,
-            "scale": d._rep_scale,
-            "rscales": d._rep_rscales,
-            "mse": d._rep_mse,
-            "replicate_df": d._rep_df,
-        }

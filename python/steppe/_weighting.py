@@ -7,20 +7,29 @@ R's svyrecvar does.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _columns as cols
-from .errors import InvalidInputError
+from . import _core
+from .errors import InvalidInputError, NotEstimableError
 
 if TYPE_CHECKING:
-    from .design import Design
+    from ._state import DesignState
 
 Population = Union["pd.Series[Any]", pd.DataFrame, Mapping[Any, float]]
+
+
+@dataclass(frozen=True)
+class Weighted:
+    """A weighting step's result: the new design state."""
+
+    state: DesignState
 
 
 @dataclass
@@ -78,12 +87,14 @@ def _key(k: Any, width: int) -> tuple[str, ...]:
     return key
 
 
-def poststratify(design: Design, columns: str | Sequence[str], population: Population) -> Design:
+def poststratify(
+    state: DesignState, columns: str | Sequence[str], population: Population
+) -> Weighted:
     """Post-stratify ``design`` to population counts (see Design.poststratify)."""
     names = cols.as_list(columns)
-    data = design.data
+    data = state.data
     cols.require_columns(data, names, "poststratify")
-    if design._calibration is not None:
+    if state.calibration is not None:
         raise InvalidInputError(
             "this design is already post-stratified or calibrated; steppe weights a design once "
             "(weight the original design with all the margins at once)"
@@ -106,21 +117,18 @@ def poststratify(design: Design, columns: str | Sequence[str], population: Popul
     pop_codes = [
         np.array([index[j][k[j]] for k in pop_keys], dtype=np.int32) for j in range(len(names))
     ]
-    from . import _core
-    from .errors import translate_core_errors
 
     def run(w: np.ndarray) -> dict[str, Any]:
-        with translate_core_errors():
-            return dict(
-                _core.poststratify(
-                    w,
-                    [c.codes for c in per_col],
-                    [len(labs) for labs in col_labels],
-                    pop_codes,
-                    np.array([pop[k] for k in pop_keys], dtype=np.float64),
-                    labels=col_labels,
-                )
+        return dict(
+            _core.poststratify(
+                w,
+                [c.codes for c in per_col],
+                [len(labs) for labs in col_labels],
+                pop_codes,
+                np.array([pop[k] for k in pop_keys], dtype=np.float64),
+                labels=col_labels,
             )
+        )
 
     def full(w: np.ndarray) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
         r = run(w)
@@ -130,7 +138,7 @@ def poststratify(design: Design, columns: str | Sequence[str], population: Popul
     def replicate(w: np.ndarray, step: dict[str, Any]) -> np.ndarray:
         return np.asarray(run(w)["weights"], dtype=np.float64)
 
-    return design._apply_weighting(Weigher(full, replicate))
+    return apply(state, Weigher(full, replicate))
 
 
 def _cell_calibration(r: dict[str, Any], w: np.ndarray, new_w: np.ndarray) -> dict[str, Any]:
@@ -170,13 +178,13 @@ def margins_dict(margins: Any) -> dict[str, Population]:
 
 
 def rake(
-    design: Design,
+    state: DesignState,
     margins: Any,
     max_iter: int = 10,
     tol: float = 1.0,
-) -> Design:
+) -> Weighted:
     """Rake ``design`` to margins as R's ``rake`` (see Design.rake)."""
-    if design._calibration is not None:
+    if state.calibration is not None:
         raise InvalidInputError(
             "this design is already weighted to population totals; steppe weights a design once"
         )
@@ -184,7 +192,7 @@ def rake(
     if len(by_margin) < 1:
         raise InvalidInputError("rake: no margins given")
     names = list(by_margin)
-    data = design.data
+    data = state.data
     cols.require_columns(data, names, "rake margins")
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise InvalidInputError(f"max_iter must be a positive integer, got {max_iter!r}")
@@ -214,24 +222,21 @@ def rake(
         raise InvalidInputError(
             f"rake: the margins' totals differ ({dict(zip(names, totals))}); they must agree"
         )
-    from . import _core
-    from .errors import NotEstimableError, translate_core_errors
 
     # One pass over the rows builds the table of weighted counts over the crossed
     # margins (only combinations that occur); raking iterates on its cells (C++).
     def run(w: np.ndarray, maxit: int, epsilon: float) -> dict[str, Any]:
-        with translate_core_errors():
-            return dict(
-                _core.rake(
-                    w,
-                    margin_codes,
-                    [len(lab) for lab in labels_by_margin],
-                    totals_by_margin,
-                    maxit=maxit,
-                    epsilon=epsilon,
-                    labels=labels_by_margin,
-                )
+        return dict(
+            _core.rake(
+                w,
+                margin_codes,
+                [len(lab) for lab in labels_by_margin],
+                totals_by_margin,
+                maxit=maxit,
+                epsilon=epsilon,
+                labels=labels_by_margin,
             )
+        )
 
     def full(w: np.ndarray) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
         r = run(w, int(max_iter), float(tol))
@@ -267,12 +272,12 @@ def rake(
         r = run(w, int(step["iterations"]), 1e-300)
         return np.asarray(r["weights"], dtype=np.float64)
 
-    return design._apply_weighting(Weigher(full, replicate))
+    return apply(state, Weigher(full, replicate))
 
 
 def trim(
-    design: Design, lower: float | None = None, upper: float | None = None, strict: bool = False
-) -> Design:
+    state: DesignState, lower: float | None = None, upper: float | None = None, strict: bool = False
+) -> Weighted:
     """Trim weights to [lower, upper] as R's ``trimWeights`` (see Design.trim)."""
     lo = -np.inf if lower is None else float(lower)
     hi = np.inf if upper is None else float(upper)
@@ -307,28 +312,25 @@ def trim(
             "rounds": rounds,
         }
         # The variance keeps any calibration residuals, as R keeps design$postStrata.
-        return new_w, design._calibration, step
+        return new_w, state.calibration, step
 
     def replicate(w: np.ndarray, step: dict[str, Any]) -> np.ndarray:
         return run(w)[0]
 
-    return design._apply_weighting(Weigher(full, replicate))
+    return apply(state, Weigher(full, replicate))
 
 
 def calibrate(
-    design: Design,
+    state: DesignState,
     targets: Mapping[str, Any],
     method: str = "linear",
     bounds: tuple[float, float] | None = None,
     max_iter: int = 50,
     tol: float = 1e-7,
     total: float | None = None,
-) -> Design:
+) -> Weighted:
     """Calibrate ``design`` to population totals as R's ``calibrate`` (see Design.calibrate)."""
-    from . import _core
-    from .errors import NotEstimableError, translate_core_errors
-
-    if design._calibration is not None:
+    if state.calibration is not None:
         raise InvalidInputError(
             "this design is already weighted to population totals; steppe weights a design once"
         )
@@ -336,7 +338,7 @@ def calibrate(
         raise InvalidInputError(f"method must be 'linear', 'raking' or 'logit', got {method!r}")
     if not targets:
         raise InvalidInputError("calibrate: no targets given")
-    data = design.data
+    data = state.data
     names = [str(k) for k in targets]
     cols.require_columns(data, names, "calibrate targets")
     columns: list[np.ndarray] = []
@@ -388,19 +390,18 @@ def calibrate(
     lower, upper = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
 
     def run(w: np.ndarray) -> dict[str, Any]:
-        with translate_core_errors():
-            return dict(
-                _core.calibrate(
-                    w,
-                    matrix,
-                    np.asarray(totals, dtype=np.float64),
-                    calfun=method,
-                    lower=lower,
-                    upper=upper,
-                    maxit=int(max_iter),
-                    epsilon=float(tol),
-                )
+        return dict(
+            _core.calibrate(
+                w,
+                matrix,
+                np.asarray(totals, dtype=np.float64),
+                calfun=method,
+                lower=lower,
+                upper=upper,
+                maxit=int(max_iter),
+                epsilon=float(tol),
             )
+        )
 
     def full(w: np.ndarray) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
         result = run(w)
@@ -433,4 +434,63 @@ def calibrate(
         # the full sample, keeps a replicate that did not converge.
         return np.asarray(run(w)["weights"], dtype=np.float64)
 
-    return design._apply_weighting(Weigher(full, replicate))
+    return apply(state, Weigher(full, replicate))
+
+
+def apply(state: DesignState, weigher: Weigher) -> Weighted:
+    """Weight the design's weights (and, on replicate designs, every replicate column).
+
+    R's postStratify, rake and calibrate on a replicate design re-weight each
+    replicate with the same population totals; the variance then comes from the
+    re-weighted replicates alone (no calibration residuals). R's trimWeights for
+    replicate designs is broken in survey 4.1.1 (it leaves the sampling weights
+    untrimmed and mangles the replicates); steppe trims each column with the full
+    sample's rule.
+    """
+    new_w, calibration, step = weigher.full(state.weights)
+    new_w = np.ascontiguousarray(new_w, dtype=np.float64)
+    spec = replace(state.spec, weighting=(*state.spec.weighting, step))
+    base = state.weights if state.base_weights is None else state.base_weights
+    core = state.core
+    if state.replicated:
+        old = core.replicate_weights
+        assert old is not None
+        reps = np.empty_like(old, order="F")
+        names = state.spec.replicate_weights
+        for r in range(reps.shape[1]):
+            try:
+                reps[:, r] = weigher.replicate(np.ascontiguousarray(old[:, r]), step)
+            except (InvalidInputError, NotEstimableError) as e:
+                name = names[r] if r < len(names) else str(r + 1)
+                raise type(e)(f"replicate {r + 1} ({name}): {e}") from e
+        if not np.isfinite(reps).all():
+            raise NotEstimableError("weighting gave non-finite replicate weights")
+        rho = core.replicate_rho
+        new_core = core.reweighted(new_w).with_replicates(
+            reps,
+            type=str(core.replicate_type),
+            scale=float(core.replicate_scale or 1.0),
+            rscales=list(core.replicate_rscales or []),
+            mse=bool(core.replicate_mse),
+            rho=math.nan if rho is None else float(rho),
+            df=float(core.replicate_fixed_df),  # R recomputes a rank-based degf
+        )
+        return Weighted(state.replace(core=new_core, weights=new_w, spec=spec, base_weights=base))
+    extra: dict[str, Any] = {}
+    if calibration is not None:
+        extra = {
+            "cal_cell": calibration.get("cell"),
+            "cal_matrix": calibration.get("matrix"),
+            "cal_columns": int(calibration["columns"]),
+            "cal_base_weights": calibration["base_weights"],
+            "cal_weights": calibration["calibrated_weights"],
+            "raking_levels": calibration.get("raking_levels", []),
+            "raking_factors": calibration.get("raking_factors", []),
+            "allow_negative_weights": True,  # GREG weights may be negative, as in R
+        }
+    new_core = core.reweighted(new_w, **extra)
+    return Weighted(
+        state.replace(
+            core=new_core, weights=new_w, spec=spec, base_weights=base, calibration=calibration
+        )
+    )

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,7 @@
 #include "steppe/design.hpp"
 #include "steppe/errors.hpp"
 #include "steppe/quantile.hpp"
-#include "steppe/replicate_rank.hpp"
+#include "steppe/replicate.hpp"
 
 namespace steppe {
 namespace {
@@ -124,22 +125,6 @@ TEST(QuantileRules, NamesRoundTripAndBadNamesAreRefused) {
   }
   EXPECT_THROW(parse_quantile_rule("hf10"), InvalidInput);
   EXPECT_THROW(parse_quantile_ci("wilson"), InvalidInput);
-}
-
-TEST(ReplicateRank, DropsColumnsInTheSpanOfEarlierOnes) {
-  // Columns a = (1, 1, 1), b = 2a, c = (1, 0, 1), d = a - c = (0, 1, 0), e = 0:
-  // b and d lie in the span of what came before, e is zero: rank 2.
-  const std::vector<double> a{1, 1, 1}, b{2, 2, 2}, c{1, 0, 1}, d{0, 1, 0}, e{0, 0, 0};
-  const std::vector<std::span<const double>> cols{a, b, c, d, e};
-  const std::vector<int32_t> all{0, 1, 2};
-  EXPECT_EQ(replicate_rank(cols, all), 2);
-  // Rows 0 and 2 alone: a = c there, so only a counts.
-  const std::vector<int32_t> ends{0, 2};
-  EXPECT_EQ(replicate_rank(cols, ends), 1);
-  // A column off the span by 1e-3 of its norm is kept; by 1e-7, dropped (tol 1e-5).
-  const std::vector<double> near3{1, 1, 1 + 1e-3}, near7{1, 1, 1 + 1e-7};
-  EXPECT_EQ(replicate_rank(std::vector<std::span<const double>>{a, near3}, all), 2);
-  EXPECT_EQ(replicate_rank(std::vector<std::span<const double>>{a, near7}, all), 1);
 }
 
 // ------------------------------------------------------------ against R
@@ -324,19 +309,18 @@ TEST(QuantileGolden, ReplicateQuantilesMatchR) {
   }
   ASSERT_GT(scale, 0);
   const std::vector<double> w = csv.numbers("pw");
-  std::vector<std::vector<double>> columns;
+  auto rv = std::make_shared<ReplicateVariance>();
+  rv->type = "JK1";
+  rv->rows = static_cast<int64_t>(w.size());
   for (const auto& name : reps.names) {
-    std::vector<double> m = reps.numbers(name);
-    for (size_t i = 0; i < m.size(); ++i) m[i] *= w[i];
-    columns.push_back(std::move(m));
+    const std::vector<double> m = reps.numbers(name);
+    for (size_t i = 0; i < m.size(); ++i) rv->weights.push_back(m[i] * w[i]);
   }
-  ReplicateSpec spec;
-  for (const auto& col : columns) spec.weights.emplace_back(col);
-  spec.scale = scale;
-  spec.rscales.assign(columns.size(), 1.0);
+  rv->scale = scale;
+  rv->rscales.assign(reps.names.size(), 1.0);
   DesignInput in;
   in.weights = w;
-  const Design design(in);
+  const Design design = Design(in).with_replicates(rv);
   const std::vector<double> api00 = csv.numbers("api00");
   const Factor stype = factor(csv.column("stype"));
   int checked = 0;
@@ -348,7 +332,6 @@ TEST(QuantileGolden, ReplicateQuantilesMatchR) {
     req.probs = probs_of(c["probs"]);
     req.rule = rule_of(c);
     req.ci = parse_quantile_ci(c["ci"].get<std::string>());
-    req.replicates = &spec;
     if (!c["by"].is_null()) {
       req.by = {CodeColumn(stype.codes)};
       req.by_levels = {static_cast<int32_t>(stype.labels.size())};

@@ -16,7 +16,6 @@
 
 #include "steppe/codes.hpp"
 #include "steppe/design.hpp"
-#include "steppe/replicate.hpp"
 
 namespace steppe {
 
@@ -87,11 +86,6 @@ struct QuantileRequest {
   /// +infinity for normal quantiles.
   std::optional<double> df;
   int threads = 0;  ///< 0 = hardware concurrency
-  /// Replicate designs, until Design carries its replicate weights: the
-  /// replicate columns (nullptr = linearisation) and svrepdesign's fixed degf
-  /// (nullopt = per-domain rank of the replicate weights minus 1).
-  const ReplicateSpec* replicates = nullptr;
-  std::optional<double> replicate_degf;
 };
 
 /// Finished quantiles for D domains x P probabilities; cell (d, j) at d * P + j.
@@ -114,10 +108,10 @@ struct QuantileResult {
 
 /// Quantiles of the request for every domain. The rows are grouped by domain
 /// in one pass and each domain's values sorted once; the CDF at every
-/// domain's estimate gets its design variance from one engine call per
-/// probability (linearisation, or the replicates). Throws InvalidInput for
-/// malformed input, NotEstimable for an empty request or a quantile the rule
-/// cannot give.
+/// domain's estimate gets its design variance and interval from one engine
+/// call per probability (linearisation, or the design's replicate weights).
+/// Throws InvalidInput for malformed input, NotEstimable for an empty request
+/// or a quantile the rule cannot give.
 QuantileResult quantile(const Design& design, const QuantileRequest& request);
 
 }  // namespace steppe
