@@ -286,12 +286,10 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
       res.n[c] = static_cast<int64_t>(dom.begin[d + 1] - dom.begin[d]);
       res.weight_sum[c] = wsum;
       const auto q = qfun[d](p);
-      if (!q) {
-        if (req.rule == QuantileRule::Hf7 && qfun[d].size() < 2) {
-          throw NotEstimable("quantile " + repr(p) +
-                             ": rule 'hf7' needs two rows with a nonzero weight in every domain");
-        }
-        throw NotEstimable("quantile " + repr(p) + ": below the smallest weighted observation");
+      if (!q) {  // a domain has a row with nonzero weight: only hf7 can fail
+        throw NotEstimable("quantile " + repr(p) +
+                           ": rule 'hf7' needs two rows with a nonzero weight in every domain "
+                           "(R's approx() fails)");
       }
       res.estimate[c] = *q;
     }

@@ -194,20 +194,23 @@ std::optional<double> WeightedQuantile::operator()(double p) const {
   return interpolate(p);
 }
 
-std::optional<double> WeightedQuantile::step(double p) const {
-  // R's qs(): the last position with cumw <= p W, the next one, and
-  // wlow = p - cumw/W there.
+double WeightedQuantile::step(double p) const {
+  // R's qs(): the last position with cumw <= p W (the first when there is
+  // none: survey's last() returns 1 for no TRUE), the next one, and
+  // wlow = p - cumw/W there (negative in the no-position case, so the step
+  // rules take the second value and hf4 extrapolates, as R).
   const double limit = p * total_;
-  size_t pos;
+  size_t pos = 0;
   if (increasing_) {
     const auto it = std::upper_bound(cumw_.begin(), cumw_.end(), limit);
-    if (it == cumw_.begin()) return std::nullopt;
-    pos = static_cast<size_t>(it - cumw_.begin()) - 1;
+    if (it != cumw_.begin()) pos = static_cast<size_t>(it - cumw_.begin()) - 1;
   } else {  // negative weights: cumw is not monotone, scan for the last one
-    size_t i = cumw_.size();
-    while (i > 0 && !(cumw_[i - 1] <= limit)) --i;
-    if (i == 0) return std::nullopt;
-    pos = i - 1;
+    for (size_t i = cumw_.size(); i > 0; --i) {
+      if (cumw_[i - 1] <= limit) {
+        pos = i - 1;
+        break;
+      }
+    }
   }
   const size_t next = pos + 1 == x_.size() ? pos : pos + 1;
   const double wlow = p - cumw_[pos] / total_;

@@ -108,11 +108,19 @@ TEST(QuantileRules, ZeroWeightsDropTiesKeepRowOrderAndMissingQuantiles) {
   // A zero weight removes its row: math of (1, 100, 3) with w (1, 0, 1) at 0.75:
   // cumw 1, 2 over 1, 3 -> position 1, wlow = 0.25: 3.
   EXPECT_EQ(q(QuantileRule::Math, {1, 100, 3}, {1, 0, 1}, 0.75), 3.0);
-  // No position with cumw <= p W: p = 0 under a step rule has no quantile.
-  EXPECT_FALSE(weighted_quantile(QuantileRule::Math, kX, kW, 0.0).has_value());
-  EXPECT_FALSE(weighted_quantile(QuantileRule::Hf4, kX, kW, 0.1).has_value());
-  // hf7 needs two rows; every rule needs one.
+  // No position with cumw <= p W: R's qs() takes the first one (survey's last()
+  // returns 1 when nothing is TRUE), with wlow = p - 1/4 < 0, so the step rules
+  // give the second value -- at p = 0 too -- and hf4 extrapolates: at p = 0.1,
+  // wlow = -0.15, wup = 2/4 - 0.1 = 0.4, gamma = -0.15 / 0.25 = -0.6, so
+  // 1 * 1.6 + 2 * (-0.6) = 0.4.
+  EXPECT_EQ(q(QuantileRule::Math, kX, kW, 0.0), 2.0);
+  EXPECT_EQ(q(QuantileRule::School, kX, kW, 0.1), 2.0);
+  EXPECT_EQ(q(QuantileRule::Hf3, kX, kW, 0.1), 2.0);
+  EXPECT_NEAR(q(QuantileRule::Hf4, kX, kW, 0.1), 0.4, 1e-15);
+  // A single row: its value.
   const std::vector<double> five{5}, two{2}, zero{0};
+  EXPECT_EQ(q(QuantileRule::Math, five, two, 0.1), 5.0);
+  // hf7 needs two rows; every rule needs one.
   EXPECT_FALSE(weighted_quantile(QuantileRule::Hf7, five, two, 0.5).has_value());
   EXPECT_EQ(q(QuantileRule::Hf5, five, two, 0.5), 5.0);
   EXPECT_FALSE(weighted_quantile(QuantileRule::Hf5, five, zero, 0.5).has_value());
@@ -204,8 +212,9 @@ bool close(double got, const json& want) {
 }
 
 /// Every field of R's rows, matched by (by label, probability); R's NA must be NaN.
+/// df and n are checked where the rows have them.
 void expect_rows(const QuantileResult& res, const std::vector<std::string>& labels,
-                 const json& rows, bool check_df_n) {
+                 const json& rows) {
   ASSERT_EQ(static_cast<size_t>(res.domains * res.probs), rows.size());
   for (const auto& row : rows) {
     const json& by = row["by"];
@@ -232,8 +241,10 @@ void expect_rows(const QuantileResult& res, const std::vector<std::string>& labe
         EXPECT_TRUE(close(value, row[field])) << field << ": " << value << " vs " << row.dump();
       }
     }
-    if (check_df_n) {
+    if (row.contains("df")) {
       EXPECT_TRUE(close(res.df[cell], row["df"])) << row.dump();
+    }
+    if (row.contains("n")) {
       EXPECT_EQ(res.n[cell], row["n"].get<int64_t>()) << row.dump();
     }
   }
@@ -289,12 +300,48 @@ TEST(QuantileGolden, WoodruffIntervalsMatchR) {
       }
       for (int threads : {1, 2}) {
         req.threads = threads;
-        expect_rows(quantile(design, req), by.labels, c["rows"], true);
+        expect_rows(quantile(design, req), by.labels, c["rows"]);
       }
       ++checked;
     }
   }
   EXPECT_EQ(checked, 10);  // every quantile case without a weighting step
+}
+
+TEST(QuantileGolden, EveryRuleUnderUnequalWeightsMatchesR) {
+  // make_quantile_golden.R: apistrat's weights differ by stratum, so the rules'
+  // tie handling and shahvaish's unsorted plotting positions are exercised.
+  const json golden_file = golden::read("quantile/rules.json");
+  const Csv csv = read_csv("apistrat");
+  const std::vector<double> w = csv.numbers("pw"), fpc = csv.numbers("fpc");
+  const Factor stype = factor(csv.column("stype"));
+  DesignInput in;
+  in.weights = w;
+  in.fpc = fpc;
+  in.strata = stype.codes;
+  const Design design(in);
+  const std::vector<double> api00 = csv.numbers("api00");
+  std::map<std::pair<std::string, bool>, json> rows;  // (rule, by stype) -> R's rows
+  for (const auto& row : golden_file["rows"]) {
+    const bool by = !row["by"].get<std::string>().empty();
+    json& list = rows[{row["rule"].get<std::string>(), by}];
+    json copy = row;
+    copy["by"] = by ? json(row["by"]) : json(nullptr);
+    list.push_back(copy);
+  }
+  ASSERT_EQ(rows.size(), 24u);
+  for (const auto& [key, want] : rows) {
+    SCOPED_TRACE(key.first + (key.second ? " by stype" : ""));
+    QuantileRequest req;
+    req.values = api00;
+    req.probs = probs_of(golden_file["probs"]);
+    req.rule = parse_quantile_rule(key.first);
+    if (key.second) {
+      req.by = {CodeColumn(stype.codes)};
+      req.by_levels = {static_cast<int32_t>(stype.labels.size())};
+    }
+    expect_rows(quantile(design, req), stype.labels, want);
+  }
 }
 
 TEST(QuantileGolden, ReplicateQuantilesMatchR) {
@@ -338,7 +385,7 @@ TEST(QuantileGolden, ReplicateQuantilesMatchR) {
     }
     for (int threads : {1, 2}) {
       req.threads = threads;
-      expect_rows(quantile(design, req), stype.labels, c["rows"], false);
+      expect_rows(quantile(design, req), stype.labels, c["rows"]);
     }
     ++checked;
   }
@@ -353,8 +400,15 @@ TEST(Quantile, ErrorsNameTheProblem) {
   QuantileRequest req;
   req.values = x;
   req.variable = "income";
-  req.probs = {0.0};  // math has no quantile at p = 0
+  req.probs = {0.5};
+  req.rule = QuantileRule::Hf7;                // hf7 needs two rows in every domain
+  const std::vector<int32_t> own{0, 1, 2, 3};  // each row its own domain
+  req.by = {CodeColumn(own)};
+  req.by_levels = {4};
   EXPECT_THROW(quantile(design, req), NotEstimable);
+  req.rule = QuantileRule::Math;
+  req.by.clear();
+  req.by_levels.clear();
   req.probs = {1.5};
   EXPECT_THROW(quantile(design, req), InvalidInput);
   req.probs = {0.5};

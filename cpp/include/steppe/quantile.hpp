@@ -44,15 +44,16 @@ class WeightedQuantile {
   /// matching nonzero weights, `total` R's sum(w) (long double, row order).
   WeightedQuantile(QuantileRule rule, std::vector<double> x, std::vector<double> w, double total);
 
-  /// The rule's quantile at p in [0, 1]; nullopt where the rule has none: p
-  /// below the first observation's share (step rules), no rows, or a single row
-  /// under "hf7" (R errors in each case).
+  /// The rule's quantile at p in [0, 1], as R computes it (also where R's
+  /// answer is odd: below the first observation's share the step rules give the
+  /// second value); nullopt where R has none: no rows, or a single row under
+  /// "hf7" (R errors).
   std::optional<double> operator()(double p) const;
 
   size_t size() const { return x_.size(); }
 
  private:
-  std::optional<double> step(double p) const;
+  double step(double p) const;
   double interpolate(double p) const;
 
   QuantileRule rule_;
