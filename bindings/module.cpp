@@ -12,4 +12,5 @@ PYBIND11_MODULE(_core, m) {
   steppe::bindings::register_replicate_weights(m);
   steppe::bindings::register_tables(m);
   steppe::bindings::register_contrast(m);
+  steppe::bindings::register_quantile(m);
 }
