@@ -62,6 +62,12 @@ void check_totals(const Design& design, const EstimateRequest& req, const Totals
         "calibration or replicate weights differ)");
   }
   check_coverage(t.covered, design.rows(), "the merged totals", "rows");
+  for (size_t k = 0; k < t.totals.n.size(); ++k) {
+    if (t.totals.n[k] < 0 || t.totals.n[k] > design.rows() || t.totals.n_nonzero[k] < 0 ||
+        t.totals.n_nonzero[k] > t.totals.n[k]) {
+      throw InvalidInput("inconsistent steppe TotalsState: row counts beyond the design's rows");
+    }
+  }
 }
 
 /// Structural checks of a plan against the request, so that a plan read from
@@ -123,10 +129,27 @@ void check_spread(const Design& design, const EstimateRequest& req, const Domain
       if (d < 0 || static_cast<size_t>(d) >= D)
         throw InvalidInput("inconsistent steppe SpreadState");
     }
+    // Moments merged from this design's PSUs count at most the stratum's PSUs.
+    const int64_t n_h = design.stratum_psu_count(m.stratum);
+    for (size_t i = 0; i < nd; ++i) {
+      if (m.count[i] < 0 || m.count[i] > n_h || m.touched[i] < 0 || m.touched[i] > m.count[i]) {
+        throw InvalidInput("inconsistent steppe SpreadState: PSU counts beyond the stratum's");
+      }
+    }
+  }
+  // Counts a state of this design can hold (bytes could say anything).
+  for (size_t d = 0; d < D; ++d) {
+    if (st.psus[d] < 0 || st.psus[d] > design.psus() || st.strata_present[d] < 0 ||
+        st.strata_present[d] > design.strata() || st.strata_seen[d] < 0 ||
+        st.strata_seen[d] > design.strata() || st.strata_ok[d] < 0 ||
+        st.strata_ok[d] > design.strata()) {
+      throw InvalidInput("inconsistent steppe SpreadState: counts beyond the design's");
+    }
   }
   for (int32_t h : st.lonely_strata) {
     if (h < 0 || h >= design.strata()) throw InvalidInput("inconsistent steppe SpreadState");
   }
+  if (st.nan_stage2 < 0) throw InvalidInput("inconsistent steppe SpreadState");
   for (int64_t p : st.lonely_psus) {
     if (p < 0 || p >= design.psus()) throw InvalidInput("inconsistent steppe SpreadState");
   }
