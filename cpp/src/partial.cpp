@@ -464,11 +464,13 @@ SpreadState scan_spread(const Design& design, const EstimateRequest& req, const 
   }
   SpreadState st;
   if (replicate) {
-    if (!design.rows_are_psus() || !design.order().empty()) {
+    // Replicate weights carry the design: rows stay in their original order.
+    if (!design.order().empty()) {
       throw InvalidInput("a replicate-weight design has no strata or PSUs to sort by");
     }
     st = SpreadState(plan.domains(), plan.cells);
-    replicate_spread(design, req, plan, psu_begin, psu_end, cell_cache, st);
+    replicate_spread(design, req, plan, design.psu_first_row(psu_begin),
+                     design.psu_first_row(psu_end), cell_cache, st);
   } else if (!cell_cache.empty()) {
     st = accumulate_spread(design, req, plan, cell_cache, psu_begin, psu_end, 0);
   } else {
