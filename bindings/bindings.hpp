@@ -20,5 +20,6 @@ void register_replicate_weights(py::module_& m);
 void register_tables(py::module_& m);
 void register_contrast(py::module_& m);
 void register_quantile(py::module_& m);
+void register_state(py::module_& m);
 
 }  // namespace steppe::bindings

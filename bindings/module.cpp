@@ -13,4 +13,5 @@ PYBIND11_MODULE(_core, m) {
   steppe::bindings::register_tables(m);
   steppe::bindings::register_contrast(m);
   steppe::bindings::register_quantile(m);
+  steppe::bindings::register_state(m);
 }

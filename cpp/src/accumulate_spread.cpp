@@ -251,6 +251,12 @@ void SpreadState::merge(SpreadState&& o) {
   if (o.domains != domains || o.cells != cells) {
     throw InvalidInput("cannot merge spread states of different shapes");
   }
+  if (o.plan_fingerprint != plan_fingerprint) {
+    throw InvalidInput("cannot merge spread states scanned with different plans");
+  }
+  if (!covariance.empty() && !o.covariance.empty() && covariance.size() != o.covariance.size()) {
+    throw InvalidInput("cannot merge spread states of different shapes");
+  }
   for (size_t i = 0; i < variance.size(); ++i) variance[i] += o.variance[i];
   if (covariance.empty()) {
     covariance = std::move(o.covariance);
@@ -268,6 +274,7 @@ void SpreadState::merge(SpreadState&& o) {
   lonely_psus.insert(lonely_psus.end(), o.lonely_psus.begin(), o.lonely_psus.end());
   nan_stage2 += o.nan_stage2;
   for (auto& m : o.partial) partial.push_back(std::move(m));
+  covered.insert(covered.end(), o.covered.begin(), o.covered.end());
 }
 
 namespace {
@@ -362,7 +369,7 @@ void finish_stratum(const Design& design, const StratumMoments& m, SpreadState& 
 
 SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
                               const DomainPlan& plan, std::span<const int32_t> cell_of_row,
-                              int64_t psu_begin, int64_t psu_end) {
+                              int64_t psu_begin, int64_t psu_end, int64_t cells_first_row) {
   const int64_t D = plan.domains();
   const int32_t K = plan.cells;
   const size_t Ks = static_cast<size_t>(K);
@@ -455,7 +462,7 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
   auto add_rows = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       const size_t si = static_cast<size_t>(s);
-      const int32_t cell = cell_of_row[si];
+      const int32_t cell = cell_of_row[si - static_cast<size_t>(cells_first_row)];
       if (cell < 0) continue;
       const double w = weights[si];
       if (categorical) {
