@@ -16,5 +16,6 @@ void register_distributions(py::module_& m);
 void register_interval(py::module_& m);
 void register_json(py::module_& m);
 void register_calibrate(py::module_& m);
+void register_factorize(py::module_& m);
 
 }  // namespace steppe::bindings
