@@ -9,10 +9,12 @@
 // rows touch; domains touching the same patterns share one factorisation.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "steppe/errors.hpp"
@@ -112,16 +114,24 @@ int64_t qr_rank(std::vector<double> a, size_t m, size_t n, double tol) {
 }
 
 /// A row's replicate weights scaled to a largest magnitude of 1 and rounded to
-/// ~1e-12 relative, so the rows of one PSU (proportional rows) hash alike.
-void normalised_pattern(const ReplicateVariance& rv, size_t row, std::vector<double>& out,
-                        double& peak) {
+/// ~1e-12 relative, so the rows of one PSU (proportional rows) come out alike.
+/// Returns false for a row that is in no replicate (all weights 0).
+bool normalised_pattern(const ReplicateVariance& rv, size_t row, double* out) {
   const size_t R = rv.count();
-  peak = 0;
-  for (size_t r = 0; r < R; ++r) peak = std::max(peak, std::abs(rv.weights[r * rv.rows + row]));
-  for (size_t r = 0; r < R; ++r) {
-    const double x = peak > 0 ? rv.weights[r * rv.rows + row] / peak : 0.0;
-    out[r] = std::round(x * 1e12) / 1e12;
-  }
+  const size_t n = static_cast<size_t>(rv.rows);
+  double peak = 0;
+  for (size_t r = 0; r < R; ++r) peak = std::max(peak, std::abs(rv.weights[r * n + row]));
+  if (peak == 0) return false;
+  for (size_t r = 0; r < R; ++r) out[r] = std::round(rv.weights[r * n + row] / peak * 1e12) / 1e12;
+  return true;
+}
+
+/// FNV-1a over the pattern's bytes.
+uint64_t pattern_hash(const double* p, size_t R) {
+  uint64_t h = 1469598103934665603ULL;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(p);
+  for (size_t i = 0; i < R * sizeof(double); ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+  return h;
 }
 
 }  // namespace
@@ -134,20 +144,58 @@ std::vector<double> ReplicateVariance::domain_df(std::span<const int32_t> domain
   const size_t n = static_cast<size_t>(rows);
   RankCache& c = *cache_;
   std::call_once(c.patterns_built, [&] {
+    // Normalise and hash rows in parallel blocks (the rows x R work), then give
+    // patterns ids in row order in one sequential pass: the ids, and so every
+    // rank, do not depend on the thread count.
+    const size_t hw = std::max(1u, std::thread::hardware_concurrency());
+    const size_t parts = std::clamp<size_t>(n / 4096, 1, hw);
+    std::vector<uint64_t> hash(n);
+    std::vector<char> in_any(n);
+    auto work = [&](size_t part) {
+      std::vector<double> pattern(R);
+      for (size_t i = n * part / parts; i < n * (part + 1) / parts; ++i) {
+        in_any[i] = normalised_pattern(*this, i, pattern.data()) ? 1 : 0;
+        hash[i] = in_any[i] ? pattern_hash(pattern.data(), R) : 0;
+      }
+    };
+    std::vector<std::thread> pool;
+    for (size_t p = 1; p < parts; ++p) pool.emplace_back(work, p);
+    work(0);
+    for (auto& t : pool) t.join();
+    // Ids by hash in row order; a new pattern's values are stored when first met.
     c.row_pattern.assign(n, -1);
-    std::unordered_map<std::string, int32_t> ids;
-    std::vector<double> pattern(R);
+    std::unordered_map<uint64_t, int32_t> ids;
     for (size_t i = 0; i < n; ++i) {
-      double peak = 0;
-      normalised_pattern(*this, i, pattern, peak);
-      if (peak == 0) continue;  // a row out of every replicate adds nothing to the rank
-      std::string key(reinterpret_cast<const char*>(pattern.data()), R * sizeof(double));
-      auto [it, inserted] = ids.try_emplace(std::move(key), c.pattern_count);
+      if (!in_any[i]) continue;  // a row out of every replicate adds nothing to the rank
+      auto [it, inserted] = ids.try_emplace(hash[i], c.pattern_count);
       if (inserted) {
-        c.patterns.insert(c.patterns.end(), pattern.begin(), pattern.end());
+        c.patterns.resize(c.patterns.size() + R);
+        normalised_pattern(*this, i, c.patterns.data() + static_cast<size_t>(c.pattern_count) * R);
         ++c.pattern_count;
       }
       c.row_pattern[i] = it->second;
+    }
+    // Check every row against its pattern (in parallel): a 64-bit hash collision
+    // would merge two patterns, so it is caught here and the row gets its own.
+    std::vector<char> mismatch(n, 0);
+    auto verify = [&](size_t part) {
+      std::vector<double> pattern(R);
+      for (size_t i = n * part / parts; i < n * (part + 1) / parts; ++i) {
+        if (c.row_pattern[i] < 0) continue;
+        normalised_pattern(*this, i, pattern.data());
+        const double* known = c.patterns.data() + static_cast<size_t>(c.row_pattern[i]) * R;
+        mismatch[i] = std::memcmp(known, pattern.data(), R * sizeof(double)) != 0 ? 1 : 0;
+      }
+    };
+    pool.clear();
+    for (size_t p = 1; p < parts; ++p) pool.emplace_back(verify, p);
+    verify(0);
+    for (auto& t : pool) t.join();
+    for (size_t i = 0; i < n; ++i) {
+      if (!mismatch[i]) continue;
+      c.patterns.resize(c.patterns.size() + R);
+      normalised_pattern(*this, i, c.patterns.data() + static_cast<size_t>(c.pattern_count) * R);
+      c.row_pattern[i] = c.pattern_count++;
     }
   });
   // Each domain's set of patterns: one pass over the rows.
