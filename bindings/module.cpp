@@ -14,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
   steppe::bindings::register_contrast(m);
   steppe::bindings::register_quantile(m);
   steppe::bindings::register_state(m);
+  steppe::bindings::register_factorize(m);
 }

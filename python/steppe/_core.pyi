@@ -1,4 +1,5 @@
 # Hand-written stub of the compiled module steppe._core (checked by stubtest in `make lint`).
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -256,6 +257,11 @@ def quantile(
     threads: int = 0,
     variable: str = "variable",
 ) -> QuantileResult: ...
+def factorize_strings(
+    values: npt.NDArray[np.object_],
+    is_missing: Callable[[Any], bool] | None = None,
+    threads: int = 0,
+) -> tuple[npt.NDArray[np.int32], list[str]] | None: ...
 def estimates_to_json(columns: dict[str, Any], meta_json: str, indent: int = -1) -> str: ...
 
 _F64 = npt.NDArray[np.float64]
