@@ -100,11 +100,8 @@ class Design:
 
         strata_codes = cols.design_codes(data, strata_cols, "strata") if strata_cols else None
         psu_codes = cols.design_codes(data, [psu], "psu") if psu else None
-        if psu_codes is not None and strata_codes is not None and nest:
-            psu_codes = cols.pair_codes(strata_codes, psu_codes)
-        psu2_codes = None
-        if psu2 and psu_codes is not None:
-            psu2_codes = cols.pair_codes(psu_codes, cols.design_codes(data, [psu2], "psu2")).codes
+        # The core nests PSUs in strata (nest=True) and psu2 in PSUs, as R's svydesign.
+        psu2_codes = cols.design_codes(data, [psu2], "psu2").codes if psu2 else None
         fpc_values = cols.numeric(data[fpc], "fpc") if fpc else None
         fpc2_values = cols.numeric(data[fpc2], "fpc2") if fpc2 else None
         w = cols.weights(data[weights]) if weights else None  # None: from fpc, in the core
@@ -118,6 +115,7 @@ class Design:
             stratum_labels=[] if strata_codes is None else [str(x) for x in strata_codes.labels],
             psu_labels=[] if psu_codes is None else [str(x) for x in psu_codes.labels],
             lonely_psu=lonely_psu,
+            nest=nest,
             rows=len(data),
             columns={role: ", ".join(c) for role, c in named.items() if c},  # for messages
         )

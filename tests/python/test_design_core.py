@@ -87,3 +87,28 @@ def test_lonely_psu_names_come_from_the_core() -> None:
         sp.InvalidInputError, match="'fail', 'remove', 'certainty', 'adjust', 'average'; got 'drop'"
     ):
         sp.Design(df, weights="w", lonely_psu="drop")
+
+
+def test_core_nests_psu_in_strata_and_psu2_in_psu() -> None:
+    """nest=True and repeated psu2 ids give the design of globally unique ids (R's svydesign)."""
+    rng = np.random.default_rng(3)
+    n = 48
+    df = pd.DataFrame(
+        {
+            "s": np.repeat(["a", "b", "c"], 16),
+            "p_global": np.repeat(np.arange(6), 8),
+            "q_global": np.repeat(np.arange(24), 2),
+            "N1": 10.0,
+            "N2": 7.0,
+            "y": rng.normal(size=n),
+        }
+    )
+    df["p_local"] = df["p_global"] % 2  # repeats across strata
+    df["q_local"] = df["q_global"] % 4  # repeats across PSUs
+    spec = {"strata": "s", "fpc": "N1", "fpc2": "N2"}
+    local = sp.Design(df, psu="p_local", psu2="q_local", nest=True, **spec)  # type: ignore[arg-type]
+    unique = sp.Design(df, psu="p_global", psu2="q_global", **spec)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(local.weights, unique.weights)
+    a, b = local.mean("y").to_frame(), unique.mean("y").to_frame()
+    assert a.se.iloc[0] == pytest.approx(b.se.iloc[0], rel=1e-14)
+    assert local.summary()["n_psu"] == 6
