@@ -161,10 +161,10 @@ def _replicate_state(state: DesignState, result: _core.ReplicateWeights) -> Desi
 def _check_rho(rho: Any) -> float:
     if isinstance(rho, bool) or not isinstance(rho, (int, float, np.floating)):
         raise InvalidInputError(f"rho must be a number in [0, 1), got {rho!r}")
-    rho = float(rho)
-    if not 0 <= rho < 1:
+    value = float(rho)
+    if not 0 <= value < 1:
         raise InvalidInputError(f"rho must be in [0, 1), got {rho!r}")
-    return rho
+    return value
 
 
 def _hadamard(n: int) -> np.ndarray:
