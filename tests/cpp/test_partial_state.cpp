@@ -429,9 +429,9 @@ TEST(PartialState, TwoStageApiclus2WithFpc2) {
   DesignInput in;
   in.weights = f.num.at("pw");
   const auto psu = id_codes(f.num.at("dnum"));
-  const auto ssu = id_codes(f.num.at("snum"));
+  const auto psu2 = id_codes(f.num.at("snum"));
   in.psu = psu;
-  in.ssu = ssu;
+  in.psu2 = psu2;
   in.fpc = f.num.at("fpc1");
   in.fpc2 = f.num.at("fpc2");
   const Design design(in);
