@@ -125,7 +125,7 @@ class DesignState:
         """Return the cached codes and labels of a categorical column (int8/int16 kept narrow)."""
         key = ("codes", column)
         if key not in self.cache:
-            self.cache[key] = cols.factorize(self.data[column], narrow=True)
+            self.cache[key] = cols.factorize(self.data[column], narrow=True, threads=self.threads)
         return self.cache[key]  # type: ignore[no-any-return]
 
     def numeric(self, column: str, role: str) -> np.ndarray:

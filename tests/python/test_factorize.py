@@ -81,6 +81,9 @@ def test_many_levels_and_rows_on_every_thread_count() -> None:
         assert out is not None
         np.testing.assert_array_equal(out[0], want_codes)
         assert out[1] == want_labels
+    got = cols.factorize(pd.Series(values, dtype="string"), threads=3)
+    np.testing.assert_array_equal(got.codes, want_codes)
+    assert got.labels == want_labels
 
 
 def test_labels_are_the_first_objects_holding_each_value() -> None:
