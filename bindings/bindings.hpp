@@ -15,6 +15,6 @@ void register_estimate(py::module_& m);
 void register_distributions(py::module_& m);
 void register_interval(py::module_& m);
 void register_json(py::module_& m);
-void register_calibrate(py::module_& m);
+void register_weighting(py::module_& m);
 
 }  // namespace steppe::bindings

@@ -8,5 +8,5 @@ PYBIND11_MODULE(_core, m) {
   steppe::bindings::register_distributions(m);
   steppe::bindings::register_interval(m);
   steppe::bindings::register_json(m);
-  steppe::bindings::register_calibrate(m);
+  steppe::bindings::register_weighting(m);
 }

@@ -11,12 +11,7 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
                    const std::optional<py::array>& psu, const std::optional<py::array>& psu2,
                    const std::optional<py::array>& fpc, const std::optional<py::array>& fpc2,
                    std::vector<std::string> stratum_labels, std::vector<std::string> psu_labels,
-                   const std::string& lonely_psu, const std::optional<py::array>& cal_cell,
-                   const std::optional<py::array>& cal_matrix, int32_t cal_columns,
-                   const std::optional<py::array>& cal_base_weights,
-                   const std::optional<py::array>& cal_weights,
-                   const std::vector<py::array>& raking_levels,
-                   const std::vector<py::array>& raking_factors, bool allow_negative_weights) {
+                   const std::string& lonely_psu, bool allow_negative_weights) {
   DesignInput in;
   in.weights = view<double>(weights, "weights");
   in.strata = view_or_empty<int32_t>(strata, "strata");
@@ -28,19 +23,6 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
   in.psu_labels = std::move(psu_labels);
   in.lonely_psu = parse_lonely_psu(lonely_psu);
   in.allow_negative_weights = allow_negative_weights;
-  in.calibration.cell = view_or_empty<int32_t>(cal_cell, "calibration cells");
-  in.calibration.matrix = view_or_empty<double>(cal_matrix, "calibration matrix (flattened)");
-  in.calibration.columns = cal_columns;
-  in.calibration.base_weights = view_or_empty<double>(cal_base_weights, "calibration base weights");
-  in.calibration.calibrated_weights = view_or_empty<double>(cal_weights, "calibrated weights");
-  for (const auto& a : raking_levels) {
-    const auto v = view<int32_t>(a, "raking levels");
-    in.calibration.raking_levels.emplace_back(v.begin(), v.end());
-  }
-  for (const auto& a : raking_factors) {
-    const auto v = view<double>(a, "raking factors");
-    in.calibration.raking_factors.emplace_back(v.begin(), v.end());
-  }
   // Safe without the GIL: the arrays are kept alive by the caller's references
   // and the constructor copies what it keeps.
   py::gil_scoped_release release;
@@ -49,44 +31,13 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
 
 }  // namespace
 
-Design reweight(const Design& base, const py::array& weights, const std::optional<py::array>& cal_cell,
-                const std::optional<py::array>& cal_matrix, int32_t cal_columns,
-                const std::optional<py::array>& cal_base_weights,
-                const std::optional<py::array>& cal_weights,
-                const std::vector<py::array>& raking_levels,
-                const std::vector<py::array>& raking_factors, bool allow_negative_weights) {
-  CalibrationInput cal;
-  cal.cell = view_or_empty<int32_t>(cal_cell, "calibration cells");
-  cal.matrix = view_or_empty<double>(cal_matrix, "calibration matrix (flattened)");
-  cal.columns = cal_columns;
-  cal.base_weights = view_or_empty<double>(cal_base_weights, "calibration base weights");
-  cal.calibrated_weights = view_or_empty<double>(cal_weights, "calibrated weights");
-  for (const auto& a : raking_levels) {
-    const auto v = view<int32_t>(a, "raking levels");
-    cal.raking_levels.emplace_back(v.begin(), v.end());
-  }
-  for (const auto& a : raking_factors) {
-    const auto v = view<double>(a, "raking factors");
-    cal.raking_factors.emplace_back(v.begin(), v.end());
-  }
-  const auto w = view<double>(weights, "weights");
-  // Safe without the GIL: as make_design.
-  py::gil_scoped_release release;
-  return base.reweighted(w, cal, allow_negative_weights);
-}
-
 void register_design(py::module_& m) {
   py::class_<Design>(m, "Design", "A sampling design with rows sorted by stratum and PSU.")
       .def(py::init(&make_design), py::arg("weights"), py::arg("strata") = py::none(),
            py::arg("psu") = py::none(), py::arg("psu2") = py::none(), py::arg("fpc") = py::none(),
            py::arg("fpc2") = py::none(), py::arg("stratum_labels") = std::vector<std::string>{},
            py::arg("psu_labels") = std::vector<std::string>{},
-           py::arg("lonely_psu") = "fail", py::arg("cal_cell") = py::none(),
-           py::arg("cal_matrix") = py::none(), py::arg("cal_columns") = 0,
-           py::arg("cal_base_weights") = py::none(), py::arg("cal_weights") = py::none(),
-           py::arg("raking_levels") = std::vector<py::array>{},
-           py::arg("raking_factors") = std::vector<py::array>{},
-           py::arg("allow_negative_weights") = false)
+           py::arg("lonely_psu") = "fail", py::arg("allow_negative_weights") = false)
       .def_property_readonly("rows", &Design::rows)
       .def_property_readonly("strata", &Design::strata)
       .def_property_readonly("psus", &Design::psus)
@@ -102,13 +53,18 @@ void register_design(py::module_& m) {
         return to_numpy(counts);
       })
       .def("stratum_popsizes", [](const Design& d) { return to_numpy(d.stratum_popsize()); })
-      .def("reweighted", &reweight, py::arg("weights"), py::arg("cal_cell") = py::none(),
-           py::arg("cal_matrix") = py::none(), py::arg("cal_columns") = 0,
-           py::arg("cal_base_weights") = py::none(), py::arg("cal_weights") = py::none(),
-           py::arg("raking_levels") = std::vector<py::array>{},
-           py::arg("raking_factors") = std::vector<py::array>{},
-           py::arg("allow_negative_weights") = false,
-           "The same design with new weights (and calibration), reusing its sort.");
+      .def_property_readonly(
+          "weights",
+          [](const py::object& self) {
+            // A read-only view of the design's weights (original row order),
+            // kept alive by the design object.
+            const auto& w = self.cast<const Design&>().weights();
+            py::array_t<double> out({static_cast<py::ssize_t>(w.size())}, {sizeof(double)},
+                                    w.data(), self);
+            py::detail::array_proxy(out.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+            return out;
+          },
+          "Weights in original row order (a read-only view).");
 }
 
 }  // namespace steppe::bindings

@@ -17,7 +17,7 @@ namespace steppe {
 TrimResult trim_weights(std::span<const double> weights, double lower, double upper, bool strict) {
   if (std::isnan(lower) || std::isnan(upper) || lower > upper) {
     std::ostringstream msg;
-    msg << "trim: lower (" << lower << ") must be <= upper (" << upper << ")";
+    msg << "trim: lower (" << lower << ") is above upper (" << upper << ")";
     throw InvalidInput(msg.str());
   }
   for (size_t i = 0; i < weights.size(); ++i) {
@@ -38,6 +38,7 @@ TrimResult trim_weights(std::span<const double> weights, double lower, double up
       outside[i] = w[i] < lower || w[i] > upper;
       n_out += static_cast<size_t>(outside[i]);
     }
+    if (r.rounds == 0) r.trimmed = static_cast<int64_t>(n_out);
     if (n_out == 0) break;
     if (r.rounds == kMaxRounds) {
       std::ostringstream msg;

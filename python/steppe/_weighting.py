@@ -1,40 +1,58 @@
-"""Weighting a design to population counts: post-stratification (R's postStratify).
+"""Weighting a design to population figures: R's postStratify, rake, calibrate, trimWeights.
 
-The new design keeps what the variance needs: each row's cell and the weights
-before and after, so that estimates use the post-stratification residuals as
-R's svyrecvar does.
+Here only the pandas side: labels and population tables become codes, counts
+and model matrices. The core (``_core.poststratify`` etc.) weights the design,
+replicate columns included, and returns a new core design that keeps what the
+variance needs of the calibration; this module returns it with the step's record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, NamedTuple, Protocol, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _columns as cols
-from .errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from .design import Design
+from . import _core
+from .errors import InvalidInputError, translate_core_errors
 
 Population = Union["pd.Series[Any]", pd.DataFrame, Mapping[Any, float]]
 
 
-@dataclass
-class Weigher:
-    """One weighting step, prepared once and applied to any set of weights.
+class WeightingState(Protocol):
+    """What weighting reads of a design (the lead's DesignState provides it)."""
 
-    ``full(w)`` weights the design's own weights: the new weights, what the
-    variance needs of the calibration (None if nothing), and the step's record.
-    ``replicate(w, step)`` weights one replicate column as R does for
-    replicate-weight designs (the same step, with the full sample's record).
+    @property
+    def data(self) -> pd.DataFrame: ...
+    @property
+    def core(self) -> _core.Design: ...
+    @property
+    def threads(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class CoreState:
+    """A WeightingState for the Design facade until DesignState lands."""
+
+    data: pd.DataFrame
+    core: _core.Design
+    threads: int
+
+
+class Weighting(NamedTuple):
+    """A weighted design's pieces, as the core made them.
+
+    The new core design, the step's record for ``summary()["weighting"]`` and,
+    for a replicate design, its weighted replicate columns (rows x replicates,
+    column-major).
     """
 
-    full: Callable[[np.ndarray], tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]]
-    replicate: Callable[[np.ndarray, dict[str, Any]], np.ndarray]
+    core: _core.Design
+    step: dict[str, Any]
+    replicate_weights: np.ndarray | None
 
 
 def population_counts(
@@ -78,78 +96,45 @@ def _key(k: Any, width: int) -> tuple[str, ...]:
     return key
 
 
-def poststratify(design: Design, columns: str | Sequence[str], population: Population) -> Design:
-    """Post-stratify ``design`` to population counts (see Design.poststratify)."""
+def poststratify(
+    state: WeightingState,
+    columns: str | Sequence[str],
+    population: Population,
+    replicates: np.ndarray | None = None,
+) -> Weighting:
+    """Post-stratify to population counts (see Design.poststratify)."""
     names = cols.as_list(columns)
-    data = design.data
+    data = state.data
     cols.require_columns(data, names, "poststratify")
-    if design._calibration is not None:
-        raise InvalidInputError(
-            "this design is already post-stratified or calibrated; steppe weights a design once "
-            "(weight the original design with all the margins at once)"
-        )
-    # Each column's codes; the crossed cells are built in one pass by the core.
+    # Each column's codes; the core crosses them into cells in one pass.
     per_col = [cols.design_codes(data, [n], "poststratify") for n in names]
     col_labels = [[str(x) for x in c.labels] for c in per_col]
     pop = population_counts(population, names)
     index = [{lab: i for i, lab in enumerate(labs)} for labs in col_labels]
-    pop_keys = [k for k, v in pop.items() if v > 0 or all(k[j] in index[j] for j in range(len(k)))]
     unmatched = [
-        k for k in pop_keys if pop[k] > 0 and any(k[j] not in index[j] for j in range(len(k)))
+        k for k, v in pop.items() if v > 0 and any(k[j] not in index[j] for j in range(len(k)))
     ]
     if unmatched:
         raise InvalidInputError(
             f"poststratify: population cell(s) {unmatched[:10]!r} have no sample "
             "(collapse cells or drop them from the population)"
         )
-    pop_keys = [k for k in pop_keys if all(k[j] in index[j] for j in range(len(k)))]
+    pop_keys = [k for k in pop if all(k[j] in index[j] for j in range(len(k)))]
     pop_codes = [
         np.array([index[j][k[j]] for k in pop_keys], dtype=np.int32) for j in range(len(names))
     ]
-    from . import _core
-    from .errors import translate_core_errors
-
-    def run(w: np.ndarray) -> dict[str, Any]:
-        with translate_core_errors():
-            return dict(
-                _core.poststratify(
-                    w,
-                    [c.codes for c in per_col],
-                    [len(labs) for labs in col_labels],
-                    pop_codes,
-                    np.array([pop[k] for k in pop_keys], dtype=np.float64),
-                    labels=col_labels,
-                )
-            )
-
-    def full(w: np.ndarray) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
-        r = run(w)
-        new_w = np.asarray(r["weights"], dtype=np.float64)
-        return new_w, _cell_calibration(r, w, new_w), {"method": "poststratify", "columns": names}
-
-    def replicate(w: np.ndarray, step: dict[str, Any]) -> np.ndarray:
-        return np.asarray(run(w)["weights"], dtype=np.float64)
-
-    return design._apply_weighting(Weigher(full, replicate))
-
-
-def _cell_calibration(r: dict[str, Any], w: np.ndarray, new_w: np.ndarray) -> dict[str, Any]:
-    """Return what the variance needs of a weighting by cells (post-stratify, rake)."""
-    return {
-        "cell": np.ascontiguousarray(r["cell_of_row"], dtype=np.int32),
-        "matrix": None,
-        "columns": len(r["g"]),
-        "base_weights": w,
-        "calibrated_weights": new_w,
-    }
-
-
-def _cell_labels(data: pd.DataFrame, names: list[str], cells: cols.Codes) -> list[Any]:
-    """Original labels of each cell (a tuple per cell for several columns)."""
-    if len(names) == 1:
-        return list(cells.labels)
-    _, first = np.unique(cells.codes, return_index=True)
-    return [tuple(data[n].iloc[i] for n in names) for i in first]
+    with translate_core_errors():  # until the bindings register steppe's errors
+        core, report, reps = _core.poststratify(
+            state.core,
+            [c.codes for c in per_col],
+            [len(labs) for labs in col_labels],
+            pop_codes,
+            np.array([pop[k] for k in pop_keys], dtype=np.float64),
+            labels=col_labels,
+            replicate_weights=replicates,
+            threads=state.threads,
+        )
+    return Weighting(core, {"method": "poststratify", "columns": names}, reps)
 
 
 def margins_dict(margins: Any) -> dict[str, Population]:
@@ -170,21 +155,18 @@ def margins_dict(margins: Any) -> dict[str, Population]:
 
 
 def rake(
-    design: Design,
+    state: WeightingState,
     margins: Any,
     max_iter: int = 10,
     tol: float = 1.0,
-) -> Design:
-    """Rake ``design`` to margins as R's ``rake`` (see Design.rake)."""
-    if design._calibration is not None:
-        raise InvalidInputError(
-            "this design is already weighted to population totals; steppe weights a design once"
-        )
+    replicates: np.ndarray | None = None,
+) -> Weighting:
+    """Rake to margins as R's ``rake`` (see Design.rake)."""
     by_margin = margins_dict(margins)
     if len(by_margin) < 1:
         raise InvalidInputError("rake: no margins given")
     names = list(by_margin)
-    data = design.data
+    data = state.data
     cols.require_columns(data, names, "rake margins")
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise InvalidInputError(f"max_iter must be a positive integer, got {max_iter!r}")
@@ -214,129 +196,75 @@ def rake(
         raise InvalidInputError(
             f"rake: the margins' totals differ ({dict(zip(names, totals))}); they must agree"
         )
-    from . import _core
-    from .errors import NotEstimableError, translate_core_errors
-
-    # One pass over the rows builds the table of weighted counts over the crossed
-    # margins (only combinations that occur); raking iterates on its cells (C++).
-    def run(w: np.ndarray, maxit: int, epsilon: float) -> dict[str, Any]:
-        with translate_core_errors():
-            return dict(
-                _core.rake(
-                    w,
-                    margin_codes,
-                    [len(lab) for lab in labels_by_margin],
-                    totals_by_margin,
-                    maxit=maxit,
-                    epsilon=epsilon,
-                    labels=labels_by_margin,
-                )
-            )
-
-    def full(w: np.ndarray) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
-        r = run(w, int(max_iter), float(tol))
-        margin_errors = {name: float(e) for name, e in zip(names, r["margin_errors"])}
-        if not r["converged"]:
-            raise NotEstimableError(
-                f"rake did not converge in {max_iter} iterations (largest change "
-                f"{float(r['change']):.6g} >= tol {float(r['tolerance']):.6g}); margin errors "
-                f"{margin_errors}. Raise max_iter or check the margins."
-            )
-        new_w = np.asarray(r["weights"], dtype=np.float64)
-        calibration = _cell_calibration(r, w, new_w)
-        calibration["raking_levels"] = [
-            np.ascontiguousarray(x, dtype=np.int32) for x in r["cell_levels"]
-        ]
-        calibration["raking_factors"] = [
-            np.ascontiguousarray(x, dtype=np.float64) for x in r["margin_g"]
-        ]
-        step = {
-            "method": "rake",
-            "margins": names,
-            "iterations": int(r["passes"]),
-            "converged": True,
-            "margin_errors": margin_errors,
-        }
-        return new_w, calibration, step
-
-    def replicate(w: np.ndarray, step: dict[str, Any]) -> np.ndarray:
-        # R's rake post-stratifies every replicate column in each pass and stops
-        # when the full-sample table converges: the same number of passes. (The
-        # tiny tolerance stops earlier only when a pass changes nothing at all,
-        # after which further passes would not either.)
-        r = run(w, int(step["iterations"]), 1e-300)
-        return np.asarray(r["weights"], dtype=np.float64)
-
-    return design._apply_weighting(Weigher(full, replicate))
+    # The core builds the table of weighted counts over the crossed margins in
+    # one pass (only combinations that occur) and rakes its cells.
+    with translate_core_errors():  # until the bindings register steppe's errors
+        core, report, reps = _core.rake(
+            state.core,
+            margin_codes,
+            [len(lab) for lab in labels_by_margin],
+            totals_by_margin,
+            maxit=int(max_iter),
+            epsilon=float(tol),
+            names=names,
+            labels=labels_by_margin,
+            replicate_weights=replicates,
+            threads=state.threads,
+        )
+    step = {
+        "method": "rake",
+        "margins": names,
+        "iterations": int(report.iterations),
+        "converged": bool(report.converged),
+        "margin_errors": {n: float(e) for n, e in zip(names, report.margin_errors)},
+    }
+    return Weighting(core, step, reps)
 
 
 def trim(
-    design: Design, lower: float | None = None, upper: float | None = None, strict: bool = False
-) -> Design:
+    state: WeightingState,
+    lower: float | None = None,
+    upper: float | None = None,
+    strict: bool = False,
+    replicates: np.ndarray | None = None,
+) -> Weighting:
     """Trim weights to [lower, upper] as R's ``trimWeights`` (see Design.trim)."""
-    lo = -np.inf if lower is None else float(lower)
-    hi = np.inf if upper is None else float(upper)
-    if lo > hi:
-        raise InvalidInputError(f"trim: lower ({lo}) is above upper ({hi})")
-
-    def run(w: np.ndarray) -> tuple[np.ndarray, int]:
-        w = w.copy()
-        rounds = 0
-        while True:
-            outside = (w < lo) | (w > hi)
-            if not outside.any():
-                break
-            if outside.all():
-                raise InvalidInputError("trim: every weight is outside [lower, upper]")
-            # R: the trimmed amount is shared equally among the weights inside the bounds.
-            new = np.clip(w, lo, hi)
-            new[~outside] += (w - new).sum() / (~outside).sum()
-            w = new
-            rounds += 1
-            if not strict or rounds > 1000:
-                break
-        return w, rounds
-
-    def full(w: np.ndarray) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
-        new_w, rounds = run(w)
-        step = {
-            "method": "trim",
-            "lower": lower,
-            "upper": upper,
-            "strict": strict,
-            "rounds": rounds,
-        }
-        # The variance keeps any calibration residuals, as R keeps design$postStrata.
-        return new_w, design._calibration, step
-
-    def replicate(w: np.ndarray, step: dict[str, Any]) -> np.ndarray:
-        return run(w)[0]
-
-    return design._apply_weighting(Weigher(full, replicate))
+    with translate_core_errors():  # until the bindings register steppe's errors
+        core, report, reps = _core.trim(
+            state.core,
+            -np.inf if lower is None else float(lower),
+            np.inf if upper is None else float(upper),
+            strict=bool(strict),
+            replicate_weights=replicates,
+            threads=state.threads,
+        )
+    step = {
+        "method": "trim",
+        "lower": lower,
+        "upper": upper,
+        "strict": strict,
+        "rounds": int(report.iterations),
+        "trimmed": int(report.trimmed),
+    }
+    return Weighting(core, step, reps)
 
 
 def calibrate(
-    design: Design,
+    state: WeightingState,
     targets: Mapping[str, Any],
     method: str = "linear",
     bounds: tuple[float, float] | None = None,
     max_iter: int = 50,
     tol: float = 1e-7,
     total: float | None = None,
-) -> Design:
-    """Calibrate ``design`` to population totals as R's ``calibrate`` (see Design.calibrate)."""
-    from . import _core
-    from .errors import NotEstimableError, translate_core_errors
-
-    if design._calibration is not None:
-        raise InvalidInputError(
-            "this design is already weighted to population totals; steppe weights a design once"
-        )
+    replicates: np.ndarray | None = None,
+) -> Weighting:
+    """Calibrate to population totals as R's ``calibrate`` (see Design.calibrate)."""
     if method not in ("linear", "raking", "logit"):
         raise InvalidInputError(f"method must be 'linear', 'raking' or 'logit', got {method!r}")
     if not targets:
         raise InvalidInputError("calibrate: no targets given")
-    data = design.data
+    data = state.data
     names = [str(k) for k in targets]
     cols.require_columns(data, names, "calibrate targets")
     columns: list[np.ndarray] = []
@@ -387,50 +315,24 @@ def calibrate(
     matrix = np.ascontiguousarray(np.column_stack(columns))
     lower, upper = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
 
-    def run(w: np.ndarray) -> dict[str, Any]:
-        with translate_core_errors():
-            return dict(
-                _core.calibrate(
-                    w,
-                    matrix,
-                    np.asarray(totals, dtype=np.float64),
-                    calfun=method,
-                    lower=lower,
-                    upper=upper,
-                    maxit=int(max_iter),
-                    epsilon=float(tol),
-                )
-            )
-
-    def full(w: np.ndarray) -> tuple[np.ndarray, dict[str, Any] | None, dict[str, Any]]:
-        result = run(w)
-        if not result["converged"]:
-            raise NotEstimableError(
-                f"calibration ({method}, bounds {bounds}) did not converge in {max_iter} "
-                "iterations; widen the bounds or check the targets"
-            )
-        new_w = np.asarray(result["weights"], dtype=np.float64)
-        kept = np.asarray(result["kept_columns"], dtype=np.int64)
-        model = np.ascontiguousarray(matrix[:, kept])
-        calibration = {
-            "cell": None,
-            "matrix": model.ravel(),
-            "columns": model.shape[1],
-            "base_weights": w,
-            "calibrated_weights": new_w,
-        }
-        step = {
-            "method": "calibrate",
-            "calfun": method,
-            "bounds": bounds,
-            "targets": [labels[i] for i in kept],
-            "iterations": int(result["iterations"]),
-        }
-        return new_w, calibration, step
-
-    def replicate(w: np.ndarray, step: dict[str, Any]) -> np.ndarray:
-        # R calibrates each replicate on its own (grake from eta = 0) and, unlike
-        # the full sample, keeps a replicate that did not converge.
-        return np.asarray(run(w)["weights"], dtype=np.float64)
-
-    return design._apply_weighting(Weigher(full, replicate))
+    with translate_core_errors():  # until the bindings register steppe's errors
+        core, report, reps = _core.calibrate(
+            state.core,
+            matrix,
+            np.asarray(totals, dtype=np.float64),
+            calfun=method,
+            lower=lower,
+            upper=upper,
+            maxit=int(max_iter),
+            epsilon=float(tol),
+            replicate_weights=replicates,
+            threads=state.threads,
+        )
+    step = {
+        "method": "calibrate",
+        "calfun": method,
+        "bounds": bounds,
+        "targets": [labels[i] for i in report.kept_columns],
+        "iterations": int(report.iterations),
+    }
+    return Weighting(core, step, reps)

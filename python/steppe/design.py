@@ -147,35 +147,27 @@ class Design:
         with translate_core_errors():
             self._core = _CoreDesign(w, **self._core_args)
 
-    def _apply_weighting(self, weigher: Any) -> Design:
-        """Return this design weighted by one step (a ``_weighting.Weigher``)."""
-        new_w, calibration, step = weigher.full(self.weights)
-        return self._reweighted(new_w, calibration, step)
+    def _weighting_state(self) -> Any:
+        """Return what the weighting helpers read (interim, until DesignState lands)."""
+        from ._weighting import CoreState
 
-    def _reweighted(
-        self, weights: np.ndarray, calibration: dict[str, Any] | None, step: dict[str, Any]
-    ) -> Design:
-        """Return a copy of this design with new weights (and the calibration behind them)."""
+        return CoreState(self._data, self._core, self._threads)
+
+    def _weighting_replicates(self) -> np.ndarray | None:
+        """Return the replicate weights weighting steps re-weight too (none here)."""
+        return None
+
+    def _weighted(self, result: Any) -> Design:
+        """Return a copy of this design with the core design a weighting step made."""
         out = object.__new__(type(self))
         out.__dict__.update(self.__dict__)
-        out._weights = np.ascontiguousarray(weights, dtype=np.float64)
-        out._calibration = calibration
+        if result.core.calibrated and not self._core.calibrated:
+            # The weights before calibrating, for compare_margins.
+            out._calibration = {"base_weights": self._weights}
+        out._core = result.core
+        out._weights = result.core.weights
         out._cache = dict(self._cache)
-        out._spec = dict(self._spec, weighting=[*self._spec.get("weighting", []), step])
-        extra: dict[str, Any] = {}
-        if calibration is not None:
-            extra = {
-                "cal_cell": calibration.get("cell"),
-                "cal_matrix": calibration.get("matrix"),
-                "cal_columns": int(calibration["columns"]),
-                "cal_base_weights": calibration["base_weights"],
-                "cal_weights": calibration["calibrated_weights"],
-                "raking_levels": calibration.get("raking_levels", []),
-                "raking_factors": calibration.get("raking_factors", []),
-                "allow_negative_weights": True,  # GREG weights may be negative, as in R
-            }
-        with translate_core_errors():
-            out._core = self._core.reweighted(out._weights, **extra)
+        out._spec = dict(self._spec, weighting=[*self._spec.get("weighting", []), result.step])
         return out
 
     # ---------------------------------------------------------------- accessors
@@ -551,7 +543,9 @@ class Design:
         """
         from ._weighting import poststratify
 
-        return poststratify(self, columns, population)
+        return self._weighted(
+            poststratify(self._weighting_state(), columns, population, self._weighting_replicates())
+        )
 
     def calibrate(
         self,
@@ -591,8 +585,17 @@ class Design:
         """
         from ._weighting import calibrate
 
-        return calibrate(
-            self, targets, method=method, bounds=bounds, max_iter=max_iter, tol=tol, total=total
+        return self._weighted(
+            calibrate(
+                self._weighting_state(),
+                targets,
+                method=method,
+                bounds=bounds,
+                max_iter=max_iter,
+                tol=tol,
+                total=total,
+                replicates=self._weighting_replicates(),
+            )
         )
 
     def rake(
@@ -649,7 +652,15 @@ class Design:
                 max_iter=max_iter,
                 tol=tol if tol < 1 else 1e-7,
             )
-        return rake(self, margins, max_iter=max_iter, tol=tol)
+        return self._weighted(
+            rake(
+                self._weighting_state(),
+                margins,
+                max_iter=max_iter,
+                tol=tol,
+                replicates=self._weighting_replicates(),
+            )
+        )
 
     def trim(
         self, lower: float | None = None, upper: float | None = None, strict: bool = False
@@ -670,7 +681,15 @@ class Design:
         """
         from ._weighting import trim
 
-        return trim(self, lower=lower, upper=upper, strict=strict)
+        return self._weighted(
+            trim(
+                self._weighting_state(),
+                lower=lower,
+                upper=upper,
+                strict=strict,
+                replicates=self._weighting_replicates(),
+            )
+        )
 
     def to_replicate(
         self,

@@ -12,7 +12,7 @@ import pandas as pd
 from . import _columns as cols
 from . import _core
 from .design import Design
-from .errors import InvalidInputError, NotEstimableError
+from .errors import InvalidInputError
 
 TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "ACS", "other")
 
@@ -209,30 +209,15 @@ class ReplicateDesign(Design):
             self._rep_mse,
         )
 
-    def _apply_weighting(self, weigher: Any) -> Design:
-        """Weight the full-sample weights and every replicate column, as R does.
+    def _weighting_replicates(self) -> np.ndarray | None:
+        return self._replicates
 
-        R's postStratify, rake and calibrate on a replicate design re-weight each
-        replicate with the same population totals; the variance then comes from
-        the re-weighted replicates alone (no calibration residuals). R's
-        trimWeights for replicate designs is broken in survey 4.1.1 (it leaves
-        the sampling weights untrimmed and mangles the replicates); steppe trims
-        each column with the full sample's rule.
-        """
-        new_w, _calibration, step = weigher.full(self.weights)
-        reps = np.empty_like(self._replicates, order="F")
-        for r in range(reps.shape[1]):
-            try:
-                reps[:, r] = weigher.replicate(self._replicates[:, r], step)
-            except (InvalidInputError, NotEstimableError) as e:
-                name = self._spec["replicate_weights"][r]
-                raise type(e)(f"replicate {r + 1} ({name}): {e}") from e
-        if not np.isfinite(reps).all():
-            raise NotEstimableError("weighting gave non-finite replicate weights")
-        out = super()._reweighted(new_w, None, step)
-        assert isinstance(out, ReplicateDesign)
-        out._replicates = reps
-        out._rep_columns = [reps[:, r] for r in range(reps.shape[1])]
+    def _weighted(self, result: Any) -> Design:
+        """Return the copy whose full sample and replicate columns the core weighted, as R."""
+        out = super()._weighted(result)
+        assert isinstance(out, ReplicateDesign) and result.replicate_weights is not None
+        out._replicates = result.replicate_weights
+        out._rep_columns = [out._replicates[:, r] for r in range(out._replicates.shape[1])]
         out._rep_rank = None  # R recomputes degf after weighting
         return out
 
