@@ -6,7 +6,7 @@ VPY    := $(VENV)/bin/python
 JOBS   ?= 2
 BUILD  := build/cpp
 
-.PHONY: all venv install demo test test-deps test-cpp test-python lint golden bench clean
+.PHONY: all venv install dev demo test test-deps test-cpp test-python lint golden bench bench-peers clean
 
 all: test
 
@@ -18,6 +18,16 @@ venv: $(VPY)
 
 install: venv
 	$(VPY) -m pip install -q ".[test]"
+
+# Developer loop: build the extension in build/dev and drop it into python/steppe,
+# then run anything with PYTHONPATH=python (no reinstall after Python edits).
+dev: test-deps
+	$(VPY) -m pip install -q pybind11
+	$(VENV)/bin/cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DSTEPPE_BUILD_PYTHON=ON -DPython_EXECUTABLE=$(abspath $(VPY)) \
+	  -Dpybind11_DIR=$$($(VPY) -m pybind11 --cmakedir)
+	$(VENV)/bin/cmake --build build/dev -j $(JOBS)
+	cp build/dev/_core*.so python/steppe/
 
 demo: install
 	$(VPY) -m steppe.demo --out report
@@ -61,8 +71,18 @@ golden:
 	Rscript tests/golden/make_contrast_golden.R
 	Rscript tests/golden/make_replicate_quantile_golden.R
 
-bench: install
+# Peers for the benchmarks live in their own venv (svy brings polars; samplics pyarrow).
+PEERS := .venv-peers
+$(PEERS)/bin/python:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q --upgrade pip
+	$(PEERS)/bin/python -m pip install -q svy pandas
+
+bench-peers: $(PEERS)/bin/python
+
+bench: install bench-peers
 	$(VPY) tests/benchmarks/bench_domains.py
+	$(VPY) tests/benchmarks/bench_svy.py
 
 clean:
-	rm -rf build $(VENV) report
+	rm -rf build $(VENV) $(PEERS) report

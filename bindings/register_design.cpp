@@ -1,4 +1,9 @@
 #include <steppe/design.hpp>
+#include <steppe/replicate.hpp>
+
+#include <cmath>
+#include <limits>
+#include <memory>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
@@ -31,6 +36,31 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
 
 }  // namespace
 
+Design with_replicates(const Design& base,
+                       const py::array_t<double, py::array::f_style | py::array::forcecast>& weights,
+                       const std::string& type, double scale, const std::vector<double>& rscales,
+                       bool mse, double rho, double df) {
+  if (weights.ndim() != 2) throw InvalidInput("replicate weights must be rows x replicates");
+  auto rv = std::make_shared<ReplicateVariance>();
+  rv->type = type;
+  rv->rows = static_cast<int64_t>(weights.shape(0));
+  const auto R = static_cast<size_t>(weights.shape(1));
+  if (rscales.size() != R) {
+    throw InvalidInput("rscales has " + std::to_string(rscales.size()) + " values for " +
+                       std::to_string(R) + " replicates");
+  }
+  rv->scale = scale;
+  rv->rscales = rscales;
+  rv->mse = mse;
+  rv->rho = rho;
+  rv->df = df;
+  const double* src = weights.data();
+  // Safe without the GIL: copies a buffer the caller keeps alive into C++ memory.
+  py::gil_scoped_release release;
+  rv->weights.assign(src, src + static_cast<size_t>(rv->rows) * R);
+  return base.with_replicates(std::move(rv));
+}
+
 void register_design(py::module_& m) {
   py::class_<Design>(m, "Design", "A sampling design with rows sorted by stratum and PSU.")
       .def(py::init(&make_design), py::arg("weights"), py::arg("strata") = py::none(),
@@ -59,12 +89,72 @@ void register_design(py::module_& m) {
             // A read-only view of the design's weights (original row order),
             // kept alive by the design object.
             const auto& w = self.cast<const Design&>().weights();
-            py::array_t<double> out({static_cast<py::ssize_t>(w.size())}, {sizeof(double)},
-                                    w.data(), self);
-            py::detail::array_proxy(out.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+            py::array_t<double> out(static_cast<py::ssize_t>(w.size()), w.data(), self);
+            out.attr("setflags")(py::arg("write") = false);
             return out;
           },
-          "Weights in original row order (a read-only view).");
+          "Weights in original row order (a read-only view).")
+      .def("with_replicates", &with_replicates, py::arg("weights"), py::arg("type"),
+           py::arg("scale"), py::arg("rscales"), py::arg("mse") = false,
+           py::arg("rho") = std::numeric_limits<double>::quiet_NaN(),
+           py::arg("df") = std::numeric_limits<double>::quiet_NaN(),
+           "The same design with a replicate-weight variance backend (R's svrepdesign): "
+           "weights is rows x replicates (copied once, column-major); df NaN = rank - 1.")
+      .def_property_readonly("has_replicates",
+                             [](const Design& d) { return d.replicates() != nullptr; })
+      .def_property_readonly(
+          "replicate_weights",
+          [](const py::object& self) -> std::optional<py::array_t<double>> {
+            const auto* rv = self.cast<const Design&>().replicates();
+            if (rv == nullptr) return std::nullopt;
+            // A read-only view of the core's column-major matrix, kept alive by `self`.
+            py::array_t<double> out(
+                {static_cast<py::ssize_t>(rv->rows), static_cast<py::ssize_t>(rv->count())},
+                {static_cast<py::ssize_t>(sizeof(double)),
+                 static_cast<py::ssize_t>(sizeof(double)) * static_cast<py::ssize_t>(rv->rows)},
+                rv->weights.data(), self);
+            out.attr("setflags")(py::arg("write") = false);
+            return out;
+          })
+      .def_property_readonly("replicate_type",
+                             [](const Design& d) -> std::optional<std::string> {
+                               if (d.replicates() == nullptr) return std::nullopt;
+                               return d.replicates()->type;
+                             })
+      .def_property_readonly("replicate_scale",
+                             [](const Design& d) -> std::optional<double> {
+                               if (d.replicates() == nullptr) return std::nullopt;
+                               return d.replicates()->scale;
+                             })
+      .def_property_readonly("replicate_rscales",
+                             [](const Design& d) -> std::optional<std::vector<double>> {
+                               if (d.replicates() == nullptr) return std::nullopt;
+                               return d.replicates()->rscales;
+                             })
+      .def_property_readonly("replicate_mse",
+                             [](const Design& d) -> std::optional<bool> {
+                               if (d.replicates() == nullptr) return std::nullopt;
+                               return d.replicates()->mse;
+                             })
+      .def_property_readonly("replicate_rho",
+                             [](const Design& d) -> std::optional<double> {
+                               if (d.replicates() == nullptr || std::isnan(d.replicates()->rho))
+                                 return std::nullopt;
+                               return d.replicates()->rho;
+                             })
+      .def_property_readonly("replicate_fixed_df",
+                             [](const Design& d) {
+                               return d.replicates() == nullptr
+                                          ? std::numeric_limits<double>::quiet_NaN()
+                                          : d.replicates()->df;
+                             })
+      .def("replicate_degf", [](const Design& d) {
+        const auto* rv = d.replicates();
+        if (rv == nullptr) throw InvalidInput("the design has no replicate weights");
+        std::vector<int32_t> all(static_cast<size_t>(d.rows()), 0);
+        py::gil_scoped_release release;  // Safe: reads the immutable backend only.
+        return rv->domain_df(all, 1)[0];
+      }, "R's degf() of a replicate design: rank of the replicate weights minus 1 (or the fixed df).");
 }
 
 }  // namespace steppe::bindings

@@ -2,6 +2,9 @@
 #include <steppe/estimate.hpp>
 #include <steppe/replicate.hpp>
 
+#include <limits>
+#include <optional>
+
 #include "arrays.hpp"
 #include "bindings.hpp"
 
@@ -30,101 +33,98 @@ EstimateRequest make_request(const std::string& statistic, const std::optional<p
   return req;
 }
 
-py::dict to_dict(const EstimateResult& res, size_t n_by) {
-  py::dict out;
-  py::array_t<int32_t> codes_out(
-      {static_cast<py::ssize_t>(res.domains), static_cast<py::ssize_t>(n_by)});
-  std::copy(res.domain_codes.begin(), res.domain_codes.end(), codes_out.mutable_data());
-  out["domain_codes"] = codes_out;
-  out["cells_per_domain"] = res.cells_per_domain;
-  out["estimate"] = to_numpy(res.estimate);
-  out["variance"] = to_numpy(res.variance);
-  out["deff"] = to_numpy(res.deff);
-  out["n"] = to_numpy(res.n);
-  out["n_nonzero"] = to_numpy(res.n_nonzero);
-  out["weight_sum"] = to_numpy(res.weight_sum);
-  out["psus"] = to_numpy(res.psus);
-  out["strata"] = to_numpy(res.strata);
-  if (!res.covariance.empty()) {
-    const auto K = static_cast<py::ssize_t>(res.cells_per_domain);
-    py::array_t<double> cov({static_cast<py::ssize_t>(res.domains), K, K});
-    std::copy(res.covariance.begin(), res.covariance.end(), cov.mutable_data());
-    out["covariance"] = cov;
-  }
-  return out;
+template <class T>
+py::array_t<T> per_cell(const std::vector<T>& v) {
+  return to_numpy(v);
 }
 
-py::dict run_estimate(const Design& design, const std::string& statistic,
-                      const std::optional<py::array>& values, const std::optional<py::array>& codes,
-                      int32_t levels, const std::optional<py::array>& denominator,
-                      const std::vector<py::array>& by, const std::vector<int32_t>& by_levels,
-                      const std::optional<py::array>& subset, int threads, bool covariance) {
-  const EstimateRequest req = make_request(statistic, values, codes, levels, denominator, by,
-                                           by_levels, subset, threads, covariance);
-  EstimateResult res;
-  {
-    // Safe without the GIL: the numpy buffers stay referenced by this frame's
-    // arguments, the design is read-only, and the core touches no Python object.
-    py::gil_scoped_release release;
-    res = estimate(design, req);
-  }
-  return to_dict(res, by.size());
+EstimateResult run_estimate(const Design& design, const std::string& statistic,
+                            const std::optional<py::array>& values,
+                            const std::optional<py::array>& codes, int32_t levels,
+                            const std::optional<py::array>& denominator,
+                            const std::vector<py::array>& by, const std::vector<int32_t>& by_levels,
+                            const std::optional<py::array>& subset, int threads, bool covariance,
+                            bool keep_replicates, const std::string& ci, double level,
+                            bool df_design, double df) {
+  EstimateRequest req = make_request(statistic, values, codes, levels, denominator, by, by_levels,
+                                     subset, threads, covariance);
+  req.keep_replicates = keep_replicates;
+  req.ci = ci;
+  req.level = level;
+  req.df_design = df_design;
+  req.df_value = df;
+  // Safe without the GIL: the numpy buffers stay referenced by this frame's
+  // arguments, the design is read-only, and the core touches no Python object.
+  py::gil_scoped_release release;
+  return estimate(design, req);
 }
 
-py::dict run_replicates(const Design& design, const std::string& statistic,
-                        const std::optional<py::array>& values,
-                        const std::optional<py::array>& codes, int32_t levels,
-                        const std::optional<py::array>& denominator,
-                        const std::vector<py::array>& by, const std::vector<int32_t>& by_levels,
-                        const std::optional<py::array>& subset, int threads,
-                        const std::vector<py::array>& replicate_weights, double scale,
-                        const std::vector<double>& rscales, bool mse, bool covariance,
-                        bool keep_replicates) {
-  const EstimateRequest req = make_request(statistic, values, codes, levels, denominator, by,
-                                           by_levels, subset, threads, covariance);
-  ReplicateSpec spec;
-  for (const auto& w : replicate_weights)
-    spec.weights.push_back(view<double>(w, "replicate weights"));
-  spec.scale = scale;
-  spec.rscales = rscales;
-  spec.mse = mse;
-  spec.keep_replicates = keep_replicates;
-  EstimateResult res;
-  {
-    // Safe without the GIL: as run_estimate; the replicate columns are referenced
-    // by the caller's list.
-    py::gil_scoped_release release;
-    res = estimate_replicates(design, req, spec);
-  }
-  py::dict out = to_dict(res, by.size());
-  if (keep_replicates) {
-    const auto n_rep = static_cast<py::ssize_t>(replicate_weights.size());
-    py::array_t<double> reps({n_rep, static_cast<py::ssize_t>(res.estimate.size())});
-    std::copy(res.replicates.begin(), res.replicates.end(), reps.mutable_data());
-    out["replicates"] = reps;
-  }
-  return out;
-}
 
 }  // namespace
 
 void register_estimate(py::module_& m) {
+  py::class_<EstimateResult>(m, "EstimateResult",
+                             "Finished cells of one estimate: D domains x K cells, cell (d, k) at "
+                             "d * K + k.")
+      .def_readonly("domains", &EstimateResult::domains)
+      .def_readonly("cells_per_domain", &EstimateResult::cells_per_domain)
+      .def_property_readonly("domain_codes",
+                             [](const EstimateResult& r) {
+                               const auto D = static_cast<py::ssize_t>(r.domains);
+                               const auto J = D == 0 ? 0
+                                                     : static_cast<py::ssize_t>(
+                                                           r.domain_codes.size()) / D;
+                               py::array_t<int32_t> out({D, J});
+                               std::copy(r.domain_codes.begin(), r.domain_codes.end(),
+                                         out.mutable_data());
+                               return out;
+                             })
+      .def_property_readonly("estimate", [](const EstimateResult& r) { return per_cell(r.estimate); })
+      .def_property_readonly("variance", [](const EstimateResult& r) { return per_cell(r.variance); })
+      .def_property_readonly("se", [](const EstimateResult& r) { return per_cell(r.se); })
+      .def_property_readonly("ci_low", [](const EstimateResult& r) { return per_cell(r.ci_low); })
+      .def_property_readonly("ci_high", [](const EstimateResult& r) { return per_cell(r.ci_high); })
+      .def_property_readonly("deff", [](const EstimateResult& r) { return per_cell(r.deff); })
+      .def_property_readonly("df", [](const EstimateResult& r) { return per_cell(r.df); })
+      .def_property_readonly("n_eff", [](const EstimateResult& r) { return per_cell(r.n_eff); })
+      .def_readonly("flag", &EstimateResult::flag)
+      .def_readonly("ci_method", &EstimateResult::ci_method)
+      .def_property_readonly("n", [](const EstimateResult& r) { return per_cell(r.n); })
+      .def_property_readonly("weight_sum",
+                             [](const EstimateResult& r) { return per_cell(r.weight_sum); })
+      .def_property_readonly("design_df",
+                             [](const EstimateResult& r) { return per_cell(r.design_df); })
+      .def_property_readonly("psus", [](const EstimateResult& r) { return per_cell(r.psus); })
+      .def_property_readonly("strata", [](const EstimateResult& r) { return per_cell(r.strata); })
+      .def_property_readonly(
+          "covariance",
+          [](const EstimateResult& r) -> std::optional<py::array_t<double>> {
+            if (r.covariance.empty()) return std::nullopt;
+            const auto K = static_cast<py::ssize_t>(r.cells_per_domain);
+            py::array_t<double> cov({static_cast<py::ssize_t>(r.domains), K, K});
+            std::copy(r.covariance.begin(), r.covariance.end(), cov.mutable_data());
+            return cov;
+          })
+      .def_property_readonly(
+          "replicates", [](const EstimateResult& r) -> std::optional<py::array_t<double>> {
+            if (r.replicates.empty()) return std::nullopt;
+            const auto cells = static_cast<py::ssize_t>(r.estimate.size());
+            py::array_t<double> reps(
+                {static_cast<py::ssize_t>(r.replicates.size()) / cells, cells});
+            std::copy(r.replicates.begin(), r.replicates.end(), reps.mutable_data());
+            return reps;
+          });
   m.def("estimate", &run_estimate, py::arg("design"), py::arg("statistic"),
         py::arg("values") = py::none(), py::arg("codes") = py::none(), py::arg("levels") = 0,
         py::arg("denominator") = py::none(), py::arg("by") = std::vector<py::array>{},
         py::arg("by_levels") = std::vector<int32_t>{}, py::arg("subset") = py::none(),
-        py::arg("threads") = 0, py::arg("covariance") = false,
-        "Means, totals or ratios of one variable for every domain, with linearised variances, in "
-        "two scans of the rows.");
-  m.def("estimate_replicates", &run_replicates, py::arg("design"), py::arg("statistic"),
-        py::arg("values") = py::none(), py::arg("codes") = py::none(), py::arg("levels") = 0,
-        py::arg("denominator") = py::none(), py::arg("by") = std::vector<py::array>{},
-        py::arg("by_levels") = std::vector<int32_t>{}, py::arg("subset") = py::none(),
-        py::arg("threads") = 0, py::arg("replicate_weights") = std::vector<py::array>{},
-        py::arg("scale") = 1.0, py::arg("rscales") = std::vector<double>{}, py::arg("mse") = false,
-        py::arg("covariance") = false, py::arg("keep_replicates") = false,
-        "As estimate(), with replicate-weight variances (R's svrVar), one pass per replicate. "
-        "keep_replicates adds 'replicates': replicates x cells estimates.");
+        py::arg("threads") = 0, py::arg("covariance") = false, py::arg("keep_replicates") = false,
+        py::arg("ci") = "wald", py::arg("level") = 0.95, py::arg("df_design") = true,
+        py::arg("df") = std::numeric_limits<double>::infinity(),
+        "Means, totals, shares or ratios of one variable for every domain, finished: se, "
+        "interval (ci: 'wald' or a svyciprop method for shares), df (the domain's design df, or "
+        "df when df_design is False), n_eff and flag. Taylor linearisation in two scans of the "
+        "rows, or the design's replicate weights.");
   m.def(
       "replicate_variance",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& thetas,

@@ -1,10 +1,9 @@
 // Weighting a design to population figures (cpp/include/steppe/weighting.hpp):
-// a core design and numpy arrays in, (new core design, report, replicate
-// weights or None) out. The Python layer turns labels and population tables
-// into codes and model matrices; here only shapes and dtypes are checked. The
-// calibration the variance needs stays inside the returned design.
+// a core design and numpy arrays in, (new core design, report) out. The Python
+// layer turns labels and population tables into codes and model matrices; here
+// only shapes and dtypes are checked. The calibration the variance needs, and a
+// replicate design's re-weighted replicates, stay inside the returned design.
 #include <limits>
-#include <optional>
 #include <steppe/weighting.hpp>
 #include <tuple>
 
@@ -17,7 +16,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-using WeightingOutcome = std::tuple<Design, WeightingReport, py::object>;
+using WeightingOutcome = std::tuple<Design, WeightingReport>;
 
 std::vector<CodeColumn> code_views(const std::vector<py::array>& codes, const char* what) {
   std::vector<CodeColumn> out;
@@ -26,17 +25,13 @@ std::vector<CodeColumn> code_views(const std::vector<py::array>& codes, const ch
   return out;
 }
 
-void require_float64(const py::array& a, const char* what) {
+/// A 2-d C-contiguous float64 array as a row-major span.
+std::span<const double> matrix_view(const py::array& a, const char* what, int32_t& columns) {
   if (!a.dtype().is(py::dtype::of<double>())) {
     throw InvalidInput(std::string(what) + ": expected dtype float64, got " +
                        std::string(py::str(a.dtype())));
   }
   if (a.ndim() != 2) throw InvalidInput(std::string(what) + ": expected a 2-d array");
-}
-
-/// A 2-d C-contiguous float64 array as a row-major span.
-std::span<const double> matrix_view(const py::array& a, const char* what, int32_t& columns) {
-  require_float64(a, what);
   if (!(a.flags() & py::array::c_style)) {
     throw InvalidInput(std::string(what) + ": expected a C-contiguous (row-major) array");
   }
@@ -44,22 +39,10 @@ std::span<const double> matrix_view(const py::array& a, const char* what, int32_
   return {static_cast<const double*>(a.data()), static_cast<size_t>(a.shape(0) * a.shape(1))};
 }
 
-/// Options with the replicate columns of a 2-d Fortran-ordered float64 array
-/// (rows x replicates), read in place.
-WeightingOptions options_for(const std::optional<py::array>& replicate_weights, int threads) {
+WeightingOptions options_for(int threads, std::vector<std::string> replicate_names) {
   WeightingOptions opt;
   opt.threads = threads;
-  if (!replicate_weights) return opt;
-  const py::array& a = *replicate_weights;
-  require_float64(a, "replicate_weights");
-  if (!(a.flags() & py::array::f_style)) {
-    throw InvalidInput("replicate_weights: expected a column-major (Fortran-ordered) array");
-  }
-  const auto rows = static_cast<size_t>(a.shape(0));
-  const auto* data = static_cast<const double*>(a.data());
-  for (py::ssize_t r = 0; r < a.shape(1); ++r) {
-    opt.replicates.columns.emplace_back(data + static_cast<size_t>(r) * rows, rows);
-  }
+  opt.replicate_names = std::move(replicate_names);
   return opt;
 }
 
@@ -67,27 +50,19 @@ WeightingOptions options_for(const std::optional<py::array>& replicate_weights, 
 /// the caller's arguments keep alive, and the core copies what the new
 /// design keeps.
 template <class Step>
-WeightingOutcome run(const WeightingOptions& options, Step&& step) {
+WeightingOutcome run(Step&& step) {
   Weighted w = [&] {
     py::gil_scoped_release release;
     return step();
   }();
-  py::object reps = py::none();
-  if (!options.replicates.empty()) {
-    const auto rows = static_cast<py::ssize_t>(w.design.rows());
-    const auto count = static_cast<py::ssize_t>(options.replicates.count());
-    py::array_t<double, py::array::f_style> out({rows, count});
-    std::copy(w.replicate_weights.begin(), w.replicate_weights.end(), out.mutable_data());
-    reps = std::move(out);
-  }
-  return {std::move(w.design), std::move(w.report), std::move(reps)};
+  return {std::move(w.design), std::move(w.report)};
 }
 
 WeightingOutcome poststratify_py(const Design& design, const std::vector<py::array>& codes,
                                  const std::vector<int32_t>& levels,
                                  const std::vector<py::array>& population_codes,
                                  const py::array& population_counts, const LevelLabels& labels,
-                                 const std::optional<py::array>& replicate_weights, int threads) {
+                                 int threads, std::vector<std::string> replicate_names) {
   PostStratifyInput in;
   in.variables = code_views(codes, "codes");
   in.levels = levels;
@@ -96,15 +71,15 @@ WeightingOutcome poststratify_py(const Design& design, const std::vector<py::arr
   }
   in.population.counts = view<double>(population_counts, "population counts");
   in.labels = labels;
-  const WeightingOptions opt = options_for(replicate_weights, threads);
-  return run(opt, [&] { return post_stratify(design, in, opt); });
+  const WeightingOptions opt = options_for(threads, std::move(replicate_names));
+  return run([&] { return post_stratify(design, in, opt); });
 }
 
 WeightingOutcome rake_py(const Design& design, const std::vector<py::array>& codes,
                          const std::vector<int32_t>& levels, const std::vector<py::array>& totals,
                          int32_t maxit, double epsilon, const std::vector<std::string>& names,
-                         const LevelLabels& labels,
-                         const std::optional<py::array>& replicate_weights, int threads) {
+                         const LevelLabels& labels, int threads,
+                         std::vector<std::string> replicate_names) {
   RakeInput in;
   in.margins = code_views(codes, "codes");
   in.levels = levels;
@@ -113,14 +88,14 @@ WeightingOutcome rake_py(const Design& design, const std::vector<py::array>& cod
   in.options.epsilon = epsilon;
   in.names = names;
   in.labels = labels;
-  const WeightingOptions opt = options_for(replicate_weights, threads);
-  return run(opt, [&] { return rake(design, in, opt); });
+  const WeightingOptions opt = options_for(threads, std::move(replicate_names));
+  return run([&] { return rake(design, in, opt); });
 }
 
 WeightingOutcome calibrate_py(const Design& design, const py::array& matrix,
                               const py::array& totals, const std::string& calfun, double lower,
-                              double upper, int32_t maxit, double epsilon,
-                              const std::optional<py::array>& replicate_weights, int threads) {
+                              double upper, int32_t maxit, double epsilon, int threads,
+                              std::vector<std::string> replicate_names) {
   CalibrateInput in;
   in.matrix = matrix_view(matrix, "model matrix", in.columns);
   in.totals = view<double>(totals, "population totals");
@@ -129,15 +104,15 @@ WeightingOutcome calibrate_py(const Design& design, const py::array& matrix,
   in.options.upper = upper;
   in.options.maxit = maxit;
   in.options.epsilon = {epsilon};
-  const WeightingOptions opt = options_for(replicate_weights, threads);
-  return run(opt, [&] { return calibrate(design, in, opt); });
+  const WeightingOptions opt = options_for(threads, std::move(replicate_names));
+  return run([&] { return calibrate(design, in, opt); });
 }
 
-WeightingOutcome trim_py(const Design& design, double lower, double upper, bool strict,
-                         const std::optional<py::array>& replicate_weights, int threads) {
+WeightingOutcome trim_py(const Design& design, double lower, double upper, bool strict, int threads,
+                         std::vector<std::string> replicate_names) {
   const TrimInput in{lower, upper, strict};
-  const WeightingOptions opt = options_for(replicate_weights, threads);
-  return run(opt, [&] { return trim(design, in, opt); });
+  const WeightingOptions opt = options_for(threads, std::move(replicate_names));
+  return run([&] { return trim(design, in, opt); });
 }
 
 }  // namespace
@@ -164,26 +139,24 @@ void register_weighting(py::module_& m) {
 
   m.def("poststratify", &poststratify_py, py::arg("design"), py::arg("codes"), py::arg("levels"),
         py::arg("population_codes"), py::arg("population_counts"),
-        py::arg("labels") = LevelLabels{}, py::arg("replicate_weights") = py::none(),
-        py::arg("threads") = 0,
-        "The design post-stratified as R's postStratify: (design, report, replicate weights or "
-        "None).");
+        py::arg("labels") = LevelLabels{}, py::arg("threads") = 0,
+        py::arg("replicate_names") = std::vector<std::string>{},
+        "The design post-stratified as R's postStratify: (design, report).");
   m.def("rake", &rake_py, py::arg("design"), py::arg("codes"), py::arg("levels"), py::arg("totals"),
         py::arg("maxit") = 10, py::arg("epsilon") = 1.0,
         py::arg("names") = std::vector<std::string>{}, py::arg("labels") = LevelLabels{},
-        py::arg("replicate_weights") = py::none(), py::arg("threads") = 0,
-        "The design raked to margins as R's rake: (design, report, replicate weights or None).");
+        py::arg("threads") = 0, py::arg("replicate_names") = std::vector<std::string>{},
+        "The design raked to margins as R's rake: (design, report).");
   m.def("calibrate", &calibrate_py, py::arg("design"), py::arg("matrix"), py::arg("totals"),
         py::arg("calfun") = "linear", py::arg("lower") = -kInf, py::arg("upper") = kInf,
-        py::arg("maxit") = 50, py::arg("epsilon") = 1e-7, py::arg("replicate_weights") = py::none(),
-        py::arg("threads") = 0,
+        py::arg("maxit") = 50, py::arg("epsilon") = 1e-7, py::arg("threads") = 0,
+        py::arg("replicate_names") = std::vector<std::string>{},
         "The design calibrated as R's calibrate (linear, raking or logit distance) on a model "
-        "matrix per row: (design, report, replicate weights or None).");
+        "matrix per row: (design, report).");
   m.def("trim", &trim_py, py::arg("design"), py::arg("lower") = -kInf, py::arg("upper") = kInf,
-        py::arg("strict") = false, py::arg("replicate_weights") = py::none(),
-        py::arg("threads") = 0,
-        "The design with weights trimmed to [lower, upper] as R's trimWeights: (design, report, "
-        "replicate weights or None).");
+        py::arg("strict") = false, py::arg("threads") = 0,
+        py::arg("replicate_names") = std::vector<std::string>{},
+        "The design with weights trimmed to [lower, upper] as R's trimWeights: (design, report).");
 }
 
 }  // namespace steppe::bindings

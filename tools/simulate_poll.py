@@ -5,7 +5,7 @@ Everything this script writes is SIMULATED: no respondent in it exists. It
 imitates the Demoscope telephone polls on the war in Ukraine (waves 2022-11,
 2023-05 and 2025-01) so that steppe's examples can reproduce the published
 toplines with a realistic survey design. No respondent-level Demoscope data is
-public (see /work/shared/data/README.md, "Microdata").
+public (see ../shared/data/README.md beside the repository, "Microdata").
 
 What is taken from the sourced tables in python/steppe/datasets/data/:
   * population by region x sex on 1 Jan 2023 (strata, allocation, design weights),

@@ -1,5 +1,7 @@
 #include "steppe/design.hpp"
 
+#include "steppe/replicate.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -468,6 +470,23 @@ Design Design::with_weights(std::span<const double> weights, bool allow_negative
   for (size_t s = 0; s < out.weight_sorted_.size(); ++s) {
     out.weight_sorted_[s] = weights[order_.empty() ? s : static_cast<size_t>(order_[s])];
   }
+  return out;
+}
+
+Design Design::with_replicates(std::shared_ptr<const ReplicateVariance> replicates) const {
+  if (replicates) {
+    if (!order_.empty() || !rows_are_psus()) {
+      throw InvalidInput("a replicate-weight design has no strata or PSUs: its variance comes "
+                         "from the replicate weights alone");
+    }
+    if (replicates->rows != rows_) {
+      throw InvalidInput("replicate weights have " + std::to_string(replicates->rows) +
+                         " rows but the design has " + std::to_string(rows_));
+    }
+    replicates->validate();
+  }
+  Design out = *this;
+  out.replicates_ = std::move(replicates);
   return out;
 }
 

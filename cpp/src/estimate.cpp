@@ -10,6 +10,8 @@
 
 #include "steppe/accumulate.hpp"
 #include "steppe/errors.hpp"
+#include "steppe/interval.hpp"
+#include "steppe/replicate.hpp"
 
 namespace steppe {
 
@@ -317,8 +319,10 @@ void run_parallel(size_t parts, Work&& work) {
 
 }  // namespace
 
-EstimateResult estimate(const Design& design, const EstimateRequest& req) {
-  validate_request(design, req);
+namespace {
+
+/// The Taylor-linearisation estimate: two scans of the rows.
+EstimateResult estimate_linearised(const Design& design, const EstimateRequest& req) {
   const auto cut = psu_chunks(design, worker_count(req.threads, design.rows()));
   const size_t parts = cut.size() - 1;
 
@@ -341,7 +345,28 @@ EstimateResult estimate(const Design& design, const EstimateRequest& req) {
     spread[i] = accumulate_spread(design, req, plan, cell_of_row, cut[i], cut[i + 1]);
   });
   for (size_t i = 1; i < parts; ++i) spread[0].merge(std::move(spread[i]));
-  return finalize(design, req, totals[0], plan, std::move(spread[0]));
+  EstimateResult res = finalize(design, req, totals[0], plan, std::move(spread[0]));
+  res.design_df.resize(static_cast<size_t>(res.domains));
+  for (int64_t d = 0; d < res.domains; ++d)
+    res.design_df[static_cast<size_t>(d)] = static_cast<double>(res.degf(d));
+  return res;
+}
+
+}  // namespace
+
+EstimateResult estimate(const Design& design, const EstimateRequest& req) {
+  validate_request(design, req);
+  if (req.ci != "wald") parse_ci_method(req.ci);  // refuse an unknown method before any work
+  if (!(req.level > 0 && req.level < 1)) {
+    throw InvalidInput("level must be between 0 and 1, got " + std::to_string(req.level));
+  }
+  if (!req.df_design && !(req.df_value > 0)) {
+    throw InvalidInput("df must be 'design', a positive number or infinity");
+  }
+  if (design.replicates() != nullptr) return estimate_replicates(design, req);
+  EstimateResult res = estimate_linearised(design, req);
+  finish_cells(design, req, res);
+  return res;
 }
 
 }  // namespace steppe

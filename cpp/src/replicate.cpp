@@ -103,8 +103,12 @@ double replicate_variance(const double* thetas, size_t stride, double estimate, 
   return scale * v;
 }
 
-EstimateResult estimate_replicates(const Design& design, const EstimateRequest& req,
-                                   const ReplicateSpec& spec) {
+namespace {
+
+/// The replicate estimate; with `backend`, also each domain's design df when the
+/// request needs it (R's degf of the domain subset).
+EstimateResult replicate_estimate(const Design& design, const EstimateRequest& req,
+                                  const ReplicateSpec& spec, const ReplicateVariance* backend) {
   validate_request(design, req);
   if (!design.order().empty()) {
     throw InvalidInput("a replicate-weight design has no strata or PSUs to sort by");
@@ -189,7 +193,72 @@ EstimateResult estimate_replicates(const Design& design, const EstimateRequest& 
                                 totals.weight_sum[key], x, totals.n[key], false);
   }
   if (req.covariance) replicate_covariance(thetas, cells, K, spec, res);
+  res.design_df.assign(plan.domain_key.size(), std::numeric_limits<double>::quiet_NaN());
+  if (backend != nullptr && req.need_design_df()) {
+    std::vector<int32_t> domain_of_row(n, -1);
+    for (size_t r = 0; r < n; ++r) {
+      const int32_t cell = cell_of_row[r];
+      if (cell < 0) continue;
+      const size_t key = plan.categorical ? static_cast<size_t>(cell) / K : static_cast<size_t>(cell);
+      domain_of_row[r] = plan.key_to_domain[key];
+    }
+    res.design_df = backend->domain_df(domain_of_row, plan.domains());
+  }
   if (spec.keep_replicates) res.replicates = std::move(thetas);
+  return res;
+}
+
+}  // namespace
+
+EstimateResult estimate_replicates(const Design& design, const EstimateRequest& req,
+                                   const ReplicateSpec& spec) {
+  return replicate_estimate(design, req, spec, nullptr);
+}
+
+EstimateResult estimate_replicates(const Design& design, const EstimateRequest& req) {
+  const ReplicateVariance* rv = design.replicates();
+  if (rv == nullptr) throw InvalidInput("the design has no replicate weights");
+  const bool share = req.levels > 0 && req.statistic == Statistic::Mean;
+  const bool logit = share && req.ci == "logit";
+  if (share && req.ci == "likelihood") {
+    throw InvalidInput(
+        "ci='likelihood' on a replicate design: R (survey 4.1.1) takes the profile's dispersion "
+        "from svyvar of the Pearson residuals, which on replicate designs is about n times too "
+        "large, and returns NA; use 'logit' (R's replicate-fit interval), 'xlogit', 'beta', "
+        "'wilson', 'mean' or 'asin'");
+  }
+  ReplicateSpec spec;
+  for (size_t r = 0; r < rv->count(); ++r) spec.weights.push_back(rv->column(r));
+  spec.scale = rv->scale;
+  spec.rscales = rv->rscales;
+  spec.mse = rv->mse;
+  spec.keep_replicates = logit || req.keep_replicates;
+  EstimateResult res = replicate_estimate(design, req, spec, rv);
+  std::vector<double> logit_var;
+  if (logit) {
+    // R's svyciprop(method = "logit") refits the logistic model under every
+    // replicate: the link-scale variance is svrVar of logit(p_r), infinite when
+    // a replicate share is 0 or 1.
+    const size_t cells = res.estimate.size();
+    const size_t R = rv->count();
+    std::vector<double> logits(R * cells);
+    logit_var.assign(cells, 0.0);
+    for (size_t c = 0; c < cells; ++c) {
+      bool infinite = false;
+      for (size_t r = 0; r < R; ++r) {
+        const double q = res.replicates[r * cells + c];
+        const double l = std::log(q / (1 - q));
+        infinite = infinite || std::isinf(l);
+        logits[r * cells + c] = l;
+      }
+      const double p = res.estimate[c];
+      logit_var[c] = infinite ? std::numeric_limits<double>::infinity()
+                              : replicate_variance(logits.data() + c, cells, std::log(p / (1 - p)),
+                                                   rv->scale, rv->rscales, rv->mse);
+    }
+    if (!req.keep_replicates) res.replicates.clear();
+  }
+  finish_cells(design, req, res, logit_var);
   return res;
 }
 

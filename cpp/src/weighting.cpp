@@ -8,12 +8,14 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
 
 #include "steppe/errors.hpp"
+#include "steppe/replicate.hpp"
 
 namespace steppe {
 
@@ -29,29 +31,24 @@ void refuse_if_calibrated(const Design& design, const char* what) {
   }
 }
 
-/// Checks the replicate columns' lengths and values (finite, >= 0).
-void check_replicates(const Design& design, const ReplicateColumns& reps) {
-  const auto n = static_cast<size_t>(design.rows());
-  for (size_t r = 0; r < reps.count(); ++r) {
-    const auto col = reps.columns[r];
-    if (col.size() != n) {
-      throw InvalidInput("replicate " + std::to_string(r + 1) + ": " + std::to_string(col.size()) +
-                         " weights for a design of " + std::to_string(n) + " rows");
-    }
-    for (size_t i = 0; i < n; ++i) {
-      if (!(std::isfinite(col[i]) && col[i] >= 0)) {
-        std::ostringstream msg;
-        msg << "replicate " << r + 1 << ": the weight at row " << i << " is " << col[i]
-            << "; replicate weights must be finite and >= 0";
-        throw InvalidInput(msg.str());
-      }
+/// Checks that a replicate column's weights are finite and >= 0 (post-
+/// stratification and raking divide by their cell sums).
+void check_nonnegative(std::span<const double> col) {
+  for (size_t i = 0; i < col.size(); ++i) {
+    if (!(std::isfinite(col[i]) && col[i] >= 0)) {
+      std::ostringstream msg;
+      msg << "the weight at row " << i << " is " << col[i]
+          << "; replicate weights must be finite and >= 0";
+      throw InvalidInput(msg.str());
     }
   }
 }
 
 /// Rethrows a replicate's error with the replicate named, keeping its type.
-[[noreturn]] void rethrow_named(const std::exception_ptr& error, size_t r) {
-  const std::string where = "replicate " + std::to_string(r + 1) + ": ";
+[[noreturn]] void rethrow_named(const std::exception_ptr& error, size_t r,
+                                const std::vector<std::string>& names) {
+  const std::string where = "replicate " + std::to_string(r + 1) +
+                            (r < names.size() ? " (" + names[r] + ")" : std::string()) + ": ";
   try {
     std::rethrow_exception(error);
   } catch (const InvalidInput& e) {
@@ -61,18 +58,28 @@ void check_replicates(const Design& design, const ReplicateColumns& reps) {
   }
 }
 
-/// Weights every replicate column: out column r = weigh(r, column r). The
-/// replicates are independent, so they are split over threads; each task
-/// writes only its own column of `out`. The error of the lowest-numbered
-/// failing replicate is rethrown (the same for any thread count).
+/// The design's replicate backend with every column weighted: column r =
+/// weigh(column r). The replicates are independent, so they are split over
+/// threads; each task writes only its own column of the new matrix. The error
+/// of the lowest-numbered failing replicate is rethrown (the same for any
+/// thread count). The new backend keeps the old one's type and constants; its
+/// rank-based degrees of freedom are recomputed from the new weights, as R's
+/// degf after weighting.
 template <class Weigh>
-std::vector<double> weigh_replicates(const Design& design, const WeightingOptions& options,
-                                     Weigh&& weigh) {
-  const ReplicateColumns& reps = options.replicates;
-  check_replicates(design, reps);
-  const auto n = static_cast<size_t>(design.rows());
-  const size_t count = reps.count();
-  std::vector<double> out(n * count);
+std::shared_ptr<const ReplicateVariance> weigh_replicates(const ReplicateVariance& old,
+                                                          const WeightingOptions& options,
+                                                          Weigh&& weigh) {
+  const auto n = static_cast<size_t>(old.rows);
+  const size_t count = old.count();
+  auto out = std::make_shared<ReplicateVariance>();
+  out->type = old.type;
+  out->rows = old.rows;
+  out->scale = old.scale;
+  out->rscales = old.rscales;
+  out->mse = old.mse;
+  out->rho = old.rho;
+  out->df = old.df;
+  out->weights.resize(n * count);
   std::vector<std::exception_ptr> errors(count);
   std::atomic<size_t> next{0};
   std::atomic<size_t> first_error{count};
@@ -80,8 +87,8 @@ std::vector<double> weigh_replicates(const Design& design, const WeightingOption
     for (size_t r = next++; r < count; r = next++) {
       if (r > first_error.load()) continue;  // a lower replicate already failed
       try {
-        const std::vector<double> w = weigh(r, reps.columns[r]);
-        std::copy(w.begin(), w.end(), out.begin() + static_cast<std::ptrdiff_t>(r * n));
+        const std::vector<double> w = weigh(old.column(r));
+        std::copy(w.begin(), w.end(), out->weights.begin() + static_cast<std::ptrdiff_t>(r * n));
       } catch (...) {
         errors[r] = std::current_exception();
         size_t seen = first_error.load();
@@ -102,10 +109,12 @@ std::vector<double> weigh_replicates(const Design& design, const WeightingOption
     for (size_t t = 0; t < workers; ++t) pool.emplace_back(work);
     for (auto& t : pool) t.join();
   }
-  if (first_error.load() < count) rethrow_named(errors[first_error.load()], first_error.load());
+  if (const size_t r = first_error.load(); r < count) {
+    rethrow_named(errors[r], r, options.replicate_names);
+  }
   for (size_t r = 0; r < count; ++r) {
     for (size_t i = 0; i < n; ++i) {
-      const double x = out[r * n + i];
+      const double x = out->weights[r * n + i];
       if (!std::isfinite(x)) {
         std::ostringstream msg;
         msg << "weighting gave non-finite replicate weights (replicate " << r + 1 << ", row " << i
@@ -120,9 +129,11 @@ std::vector<double> weigh_replicates(const Design& design, const WeightingOption
 /// A replicate design after weighting: the new full-sample weights, no
 /// calibration (its variance comes from the re-weighted replicates).
 Weighted replicate_result(const Design& design, const std::vector<double>& weights,
-                          std::vector<double> replicate_weights, WeightingReport report) {
-  return {design.reweighted(weights, CalibrationInput{}, false), std::move(replicate_weights),
-          std::move(report)};
+                          std::shared_ptr<const ReplicateVariance> replicates,
+                          WeightingReport report) {
+  return {
+      design.reweighted(weights, CalibrationInput{}, false).with_replicates(std::move(replicates)),
+      std::move(report)};
 }
 
 std::string bounds_text(double lower, double upper) {
@@ -143,9 +154,10 @@ Weighted post_stratify(const Design& design, const PostStratifyInput& input,
   WeightingReport report;
   report.method = "poststratify";
   report.cells = static_cast<int64_t>(cells.size());
-  if (!options.replicates.empty()) {
+  if (const ReplicateVariance* old = design.replicates()) {
     // R's postStratify.svyrep.design: each replicate's cell sums to the same counts.
-    auto reps = weigh_replicates(design, options, [&](size_t, std::span<const double> col) {
+    auto reps = weigh_replicates(*old, options, [&](std::span<const double> col) {
+      check_nonnegative(col);
       return post_stratify(cells, cell_sums(cells, col), col, input.population, input.labels)
           .weights;
     });
@@ -156,7 +168,7 @@ Weighted post_stratify(const Design& design, const PostStratifyInput& input,
   cal.columns = static_cast<int32_t>(cells.size());
   cal.base_weights = w;
   cal.calibrated_weights = full.weights;
-  return {design.reweighted(full.weights, cal, true), {}, std::move(report)};
+  return {design.reweighted(full.weights, cal, true), std::move(report)};
 }
 
 Weighted rake(const Design& design, const RakeInput& input, const WeightingOptions& options) {
@@ -183,7 +195,7 @@ Weighted rake(const Design& design, const RakeInput& input, const WeightingOptio
   report.tolerance = full.tolerance;
   report.margin_errors = full.margin_error;
   report.cells = static_cast<int64_t>(cells.size());
-  if (!options.replicates.empty()) {
+  if (const ReplicateVariance* old = design.replicates()) {
     // R's rake post-stratifies every replicate column in each pass and stops
     // when the full-sample table converges: the same number of passes. (The
     // tiny tolerance stops earlier only when a pass changes nothing at all,
@@ -191,7 +203,8 @@ Weighted rake(const Design& design, const RakeInput& input, const WeightingOptio
     RakeOptions same_passes;
     same_passes.maxit = full.passes;
     same_passes.epsilon = 1e-300;
-    auto reps = weigh_replicates(design, options, [&](size_t, std::span<const double> col) {
+    auto reps = weigh_replicates(*old, options, [&](std::span<const double> col) {
+      check_nonnegative(col);
       return rake(cells, cell_sums(cells, col), col, input.totals, same_passes, input.labels)
           .weights;
     });
@@ -204,7 +217,7 @@ Weighted rake(const Design& design, const RakeInput& input, const WeightingOptio
   cal.calibrated_weights = full.weights;
   cal.raking_levels = cells.level;
   cal.raking_factors = full.margin_g;
-  return {design.reweighted(full.weights, cal, true), {}, std::move(report)};
+  return {design.reweighted(full.weights, cal, true), std::move(report)};
 }
 
 Weighted calibrate(const Design& design, const CalibrateInput& input,
@@ -224,10 +237,10 @@ Weighted calibrate(const Design& design, const CalibrateInput& input,
   report.iterations = full.iterations;
   report.converged = full.converged;
   report.kept_columns = full.kept_columns;
-  if (!options.replicates.empty()) {
+  if (const ReplicateVariance* old = design.replicates()) {
     // R calibrates each replicate on its own (grake from eta = 0) and, unlike
     // the full sample, keeps a replicate that did not converge.
-    auto reps = weigh_replicates(design, options, [&](size_t, std::span<const double> col) {
+    auto reps = weigh_replicates(*old, options, [&](std::span<const double> col) {
       return calibrate(input.matrix, input.columns, col, {}, input.totals, opt).weights;
     });
     return replicate_result(design, full.weights, std::move(reps), std::move(report));
@@ -247,7 +260,7 @@ Weighted calibrate(const Design& design, const CalibrateInput& input,
   cal.columns = static_cast<int32_t>(p);
   cal.base_weights = w;
   cal.calibrated_weights = full.weights;
-  return {design.reweighted(full.weights, cal, true), {}, std::move(report)};
+  return {design.reweighted(full.weights, cal, true), std::move(report)};
 }
 
 Weighted trim(const Design& design, const TrimInput& input, const WeightingOptions& options) {
@@ -256,14 +269,14 @@ Weighted trim(const Design& design, const TrimInput& input, const WeightingOptio
   report.method = "trim";
   report.iterations = full.rounds;
   report.trimmed = full.trimmed;
-  if (!options.replicates.empty()) {
-    auto reps = weigh_replicates(design, options, [&](size_t, std::span<const double> col) {
+  if (const ReplicateVariance* old = design.replicates()) {
+    auto reps = weigh_replicates(*old, options, [&](std::span<const double> col) {
       return trim_weights(col, input.lower, input.upper, input.strict).weights;
     });
     return replicate_result(design, full.weights, std::move(reps), std::move(report));
   }
   // A calibrated design keeps its calibration (GREG weights may be negative).
-  return {design.with_weights(full.weights, design.calibration().active()), {}, std::move(report)};
+  return {design.with_weights(full.weights, design.calibration().active()), std::move(report)};
 }
 
 }  // namespace steppe

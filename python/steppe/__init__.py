@@ -25,10 +25,9 @@ except ImportError as exc:  # pragma: no cover - only without a build
     ) from exc
 
 from . import datasets
-from .design import Design
+from .design import Design, ReplicateDesign
 from .errors import InvalidInputError, NotEstimableError, SteppeError
 from .phrasing import one_in, percent, percent_ci
-from .replicate import ReplicateDesign
 from .results import Estimates
 
 __version__ = "0.1.0"

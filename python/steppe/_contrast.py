@@ -26,14 +26,15 @@ import pandas as pd
 
 from . import _columns as cols
 from . import _core
-from .errors import InvalidInputError, translate_core_errors
+from ._estimators import estimates
+from .errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from .design import Design
+    from ._state import DesignState
 
 
 def _domain_estimates(
-    design: Design,
+    state: DesignState,
     variable: str,
     by: str,
     level: Any,
@@ -41,47 +42,49 @@ def _domain_estimates(
     denominator: str | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, np.ndarray]:
     """Per-domain estimates, and each row's analysis value, denominator and validity."""
-    data = design.data
+    data = state.data
     series = data[variable]
     x: np.ndarray | None = None
     if statistic == "ratio":
         if denominator is None:
             raise InvalidInputError("statistic='ratio' needs denominator=")
-        y = design._numeric(variable, "variable")
-        x = design._numeric(denominator, "denominator")
-        frame = design.ratio(variable, denominator, by=by).to_frame()
+        y = state.numeric(variable, "variable")
+        x = state.numeric(denominator, "denominator")
+        frame = estimates(
+            state, "ratio", [variable], [by], None, 0.95, "design", denominator
+        ).to_frame()
     elif cols.is_categorical(series) or level is not None:
         if level is None:
             raise InvalidInputError(
                 f"contrast of categorical {variable!r}: give level= (the share to compare)"
             )
-        codes = design._codes(variable)
+        codes = state.codes(variable)
         labels = [str(x) for x in codes.labels]
         if str(level) not in labels:
             raise InvalidInputError(f"level {level!r} is not a level of {variable!r}")
         k = labels.index(str(level))
         y = np.where(codes.codes >= 0, (codes.codes == k).astype(float), np.nan)
         est = (
-            design.proportion(variable, by=by, ci="mean")
+            estimates(state, "proportion", [variable], [by], "mean", 0.95, "design")
             if statistic == "mean"
-            else design.total(variable, by=by)
+            else estimates(state, "total", [variable], [by], None, 0.95, "design")
         )
         frame = est.to_frame()
         frame = frame[frame.level.astype(str) == str(level)]
     else:
-        y = design._numeric(variable, "variable")
-        frame = getattr(design, statistic)(variable, by=by).to_frame()
+        y = state.numeric(variable, "variable")
+        frame = estimates(state, statistic, [variable], [by], None, 0.95, "design").to_frame()
     valid = ~np.isnan(y)
     if x is not None:
         valid &= ~np.isnan(x)
         x = np.where(valid, x, 0.0)
-    if design._mask is not None:
-        valid &= design._mask.astype(bool)
+    if state.mask is not None:
+        valid &= state.mask.astype(bool)
     return frame.reset_index(drop=True), np.where(valid, y, 0.0), x, valid
 
 
 def _replicate_thetas(
-    design: Design,
+    state: DesignState,
     statistic: str,
     y: np.ndarray,
     x: np.ndarray | None,
@@ -92,23 +95,24 @@ def _replicate_thetas(
     kwargs: dict[str, Any] = {"values": np.ascontiguousarray(y)}
     if x is not None:
         kwargs["denominator"] = np.ascontiguousarray(x)
-    with translate_core_errors():
-        raw = design._core_estimate(
-            statistic,
-            by=[by_codes.codes],
-            by_levels=[len(by_codes.labels)],
-            subset=np.ascontiguousarray(valid.view(np.uint8)),
-            threads=design._threads,
-            **kwargs,
-        )
-    return {
-        str(by_codes.labels[code]): raw["replicates"][:, j]
-        for j, code in enumerate(raw["domain_codes"][:, 0])
-    }
+    raw = _core.estimate(
+        state.core,
+        statistic,
+        by=[by_codes.codes],
+        by_levels=[len(by_codes.labels)],
+        subset=np.ascontiguousarray(valid.view(np.uint8)),
+        threads=state.threads,
+        keep_replicates=True,
+        df_design=False,
+        **kwargs,
+    )
+    reps = raw.replicates
+    assert reps is not None
+    return {str(by_codes.labels[code]): reps[:, j] for j, code in enumerate(raw.domain_codes[:, 0])}
 
 
 def contrast_rows(
-    design: Design,
+    state: DesignState,
     variable: str,
     by: str,
     contrasts: Mapping[str, Any],
@@ -123,24 +127,23 @@ def contrast_rows(
     if denominator is not None and statistic != "ratio":
         raise InvalidInputError("denominator= is for statistic='ratio'")
     cols.require_columns(
-        design.data, [variable, by, *([denominator] if denominator else [])], "contrast"
+        state.data, [variable, by, *([denominator] if denominator else [])], "contrast"
     )
-    frame, y, x, valid = _domain_estimates(design, variable, by, level, statistic, denominator)
-    by_codes = design._codes(by)
+    frame, y, x, valid = _domain_estimates(state, variable, by, level, statistic, denominator)
+    by_codes = state.codes(by)
     labels = [str(x) for x in by_codes.labels]
     theta = {str(g): float(e) for g, e in zip(frame[by], frame.estimate)}
     # The linearisation divides by the domain's size: N_g (mean) or X_g (ratio).
     size: dict[str, float] = {}
     for g in theta:
         rows = valid & (by_codes.codes == labels.index(g))
-        size[g] = float(np.sum(design.weights[rows] * (1.0 if x is None else x[rows])))
-    replicate_variance = getattr(design, "_replicate_variance", None)
+        size[g] = float(np.sum(state.weights[rows] * (1.0 if x is None else x[rows])))
     thetas_r = None
-    if replicate_variance is not None:
-        thetas_r = _replicate_thetas(design, statistic, y, x, valid, by_codes)
+    replicate_df = math.nan
+    if state.replicated:
+        thetas_r = _replicate_thetas(state, statistic, y, x, valid, by_codes)
         # The design's degf (R: the rank of the replicate weights minus 1), once.
-        one_domain = {"domain_codes": np.zeros((1, 0), dtype=np.int32)}
-        replicate_df = float(design._domain_df(one_domain, {}, [])[0])
+        replicate_df = float(state.degf)
     out = []
     for name, spec in contrasts.items():
         if isinstance(spec, (tuple, list)):
@@ -175,22 +178,31 @@ def contrast_rows(
                 scale_x = 1.0 if x is None else x[rows]
                 u[rows] += c * (y[rows] - theta[g] * scale_x) / size[g]
             estimate += c * theta[g]
-        if thetas_r is not None and replicate_variance is not None:
+        if thetas_r is not None:
             # R: svycontrast on svyby's replicate covariance, c' V c: the replicate
             # variance of sum_g c_g theta_g,r.
             lin = sum(float(c) * thetas_r[str(g)] for g, c in coefs.items())
-            variance = float(replicate_variance(np.asarray(lin)[:, None], np.array([estimate]))[0])
+            core = state.core
+            variance = float(
+                _core.replicate_variance(
+                    np.asarray(lin, dtype=np.float64)[:, None],
+                    np.array([estimate]),
+                    float(core.replicate_scale or 1.0),
+                    list(core.replicate_rscales or []),
+                    bool(core.replicate_mse),
+                )[0]
+            )
             df = replicate_df
         else:
-            with translate_core_errors():
-                raw = design._core_estimate(
-                    "total",
-                    values=np.ascontiguousarray(u),
-                    subset=np.ascontiguousarray(involved.view(np.uint8)),
-                    threads=design._threads,
-                )
-            variance = float(raw["variance"][0])
-            df = float(design._domain_df(raw, {"values": u}, [])[0])
+            raw = _core.estimate(
+                state.core,
+                "total",
+                values=np.ascontiguousarray(u),
+                subset=np.ascontiguousarray(involved.view(np.uint8)),
+                threads=state.threads,
+            )
+            variance = float(raw.variance[0])
+            df = float(raw.design_df[0])
         if ratio_value is not None:
             estimate = ratio_value
         se = math.sqrt(variance)
@@ -231,7 +243,7 @@ def adjust_p(p: Sequence[float], method: str) -> list[float]:
 
 
 def compare_rows(
-    design: Design,
+    state: DesignState,
     variable: str,
     by: str,
     level: Any = None,
@@ -241,10 +253,10 @@ def compare_rows(
     denominator: str | None = None,
 ) -> pd.DataFrame:
     """All pairwise differences between the levels of ``by`` (see Design.compare)."""
-    frame, _, _, _ = _domain_estimates(design, variable, by, level, statistic, denominator)
+    frame, _, _, _ = _domain_estimates(state, variable, by, level, statistic, denominator)
     groups = [str(g) for g in frame[by]]
     contrasts = {f"{a} - {b}": {a: 1.0, b: -1.0} for a, b in itertools.combinations(groups, 2)}
-    out = contrast_rows(design, variable, by, contrasts, level, statistic, conf_level, denominator)
+    out = contrast_rows(state, variable, by, contrasts, level, statistic, conf_level, denominator)
     out["p_adjusted"] = adjust_p(out.p_value.tolist(), adjust)
     out.attrs["adjust"] = adjust
     return out

@@ -4,8 +4,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-class InvalidInput(ValueError): ...
-class NotEstimable(ValueError): ...
+from steppe.errors import InvalidInputError as InvalidInputError
+from steppe.errors import NotEstimableError as NotEstimableError
 
 class Design:
     def __init__(
@@ -41,6 +41,76 @@ class Design:
     def stratum_popsizes(self) -> npt.NDArray[np.float64]: ...
     @property
     def weights(self) -> npt.NDArray[np.float64]: ...
+    def with_replicates(
+        self,
+        weights: npt.NDArray[np.float64],
+        type: str,
+        scale: float,
+        rscales: list[float],
+        mse: bool = False,
+        rho: float = ...,
+        df: float = ...,
+    ) -> Design: ...
+    @property
+    def has_replicates(self) -> bool: ...
+    @property
+    def replicate_weights(self) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def replicate_type(self) -> str | None: ...
+    @property
+    def replicate_scale(self) -> float | None: ...
+    @property
+    def replicate_rscales(self) -> list[float] | None: ...
+    @property
+    def replicate_mse(self) -> bool | None: ...
+    @property
+    def replicate_rho(self) -> float | None: ...
+    @property
+    def replicate_fixed_df(self) -> float: ...
+    def replicate_degf(self) -> float: ...
+
+class EstimateResult:
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    @property
+    def domains(self) -> int: ...
+    @property
+    def cells_per_domain(self) -> int: ...
+    @property
+    def domain_codes(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def estimate(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def variance(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def se(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def ci_low(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def ci_high(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def deff(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def df(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def n_eff(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def flag(self) -> list[str]: ...
+    @property
+    def ci_method(self) -> str: ...
+    @property
+    def n(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def weight_sum(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def design_df(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def psus(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def strata(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def covariance(self) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def replicates(self) -> npt.NDArray[np.float64] | None: ...
 
 def estimate(
     design: Design,
@@ -54,25 +124,12 @@ def estimate(
     subset: npt.NDArray[np.uint8] | None = None,
     threads: int = 0,
     covariance: bool = False,
-) -> dict[str, Any]: ...
-def estimate_replicates(
-    design: Design,
-    statistic: str,
-    values: npt.NDArray[np.float64] | None = None,
-    codes: npt.NDArray[Any] | None = None,
-    levels: int = 0,
-    denominator: npt.NDArray[np.float64] | None = None,
-    by: list[npt.NDArray[Any]] = ...,
-    by_levels: list[int] = ...,
-    subset: npt.NDArray[np.uint8] | None = None,
-    threads: int = 0,
-    replicate_weights: list[npt.NDArray[np.float64]] = ...,
-    scale: float = 1.0,
-    rscales: list[float] = ...,
-    mse: bool = False,
-    covariance: bool = False,
     keep_replicates: bool = False,
-) -> dict[str, Any]: ...
+    ci: str = "wald",
+    level: float = 0.95,
+    df_design: bool = True,
+    df: float = ...,
+) -> EstimateResult: ...
 def replicate_variance(
     thetas: npt.NDArray[np.float64],
     estimate: npt.NDArray[np.float64],
@@ -123,6 +180,7 @@ def effective_sample_size(p: _ArrayLike, var: _ArrayLike, n_rows: _ArrayLike) ->
 _Codes = npt.NDArray[np.int8] | npt.NDArray[np.int16] | npt.NDArray[np.int32]
 
 class WeightingReport:
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
     @property
     def method(self) -> str: ...
     @property
@@ -142,7 +200,7 @@ class WeightingReport:
     @property
     def trimmed(self) -> int: ...
 
-_Weighted = tuple[Design, WeightingReport, npt.NDArray[np.float64] | None]
+_Weighted = tuple[Design, WeightingReport]
 
 def poststratify(
     design: Design,
@@ -151,8 +209,8 @@ def poststratify(
     population_codes: list[npt.NDArray[np.int32]],
     population_counts: npt.NDArray[np.float64],
     labels: list[list[str]] = ...,
-    replicate_weights: npt.NDArray[np.float64] | None = None,
     threads: int = 0,
+    replicate_names: list[str] = ...,
 ) -> _Weighted: ...
 def rake(
     design: Design,
@@ -163,8 +221,8 @@ def rake(
     epsilon: float = 1.0,
     names: list[str] = ...,
     labels: list[list[str]] = ...,
-    replicate_weights: npt.NDArray[np.float64] | None = None,
     threads: int = 0,
+    replicate_names: list[str] = ...,
 ) -> _Weighted: ...
 def calibrate(
     design: Design,
@@ -175,14 +233,14 @@ def calibrate(
     upper: float = ...,
     maxit: int = 50,
     epsilon: float = 1e-07,
-    replicate_weights: npt.NDArray[np.float64] | None = None,
     threads: int = 0,
+    replicate_names: list[str] = ...,
 ) -> _Weighted: ...
 def trim(
     design: Design,
     lower: float = ...,
     upper: float = ...,
     strict: bool = False,
-    replicate_weights: npt.NDArray[np.float64] | None = None,
     threads: int = 0,
+    replicate_names: list[str] = ...,
 ) -> _Weighted: ...

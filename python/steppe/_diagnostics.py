@@ -15,12 +15,12 @@ from . import _columns as cols
 from ._weighting import margins_dict, population_counts
 
 if TYPE_CHECKING:
-    from .design import Design
+    from ._state import DesignState
 
 
-def weight_summary(design: Design) -> pd.Series:
+def weight_summary(state: DesignState) -> pd.Series:
     """Spread of the weights and Kish's design effect from unequal weighting."""
-    w = design.weights[design.weights > 0]
+    w = state.weights[state.weights > 0]
     n = len(w)
     total = float(w.sum())
     mean = total / n
@@ -88,14 +88,14 @@ class MarginComparison:
         return ax
 
 
-def compare_margins(design: Design, margins: Any) -> MarginComparison:
+def compare_margins(state: DesignState, margins: Any) -> MarginComparison:
     """Compare the design's composition with population margins (see Design.compare_margins)."""
-    data = design.data
+    data = state.data
     by_margin = margins_dict(margins)
     cols.require_columns(data, list(by_margin), "compare_margins")
-    before = design.weights
-    if design._calibration is not None:
-        before = design._calibration["base_weights"]
+    before = state.weights
+    if state.base_weights is not None:
+        before = state.base_weights
     rows = []
     for name, pop_in in by_margin.items():
         pop = population_counts(pop_in, [name])
@@ -112,7 +112,7 @@ def compare_margins(design: Design, margins: Any) -> MarginComparison:
                     "sample_n": int(sel.sum()),
                     "unweighted_share": sel.sum() / ok.sum(),
                     "before_share": before[sel].sum() / before[ok].sum(),
-                    "after_share": design.weights[sel].sum() / design.weights[ok].sum(),
+                    "after_share": state.weights[sel].sum() / state.weights[ok].sum(),
                     "population_count": count,
                     "population_share": count / pop_total,
                 }

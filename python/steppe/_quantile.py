@@ -18,10 +18,11 @@ import pandas as pd
 
 from . import _columns as cols
 from . import _core
-from .errors import InvalidInputError, NotEstimableError, translate_core_errors
+from ._estimators import df_arguments
+from .errors import InvalidInputError, NotEstimableError
 
 if TYPE_CHECKING:
-    from .design import Design
+    from ._state import DesignState
 
 Rule = Callable[[np.ndarray, np.ndarray, float], float]
 
@@ -123,7 +124,7 @@ INTERVALS = ("mean", "beta", "xlogit", "asin")
 
 
 def quantile_frame(
-    design: Design,
+    state: DesignState,
     variable: str,
     probs: Sequence[float],
     by: list[str],
@@ -135,20 +136,26 @@ def quantile_frame(
     """Quantiles of one numeric variable for every domain (see Design.quantile)."""
     if rule not in RULES:
         raise InvalidInputError(f"rule must be one of {sorted(RULES)}, got {rule!r}")
-    replicate_variance = getattr(design, "_replicate_variance", None)
-    allowed = ("mean", "quantile") if replicate_variance is not None else INTERVALS
+    if state.replicated and ci not in ("mean", "quantile"):
+        raise InvalidInputError(
+            "quantile() on a replicate design takes ci='mean' (Woodruff) or 'quantile' "
+            "(replicate quantiles); R's replicate svyquantile ignores 'beta', 'xlogit' "
+            "and 'asin'"
+        )
+    allowed = ("mean", "quantile") if state.replicated else INTERVALS
     if ci not in allowed:
         raise InvalidInputError(f"ci must be one of {allowed} for quantiles, got {ci!r}")
     probs = [float(p) for p in probs]
     if not probs or any(not 0 <= p <= 1 for p in probs):
         raise InvalidInputError(f"probs must be in [0, 1], got {probs!r}")
     qrule = RULES[rule]
-    x = design._numeric(variable, "variable")
-    w = design.weights
+    x = state.numeric(variable, "variable")
+    w = state.weights
     valid = ~np.isnan(x)
-    if design._mask is not None:
-        valid &= design._mask.astype(bool)
-    by_codes = [design._codes(b) for b in by]
+    if state.mask is not None:
+        valid &= state.mask.astype(bool)
+    by_codes = [state.codes(b) for b in by]
+    df_design, df_value = df_arguments(df_rule)
     key = np.zeros(len(x), dtype=np.int64)
     for c in by_codes:
         valid &= c.codes >= 0
@@ -164,36 +171,30 @@ def quantile_frame(
         below = np.full(len(x), -1, dtype=np.int8)
         for k, r in rows_of.items():
             below[r] = (x[r] <= qhat[k]).astype(np.int8)
-        with translate_core_errors():
-            raw = design._core_estimate(
-                "mean",
-                codes=below,
-                levels=2,
-                by=[c.codes for c in by_codes],
-                by_levels=[len(c.labels) for c in by_codes],
-                subset=np.ascontiguousarray(valid.view(np.uint8)),
-                threads=design._threads,
-            )
-        dom_keys = np.zeros(len(raw["n"]), dtype=np.int64)
+        raw = _core.estimate(
+            state.core,
+            "mean",
+            codes=below,
+            levels=2,
+            by=[c.codes for c in by_codes],
+            by_levels=[len(c.labels) for c in by_codes],
+            subset=np.ascontiguousarray(valid.view(np.uint8)),
+            threads=state.threads,
+            ci="wald" if ci in ("mean", "quantile") else ci,
+            level=level,
+            df_design=df_design,
+            df=df_value,
+        )
+        domain_codes = raw.domain_codes
+        dom_keys = np.zeros(int(raw.domains), dtype=np.int64)
         for j, c in enumerate(by_codes):
-            dom_keys = dom_keys * len(c.labels) + raw["domain_codes"][:, j]
-        f_hat = raw["estimate"][1::2]
-        f_var = raw["variance"][1::2]
-        df_design = design._domain_df(raw, {"codes": below}, by_codes)
-        if isinstance(df_rule, str):
-            df = df_design if df_rule == "design" else np.full(len(f_hat), math.inf)
-        else:
-            df = np.full(len(f_hat), float(df_rule))
-        n = raw["n"].astype(np.float64)
-        n_rows = np.full(len(n), float(len(x))) if design._calibration is not None else n
-        with translate_core_errors():
-            if ci in ("mean", "quantile"):  # "quantile" replaces the limits below
-                lo, hi = _core.wald_ci(f_hat, np.sqrt(f_var), df, level)
-            else:
-                # beta: R uses the domain's design df whatever df= says.
-                lo, hi = _core.proportion_ci(
-                    ci, f_hat, f_var, df_design if ci == "beta" else df, n_rows, level
-                )
+            dom_keys = dom_keys * len(c.labels) + domain_codes[:, j]
+        df = raw.design_df if df_design else np.full(int(raw.domains), df_value)
+        # The CDF's interval at each estimate ("quantile" replaces the limits below).
+        lo = raw.ci_low[1::2]
+        hi = raw.ci_high[1::2]
+        n_of = raw.n
+        wsum_of = raw.weight_sum
         for d, dom_key in enumerate(dom_keys.tolist()):
             r = rows_of[dom_key]
             low = _bound(qrule, x[r], w[r], lo[d])
@@ -205,7 +206,7 @@ def quantile_frame(
             )
             se = (high - low) / (2 * crit)
             if ci == "quantile":
-                se = _replicate_quantile_se(design, qrule, x[r], r, p, qhat[dom_key])
+                se = _replicate_quantile_se(state, qrule, x[r], r, p, qhat[dom_key])
                 low, high = qhat[dom_key] - crit * se, qhat[dom_key] + crit * se
             flag = (
                 ""
@@ -213,7 +214,7 @@ def quantile_frame(
                 else ("review: no quantile at a limit of the CDF interval (R gives NaN there)")
             )
             rec: dict[str, Any] = {
-                b: c.labels[raw["domain_codes"][d, j]] for j, (b, c) in enumerate(zip(by, by_codes))
+                b: c.labels[domain_codes[d, j]] for j, (b, c) in enumerate(zip(by, by_codes))
             }
             rec.update(
                 {
@@ -224,10 +225,10 @@ def quantile_frame(
                     "ci_low": low,
                     "ci_high": high,
                     "deff": math.nan,
-                    "n": int(raw["n"][d]),
+                    "n": int(n_of[d]),
                     "n_eff": math.nan,
                     "flag": flag,
-                    "weight_sum": float(raw["weight_sum"][d]),
+                    "weight_sum": float(wsum_of[d]),
                     "df": float(df[d]),
                 }
             )
@@ -240,13 +241,19 @@ def quantile_frame(
 
 
 def _replicate_quantile_se(
-    design: Design, qrule: Rule, x: np.ndarray, rows: np.ndarray, p: float, qhat: float
+    state: DesignState, qrule: Rule, x: np.ndarray, rows: np.ndarray, p: float, qhat: float
 ) -> float:
     """R's repCI: the quantile under every replicate's weights, their svrVar."""
-    reps = design._replicates  # type: ignore[attr-defined]
+    core = state.core
+    reps = core.replicate_weights
+    assert reps is not None
     thetas = np.array([_bound(qrule, x, reps[rows, j], p) for j in range(reps.shape[1])])
-    variance = design._replicate_variance(  # type: ignore[attr-defined]
-        thetas[:, None], np.array([qhat])
+    variance = _core.replicate_variance(
+        thetas[:, None],
+        np.array([qhat]),
+        float(core.replicate_scale or 1.0),
+        list(core.replicate_rscales or []),
+        bool(core.replicate_mse),
     )
     return float(np.sqrt(variance[0]))
 
@@ -261,8 +268,8 @@ def _bound(qrule: Rule, x: np.ndarray, w: np.ndarray, p: float) -> float:
         return math.nan  # p below the first weighted observation's share
 
 
-def check_variable(design: Design, variable: str) -> None:
+def check_variable(state: DesignState, variable: str) -> None:
     """Quantiles need a numeric column."""
-    cols.require_columns(design.data, [variable], "variable")
-    if cols.is_categorical(design.data[variable]):
+    cols.require_columns(state.data, [variable], "variable")
+    if cols.is_categorical(state.data[variable]):
         raise InvalidInputError(f"quantile: column {variable!r} is not numeric")

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _core
-from .errors import InvalidInputError, NotEstimableError, translate_core_errors
+from ._state import DesignSpec
+from .errors import InvalidInputError, NotEstimableError
 
 if TYPE_CHECKING:
-    from .design import Design
-    from .replicate import ReplicateDesign
+    from ._state import DesignState
 
 _TYPES = ("auto", "JK1", "JKn", "BRR", "Fay", "bootstrap")
 
@@ -30,13 +30,13 @@ _STORED_SIZES = (4, 16, 28, 36)
 
 
 def to_replicate(
-    design: Design,
+    state: DesignState,
     type: str = "auto",
     replicates: int = 50,
     seed: int | None = None,
     fay_rho: float = 0.0,
     mse: bool = False,
-) -> ReplicateDesign:
+) -> DesignState:
     """Replicate-weight version of ``design``, as R's ``as.svrepdesign(design, type)``.
 
     Parameters
@@ -78,11 +78,9 @@ def to_replicate(
     With the FPC the bootstrap draws without replacement from the stratum's
     PSUs repeated up to the population size, as R's ``bootweights``.
     """
-    from .replicate import ReplicateDesign
-
-    if isinstance(design, ReplicateDesign):
+    if state.replicated:
         raise InvalidInputError("to_replicate: the design already has replicate weights")
-    if design._mask is not None:
+    if state.mask is not None:
         raise InvalidInputError(
             "to_replicate: call it on the full design, then take subsets of the replicate design"
         )
@@ -92,9 +90,9 @@ def to_replicate(
         raise InvalidInputError(f"mse must be True or False, got {mse!r}")
     rho = _check_rho(fay_rho)
 
-    strata = design._core_args["strata"]
-    n_rows = len(design.weights)
-    psu = design._core_args["psu"]
+    strata = state.strata_codes
+    n_rows = len(state.weights)
+    psu = state.psu_codes
     psu = np.arange(n_rows, dtype=np.int64) if psu is None else np.asarray(psu, dtype=np.int64)
     # PSUs renumbered in order of first appearance (R's unique(psu)).
     uniq, first = np.unique(psu, return_index=True)
@@ -109,7 +107,7 @@ def to_replicate(
         np.zeros(n_rows, dtype=np.int64) if strata is None else np.asarray(strata, dtype=np.int64)
     )
     psu_stratum = stratum[first_row]  # stratum code of each PSU
-    popsizes = np.asarray(design._core.stratum_popsizes(), dtype=np.float64)
+    popsizes = np.asarray(state.core.stratum_popsizes(), dtype=np.float64)
 
     if type == "auto":
         type = "JKn" if has_strata else "JK1"
@@ -126,13 +124,13 @@ def to_replicate(
         rscales = [1.0] * mult.shape[1]
         kind = "JK1"
     elif type == "JKn":
-        labels = _stratum_labels(design, stratum)
-        mult, rscales, scale = _jkn(psu_stratum, popsizes, labels, design._spec["lonely_psu"])
+        labels = _stratum_labels(state, stratum)
+        mult, rscales, scale = _jkn(psu_stratum, popsizes, labels, state.spec.lonely_psu)
         kind = "JKn"
     elif type in ("BRR", "Fay"):
         if type == "Fay" and rho == 0:
             raise InvalidInputError("type='Fay' needs fay_rho in (0, 1); fay_rho=0 is BRR")
-        labels = _stratum_labels(design, stratum)
+        labels = _stratum_labels(state, stratum)
         mult = _brr(psu_stratum, labels, rho)
         kind = "BRR" if rho == 0 else "Fay"
         rho_arg = None if rho == 0 else rho
@@ -152,55 +150,33 @@ def to_replicate(
             f"to_replicate({type!r}): only {mult.shape[1]} replicate(s); every stratum is "
             "sampled exhaustively or has a single PSU: no sampling variance to replicate"
         )
-    reps = mult[psu_index] * design.weights[:, None]
-    out = object.__new__(ReplicateDesign)
-    out.__dict__.update(design.__dict__)
+    reps = np.asfortranarray(mult[psu_index] * state.weights[:, None])
     # The replicates carry the design: the engine sees weights only (no strata, PSUs,
     # FPC or calibration), as ReplicateDesign(data, weights, ...) does.
-    out._core_args = {
-        "strata": None,
-        "psu": None,
-        "psu2": None,
-        "fpc": None,
-        "fpc2": None,
-        "stratum_labels": [],
-        "psu_labels": [],
-        "lonely_psu": design._spec["lonely_psu"],
-    }
-    with translate_core_errors():
-        w = np.ascontiguousarray(design.weights, dtype=np.float64)
-        # GREG-calibrated weights may be negative (as in R)
-        out._core = _core.Design(w, allow_negative_weights=bool((w < 0).any()))
-    out._calibration = None
-    out._cache = dict(design._cache)
-    out._spec = {
-        "weights": design._spec["weights"],
-        "strata": [],
-        "psu": None,
-        "fpc": None,
-        "psu2": None,
-        "fpc2": None,
-        "nest": False,
-        "lonely_psu": design._spec["lonely_psu"],
-        "replicates_from": {
-            "design": {k: v for k, v in design._spec.items()},
-            "type": kind,
-            "fay_rho": rho,
-            "seed": seed,
-        },
-    }
-    out._init_replicates(
+    w = np.ascontiguousarray(state.weights, dtype=np.float64)
+    # GREG-calibrated weights may be negative (as in R)
+    core = _core.Design(w, allow_negative_weights=bool((w < 0).any())).with_replicates(
         reps,
-        [f"rep{i + 1}" for i in range(reps.shape[1])],
-        kind,
-        rho_arg,
-        scale,
-        rscales,
-        bool(mse),
-        True,
-        None,
+        type=kind,
+        scale=float(scale),
+        rscales=[float(x) for x in rscales],
+        mse=bool(mse),
+        rho=math.nan if rho_arg is None else float(rho_arg),
     )
-    return out
+    spec = DesignSpec(
+        weights=state.spec.weights,
+        lonely_psu=state.spec.lonely_psu,
+        replicate_weights=tuple(f"rep{i + 1}" for i in range(reps.shape[1])),
+    )
+    return state.replace(
+        core=core,
+        spec=spec,
+        calibration=None,
+        strata_codes=None,
+        psu_codes=None,
+        stratum_labels=(),
+        cache=dict(state.cache),
+    )
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -213,9 +189,9 @@ def _check_rho(fay_rho: Any) -> float:
     return rho
 
 
-def _stratum_labels(design: Design, stratum: np.ndarray) -> list[str]:
+def _stratum_labels(state: DesignState, stratum: np.ndarray) -> list[str]:
     """Stratum labels as R's as.character() of the stratum column (codes -> text)."""
-    labels = list(design._core_args["stratum_labels"])
+    labels = list(state.stratum_labels)
     out = []
     for lab in labels:
         try:

@@ -14,10 +14,11 @@ import pandas as pd
 
 from . import _columns as cols
 from . import _core
-from .errors import InvalidInputError, NotEstimableError, translate_core_errors
+from ._estimators import estimates
+from .errors import InvalidInputError, NotEstimableError
 
 if TYPE_CHECKING:
-    from .design import Design
+    from ._state import DesignState
     from .results import Estimates
 
 STATISTICS = ("F", "Chisq", "Wald", "adjWald", "lincom", "saddlepoint")
@@ -62,44 +63,44 @@ class ChisqResult:
         }
 
 
-def _cell_codes(design: Design, row: str, col: str) -> tuple[np.ndarray, list[Any], list[Any]]:
+def _cell_codes(state: DesignState, row: str, col: str) -> tuple[np.ndarray, list[Any], list[Any]]:
     """Codes of the crossed table, rows varying fastest (R's interaction(row, col))."""
-    r = design._codes(row)
-    c = design._codes(col)
+    r = state.codes(row)
+    c = state.codes(col)
     rc = r.codes.astype(np.int32)
     cc = c.codes.astype(np.int32)
     codes = np.where((rc >= 0) & (cc >= 0), rc + len(r.labels) * cc, -1).astype(np.int32)
     return np.ascontiguousarray(codes), r.labels, c.labels
 
 
-def chisq(design: Design, row: str, col: str, statistic: str = "F") -> ChisqResult:
+def chisq(state: DesignState, row: str, col: str, statistic: str = "F") -> ChisqResult:
     """Rao-Scott / Wald tests of association (see Design.chisq)."""
     if statistic not in STATISTICS:
         raise InvalidInputError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
-    cols.require_columns(design.data, [row, col], "chisq")
-    codes, rlab, clab = _cell_codes(design, row, col)
+    cols.require_columns(state.data, [row, col], "chisq")
+    codes, rlab, clab = _cell_codes(state, row, col)
     nr, nc = len(rlab), len(clab)
     if nr < 2 or nc < 2:
         raise NotEstimableError("chisq needs at least two levels in each variable")
     k = nr * nc
     run = "total" if statistic in ("Wald", "adjWald") else "mean"
-    with translate_core_errors():
-        raw = design._core_estimate(
-            run,
-            codes=codes,
-            levels=k,
-            subset=design._mask,
-            threads=design._threads,
-            covariance=True,
-        )
-    if raw["n"].shape[0] != 1:
+    raw = _core.estimate(
+        state.core,
+        run,
+        codes=codes,
+        levels=k,
+        subset=state.mask,
+        threads=state.threads,
+        covariance=True,
+    )
+    if int(raw.domains) != 1 or raw.covariance is None:
         raise NotEstimableError("chisq: no rows")
-    est = raw["estimate"]
-    cov = raw["covariance"][0]
-    nu = float(design._domain_df(raw, {}, [])[0])  # R: degf(design)
+    est = raw.estimate
+    cov = raw.covariance[0]
+    nu = float(raw.design_df[0])  # R: degf(design)
     # R: N = nrow(model.matrix(...)), the design's rows (the domain's, after subset).
-    n_rows = float(len(design.data) if design._mask is None else design._mask.sum())
-    w = design.weights if design._mask is None else design.weights * design._mask
+    n_rows = float(len(state.data) if state.mask is None else state.mask.sum())
+    w = state.weights if state.mask is None else state.weights * state.mask
     valid = codes >= 0
     table = np.bincount(codes[valid], weights=w[valid], minlength=k).reshape(nc, nr).T
     scaled = table * n_rows / table.sum()  # svytable(..., Ntotal = N)
@@ -191,13 +192,12 @@ def chisq(design: Design, row: str, col: str, statistic: str = "F") -> ChisqResu
         eig = np.real(np.linalg.eigvals(delta))
         method = "exact" if statistic == "lincom" else "saddlepoint"
         x2 = np.array([pearson])
-        with translate_core_errors():
-            if getattr(design, "_replicate_variance", None) is not None:
-                p = float(_core.pchisqsum(x2, eig, lower_tail=False, method=method)[0])
-                ddf = float("inf")
-            else:
-                ddf = d0 * nu
-                p = float(_core.pfsum(x2, eig, ddf, lower_tail=False, method=method)[0])
+        if state.replicated:
+            p = float(_core.pchisqsum(x2, eig, lower_tail=False, method=method)[0])
+            ddf = float("inf")
+        else:
+            ddf = d0 * nu
+            p = float(_core.pfsum(x2, eig, ddf, lower_tail=False, method=method)[0])
         name = {"lincom": "asymptotic exact distribution"}.get(
             statistic, "saddlepoint approximation"
         )
@@ -242,19 +242,19 @@ class Crosstab:
 
 
 def crosstab(
-    design: Design, row: str, col: str, by: list[str], ci: str, level: float, df: Any
+    state: DesignState, row: str, col: str, by: list[str], ci: str, level: float, df: Any
 ) -> Crosstab:
     """Cell, row and column proportions (see Design.crosstab)."""
-    data = design.data
+    data = state.data
     cols.require_columns(data, [row, col, *by], "crosstab")
-    codes, rlab, clab = _cell_codes(design, row, col)
+    codes, rlab, clab = _cell_codes(state, row, col)
     name = f"{row} x {col}"
     labels = [f"{r} / {c}" for c in clab for r in rlab]
     cell_col = pd.Series(
         pd.Categorical.from_codes(codes, categories=pd.Index(labels)), index=data.index
     )
-    tmp = design._with_column(name, cell_col)
-    cells = tmp.proportion(name, by=by or None, ci=ci, level=level, df=df)
-    rows = design.proportion(col, by=[*by, row], ci=ci, level=level, df=df)
-    columns = design.proportion(row, by=[*by, col], ci=ci, level=level, df=df)
+    tmp = state.with_column(name, cell_col)
+    cells = estimates(tmp, "proportion", [name], by, ci, level, df)
+    rows = estimates(state, "proportion", [col], [*by, row], ci, level, df)
+    columns = estimates(state, "proportion", [row], [*by, col], ci, level, df)
     return Crosstab(cells, rows, columns)

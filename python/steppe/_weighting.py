@@ -9,50 +9,47 @@ variance needs of the calibration; this module returns it with the step's record
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, Union
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _columns as cols
 from . import _core
-from .errors import InvalidInputError, translate_core_errors
+from .errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from ._state import DesignState
 
 Population = Union["pd.Series[Any]", pd.DataFrame, Mapping[Any, float]]
 
 
-class WeightingState(Protocol):
-    """What weighting reads of a design (the lead's DesignState provides it)."""
-
-    @property
-    def data(self) -> pd.DataFrame: ...
-    @property
-    def core(self) -> _core.Design: ...
-    @property
-    def threads(self) -> int: ...
-
-
 @dataclass(frozen=True)
-class CoreState:
-    """A WeightingState for the Design facade until DesignState lands."""
+class Weighted:
+    """A weighting step's result: the new design state."""
 
-    data: pd.DataFrame
-    core: _core.Design
-    threads: int
+    state: DesignState
 
 
-class Weighting(NamedTuple):
-    """A weighted design's pieces, as the core made them.
+def _weighted(state: DesignState, core: _core.Design, step: dict[str, Any]) -> Weighted:
+    """Return the state of the design the core weighted, with the step's record.
 
-    The new core design, the step's record for ``summary()["weighting"]`` and,
-    for a replicate design, its weighted replicate columns (rows x replicates,
-    column-major).
+    The core design holds the new weights and what the variance needs of the
+    calibration (or, for a replicate design, the re-weighted replicates).
     """
+    return Weighted(
+        state.replace(
+            core=core,
+            weights=core.weights,
+            spec=replace(state.spec, weighting=(*state.spec.weighting, step)),
+            base_weights=state.weights if state.base_weights is None else state.base_weights,
+        )
+    )
 
-    core: _core.Design
-    step: dict[str, Any]
-    replicate_weights: np.ndarray | None
+
+def _replicate_names(state: DesignState) -> list[str]:
+    return list(state.spec.replicate_weights)
 
 
 def population_counts(
@@ -97,11 +94,8 @@ def _key(k: Any, width: int) -> tuple[str, ...]:
 
 
 def poststratify(
-    state: WeightingState,
-    columns: str | Sequence[str],
-    population: Population,
-    replicates: np.ndarray | None = None,
-) -> Weighting:
+    state: DesignState, columns: str | Sequence[str], population: Population
+) -> Weighted:
     """Post-stratify to population counts (see Design.poststratify)."""
     names = cols.as_list(columns)
     data = state.data
@@ -123,18 +117,19 @@ def poststratify(
     pop_codes = [
         np.array([index[j][k[j]] for k in pop_keys], dtype=np.int32) for j in range(len(names))
     ]
-    with translate_core_errors():  # until the bindings register steppe's errors
-        core, report, reps = _core.poststratify(
-            state.core,
-            [c.codes for c in per_col],
-            [len(labs) for labs in col_labels],
-            pop_codes,
-            np.array([pop[k] for k in pop_keys], dtype=np.float64),
-            labels=col_labels,
-            replicate_weights=replicates,
-            threads=state.threads,
-        )
-    return Weighting(core, {"method": "poststratify", "columns": names}, reps)
+    core, report = _core.poststratify(
+        state.core,
+        [c.codes for c in per_col],
+        [len(labs) for labs in col_labels],
+        pop_codes,
+        np.array([pop[k] for k in pop_keys], dtype=np.float64),
+        labels=col_labels,
+        threads=state.threads,
+        replicate_names=_replicate_names(state),
+    )
+    return _weighted(
+        state, core, {"method": "poststratify", "columns": names, "cells": report.cells}
+    )
 
 
 def margins_dict(margins: Any) -> dict[str, Population]:
@@ -154,13 +149,7 @@ def margins_dict(margins: Any) -> dict[str, Population]:
     raise InvalidInputError(f"margins must be a dict or a DataFrame, got {type(margins).__name__}")
 
 
-def rake(
-    state: WeightingState,
-    margins: Any,
-    max_iter: int = 10,
-    tol: float = 1.0,
-    replicates: np.ndarray | None = None,
-) -> Weighting:
+def rake(state: DesignState, margins: Any, max_iter: int = 10, tol: float = 1.0) -> Weighted:
     """Rake to margins as R's ``rake`` (see Design.rake)."""
     by_margin = margins_dict(margins)
     if len(by_margin) < 1:
@@ -198,19 +187,18 @@ def rake(
         )
     # The core builds the table of weighted counts over the crossed margins in
     # one pass (only combinations that occur) and rakes its cells.
-    with translate_core_errors():  # until the bindings register steppe's errors
-        core, report, reps = _core.rake(
-            state.core,
-            margin_codes,
-            [len(lab) for lab in labels_by_margin],
-            totals_by_margin,
-            maxit=int(max_iter),
-            epsilon=float(tol),
-            names=names,
-            labels=labels_by_margin,
-            replicate_weights=replicates,
-            threads=state.threads,
-        )
+    core, report = _core.rake(
+        state.core,
+        margin_codes,
+        [len(lab) for lab in labels_by_margin],
+        totals_by_margin,
+        maxit=int(max_iter),
+        epsilon=float(tol),
+        names=names,
+        labels=labels_by_margin,
+        threads=state.threads,
+        replicate_names=_replicate_names(state),
+    )
     step = {
         "method": "rake",
         "margins": names,
@@ -218,26 +206,24 @@ def rake(
         "converged": bool(report.converged),
         "margin_errors": {n: float(e) for n, e in zip(names, report.margin_errors)},
     }
-    return Weighting(core, step, reps)
+    return _weighted(state, core, step)
 
 
 def trim(
-    state: WeightingState,
+    state: DesignState,
     lower: float | None = None,
     upper: float | None = None,
     strict: bool = False,
-    replicates: np.ndarray | None = None,
-) -> Weighting:
+) -> Weighted:
     """Trim weights to [lower, upper] as R's ``trimWeights`` (see Design.trim)."""
-    with translate_core_errors():  # until the bindings register steppe's errors
-        core, report, reps = _core.trim(
-            state.core,
-            -np.inf if lower is None else float(lower),
-            np.inf if upper is None else float(upper),
-            strict=bool(strict),
-            replicate_weights=replicates,
-            threads=state.threads,
-        )
+    core, report = _core.trim(
+        state.core,
+        -np.inf if lower is None else float(lower),
+        np.inf if upper is None else float(upper),
+        strict=bool(strict),
+        threads=state.threads,
+        replicate_names=_replicate_names(state),
+    )
     step = {
         "method": "trim",
         "lower": lower,
@@ -246,19 +232,18 @@ def trim(
         "rounds": int(report.iterations),
         "trimmed": int(report.trimmed),
     }
-    return Weighting(core, step, reps)
+    return _weighted(state, core, step)
 
 
 def calibrate(
-    state: WeightingState,
+    state: DesignState,
     targets: Mapping[str, Any],
     method: str = "linear",
     bounds: tuple[float, float] | None = None,
     max_iter: int = 50,
     tol: float = 1e-7,
     total: float | None = None,
-    replicates: np.ndarray | None = None,
-) -> Weighting:
+) -> Weighted:
     """Calibrate to population totals as R's ``calibrate`` (see Design.calibrate)."""
     if method not in ("linear", "raking", "logit"):
         raise InvalidInputError(f"method must be 'linear', 'raking' or 'logit', got {method!r}")
@@ -315,19 +300,18 @@ def calibrate(
     matrix = np.ascontiguousarray(np.column_stack(columns))
     lower, upper = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
 
-    with translate_core_errors():  # until the bindings register steppe's errors
-        core, report, reps = _core.calibrate(
-            state.core,
-            matrix,
-            np.asarray(totals, dtype=np.float64),
-            calfun=method,
-            lower=lower,
-            upper=upper,
-            maxit=int(max_iter),
-            epsilon=float(tol),
-            replicate_weights=replicates,
-            threads=state.threads,
-        )
+    core, report = _core.calibrate(
+        state.core,
+        matrix,
+        np.asarray(totals, dtype=np.float64),
+        calfun=method,
+        lower=lower,
+        upper=upper,
+        maxit=int(max_iter),
+        epsilon=float(tol),
+        threads=state.threads,
+        replicate_names=_replicate_names(state),
+    )
     step = {
         "method": "calibrate",
         "calfun": method,
@@ -335,4 +319,4 @@ def calibrate(
         "targets": [labels[i] for i in report.kept_columns],
         "iterations": int(report.iterations),
     }
-    return Weighting(core, step, reps)
+    return _weighted(state, core, step)

@@ -1,25 +1,31 @@
-"""The survey design: data plus design columns. It holds no statistics itself."""
+"""The survey designs users build: thin facades over a :class:`DesignState`.
+
+``Design`` (R's ``svydesign``) and ``ReplicateDesign`` (R's ``svrepdesign``) hold
+no statistics: each method checks its arguments, hands the state to a helper
+module, and wraps what comes back (a result, or a new state for a new design).
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _columns as cols
-from . import _core
-from ._core import Design as _CoreDesign
-from ._estimators import estimate_frame
-from .errors import InvalidInputError, translate_core_errors
+from . import _contrast, _core, _diagnostics, _quantile, _replicate_weights, _tables, _weighting
+from ._estimators import estimates
+from ._replicate_spec import TYPES, replicate_columns, replicate_constants
+from ._state import DesignSpec, DesignState
+from .errors import InvalidInputError, NotEstimableError
 from .results import Estimates
+
+_D = TypeVar("_D", bound="Design")
 
 Columns = Union[str, Sequence[str], None]
 DfRule = Union[str, float, int]
-
-_LONELY = ("fail", "remove", "certainty", "adjust", "average")
 
 
 class Design:
@@ -78,8 +84,6 @@ class Design:
             raise InvalidInputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
         if len(data) == 0:
             raise InvalidInputError("data has no rows")
-        if lonely_psu not in _LONELY:
-            raise InvalidInputError(f"lonely_psu must be one of {_LONELY}, got {lonely_psu!r}")
         strata_cols = cols.as_list(strata)
         named = {
             "weights": [weights] if weights else [],
@@ -94,21 +98,6 @@ class Design:
         if psu2 and not psu:
             raise InvalidInputError("psu2 needs psu (the first-stage ids)")
 
-        self._data = data
-        self._spec: dict[str, Any] = {
-            "weights": weights,
-            "strata": strata_cols,
-            "psu": psu,
-            "fpc": fpc,
-            "psu2": psu2,
-            "fpc2": fpc2,
-            "nest": nest,
-            "lonely_psu": lonely_psu,
-        }
-        self._threads = 0 if threads is None else int(threads)
-        self._mask: np.ndarray | None = None
-        self._cache: dict[tuple[str, str], Any] = {}
-
         strata_codes = cols.design_codes(data, strata_cols, "strata") if strata_cols else None
         psu_codes = cols.design_codes(data, [psu], "psu") if psu else None
         if psu_codes is not None and strata_codes is not None:
@@ -116,9 +105,9 @@ class Design:
                 psu_codes = cols.pair_codes(strata_codes, psu_codes)
             else:
                 _check_nested(strata_codes.codes, psu_codes.codes, psu or "", strata_cols)
-        ssu_codes = None
+        psu2_codes = None
         if psu2 and psu_codes is not None:
-            ssu_codes = cols.pair_codes(psu_codes, cols.design_codes(data, [psu2], "psu2")).codes
+            psu2_codes = cols.pair_codes(psu_codes, cols.design_codes(data, [psu2], "psu2")).codes
         fpc_values = _fpc_values(data, fpc, "fpc")
         fpc2_values = _fpc_values(data, fpc2, "fpc2")
         if weights:
@@ -128,63 +117,69 @@ class Design:
                 len(data),
                 strata_codes,
                 None if psu_codes is None else psu_codes.codes,
-                ssu_codes,
+                psu2_codes,
                 fpc_values,
                 fpc2_values,
             )
-        self._weights = w
-        self._calibration: dict[str, Any] | None = None
-        self._core_args: dict[str, Any] = {
-            "strata": None if strata_codes is None else strata_codes.codes,
-            "psu": None if psu_codes is None else psu_codes.codes,
-            "psu2": ssu_codes,
-            "fpc": fpc_values,
-            "fpc2": fpc2_values,
-            "stratum_labels": [] if strata_codes is None else [str(x) for x in strata_codes.labels],
-            "psu_labels": [] if psu_codes is None else [str(x) for x in psu_codes.labels],
-            "lonely_psu": lonely_psu,
-        }
-        with translate_core_errors():
-            self._core = _CoreDesign(w, **self._core_args)
+        core = _core.Design(
+            w,
+            strata=None if strata_codes is None else strata_codes.codes,
+            psu=None if psu_codes is None else psu_codes.codes,
+            psu2=psu2_codes,
+            fpc=fpc_values,
+            fpc2=fpc2_values,
+            stratum_labels=[] if strata_codes is None else [str(x) for x in strata_codes.labels],
+            psu_labels=[] if psu_codes is None else [str(x) for x in psu_codes.labels],
+            lonely_psu=lonely_psu,
+        )
+        spec = DesignSpec(
+            weights=weights,
+            strata=tuple(strata_cols),
+            psu=psu,
+            fpc=fpc,
+            psu2=psu2,
+            fpc2=fpc2,
+            nest=nest,
+            lonely_psu=lonely_psu,
+        )
+        self._state = DesignState(
+            data=data,
+            core=core,
+            spec=spec,
+            weights=w,
+            threads=_threads(threads),
+            strata_codes=None if strata_codes is None else strata_codes.codes,
+            psu_codes=None if psu_codes is None else psu_codes.codes,
+            stratum_labels=()
+            if strata_codes is None
+            else tuple(str(x) for x in strata_codes.labels),
+        )
 
-    def _weighting_state(self) -> Any:
-        """Return what the weighting helpers read (interim, until DesignState lands)."""
-        from ._weighting import CoreState
-
-        return CoreState(self._data, self._core, self._threads)
-
-    def _weighting_replicates(self) -> np.ndarray | None:
-        """Return the replicate weights weighting steps re-weight too (none here)."""
-        return None
-
-    def _weighted(self, result: Any) -> Design:
-        """Return a copy of this design with the core design a weighting step made."""
-        out = object.__new__(type(self))
-        out.__dict__.update(self.__dict__)
-        if result.core.calibrated and not self._core.calibrated:
-            # The weights before calibrating, for compare_margins.
-            out._calibration = {"base_weights": self._weights}
-        out._core = result.core
-        out._weights = result.core.weights
-        out._cache = dict(self._cache)
-        out._spec = dict(self._spec, weighting=[*self._spec.get("weighting", []), result.step])
+    @classmethod
+    def _from_state(cls: type[_D], state: DesignState) -> _D:
+        """Return a facade of this class over ``state`` (how every derived design is made)."""
+        out = object.__new__(cls)
+        out._state = state
         return out
+
+    def _weighted(self: _D, step: _weighting.Weighted) -> _D:
+        return self._from_state(step.state)
 
     # ---------------------------------------------------------------- accessors
     @property
     def data(self) -> pd.DataFrame:
         """The DataFrame the design refers to."""
-        return self._data
+        return self._state.data
 
     @property
     def weights(self) -> np.ndarray:
         """Sampling weights as float64, in row order."""
-        return self._weights
+        return self._state.weights
 
     @property
     def degf(self) -> int:
         """Design degrees of freedom, PSUs minus strata (R's ``degf``) of the full design."""
-        return int(self._core.degf)
+        return self._state.degf
 
     def summary(self) -> dict[str, Any]:
         """Design facts: rows, strata, PSUs, degrees of freedom, the columns used.
@@ -196,17 +191,7 @@ class Design:
         >>> d.summary()["n_psu"]
         3
         """
-        out: dict[str, Any] = {
-            "n_rows": int(self._core.rows),
-            "n_strata": int(self._core.strata),
-            "n_psu": int(self._core.psus),
-            "degf": self.degf,
-            "has_fpc": bool(self._core.has_fpc),
-        }
-        out.update(self._spec)
-        if self._mask is not None:
-            out["domain_rows"] = int(self._mask.sum())
-        return out
+        return self._state.summary()
 
     def __repr__(self) -> str:
         s = self.summary()
@@ -218,7 +203,7 @@ class Design:
         )
 
     # ------------------------------------------------------------------ domains
-    def subset(self, mask: Any) -> Design:
+    def subset(self: _D, mask: Any) -> _D:
         """Restrict estimates to a domain, keeping the full design.
 
         Estimates use only rows where ``mask`` is True, but the design (strata,
@@ -233,17 +218,12 @@ class Design:
         >>> float(d.total("y").to_frame().estimate.iloc[0])
         15.0
         """
-        m = cols.mask(mask, self._data)
-        if self._mask is not None:
-            m = np.ascontiguousarray(m & self._mask)
+        m = cols.mask(mask, self._state.data)
+        if self._state.mask is not None:
+            m = np.ascontiguousarray(m & self._state.mask)
         if not m.any():
-            from .errors import NotEstimableError
-
             raise NotEstimableError("subset: the mask selects no rows (empty domain)")
-        out = object.__new__(type(self))
-        out.__dict__.update(self.__dict__)
-        out._mask = m
-        return out
+        return self._from_state(self._state.replace(mask=m))
 
     # --------------------------------------------------------------- estimators
     def mean(
@@ -363,15 +343,14 @@ class Design:
         >>> sp.Design(df, weights="w").quantile("y", 0.5).to_frame().estimate.tolist()
         [3.0]
         """
-        from ._quantile import check_variable, quantile_frame
-
-        check_variable(self, variable)
+        _quantile.check_variable(self._state, variable)
         by_cols = cols.as_list(by)
-        cols.require_columns(self._data, by_cols, "by")
+        cols.require_columns(self._state.data, by_cols, "by")
         _check_df(df)
         probs_list = [float(probs)] if isinstance(probs, (int, float)) else list(probs)
-        with translate_core_errors():
-            frame = quantile_frame(self, variable, probs_list, by_cols, ci, level, df, rule)
+        frame = _quantile.quantile_frame(
+            self._state, variable, probs_list, by_cols, ci, level, df, rule
+        )
         meta = {
             "statistic": "quantile",
             "variables": [variable],
@@ -379,7 +358,7 @@ class Design:
             "ci_method": frame.attrs.get("ci_method"),
             "level": float(level),
             "df_rule": "inf" if isinstance(df, float) and math.isinf(df) else df,
-            "design": self.summary(),
+            "design": self._state.summary(),
             "rule": rule,
         }
         return Estimates(frame, meta)
@@ -392,7 +371,7 @@ class Design:
         ci: str = "logit",
         level: float = 0.95,
         df: DfRule = "design",
-    ) -> Any:
+    ) -> _tables.Crosstab:
         """Cell, row and column proportions of a two-way table, with SEs and CIs.
 
         Returns a ``Crosstab`` with ``.cells`` (joint shares), ``.rows`` (shares of
@@ -408,11 +387,9 @@ class Design:
         >>> t.rows.to_frame().estimate.tolist()
         [0.5, 0.5, 0.0, 1.0]
         """
-        from ._tables import crosstab
+        return _tables.crosstab(self._state, row, col, cols.as_list(by), ci, level, df)
 
-        return crosstab(self, row, col, cols.as_list(by), ci, level, df)
-
-    def chisq(self, row: str, col: str, statistic: str = "F") -> Any:
+    def chisq(self, row: str, col: str, statistic: str = "F") -> _tables.ChisqResult:
         """Test of association in a two-way table, as R's ``svychisq``.
 
         Parameters
@@ -435,10 +412,7 @@ class Design:
         >>> d.chisq("attitude_to_russia", "ethnicity").p_value < 0.05
         True
         """
-        from ._tables import chisq
-
-        with translate_core_errors():
-            return chisq(self, row, col, statistic)
+        return _tables.chisq(self._state, row, col, statistic)
 
     def contrast(
         self,
@@ -483,10 +457,8 @@ class Design:
         >>> float(d.contrast("y", "g", {"b-a": {"b": 1, "a": -1}}).estimate.iloc[0])
         4.0
         """
-        from ._contrast import contrast_rows
-
-        return contrast_rows(
-            self, variable, by, contrasts, level, statistic, conf_level, denominator
+        return _contrast.contrast_rows(
+            self._state, variable, by, contrasts, level, statistic, conf_level, denominator
         )
 
     def compare(
@@ -512,12 +484,12 @@ class Design:
         >>> len(d.compare("attitude_to_russia", "age_group", level="improved"))
         6
         """
-        from ._contrast import compare_rows
-
-        return compare_rows(self, variable, by, level, statistic, adjust, conf_level, denominator)
+        return _contrast.compare_rows(
+            self._state, variable, by, level, statistic, adjust, conf_level, denominator
+        )
 
     # ---------------------------------------------------------------- weighting
-    def poststratify(self, columns: str | Sequence[str], population: Any) -> Design:
+    def poststratify(self: _D, columns: str | Sequence[str], population: Any) -> _D:
         """Post-stratify to population counts, as R's ``postStratify``.
 
         Weights in each cell of ``columns`` (crossed when several) are scaled to
@@ -541,21 +513,17 @@ class Design:
         >>> float(d.total("y").to_frame().estimate.iloc[0])
         80.0
         """
-        from ._weighting import poststratify
-
-        return self._weighted(
-            poststratify(self._weighting_state(), columns, population, self._weighting_replicates())
-        )
+        return self._weighted(_weighting.poststratify(self._state, columns, population))
 
     def calibrate(
-        self,
+        self: _D,
         targets: Any,
         method: str = "linear",
         bounds: tuple[float, float] | None = None,
         max_iter: int = 50,
         tol: float = 1e-7,
         total: float | None = None,
-    ) -> Design:
+    ) -> _D:
         """Calibrate to population totals (GREG), as R's ``calibrate``.
 
         Parameters
@@ -583,28 +551,25 @@ class Design:
         >>> round(float(d.total("x").to_frame().estimate.iloc[0]), 6)
         26.0
         """
-        from ._weighting import calibrate
-
         return self._weighted(
-            calibrate(
-                self._weighting_state(),
+            _weighting.calibrate(
+                self._state,
                 targets,
                 method=method,
                 bounds=bounds,
                 max_iter=max_iter,
                 tol=tol,
                 total=total,
-                replicates=self._weighting_replicates(),
             )
         )
 
     def rake(
-        self,
+        self: _D,
         margins: Any,
         max_iter: int = 10,
         tol: float = 1.0,
         bounds: tuple[float, float] | None = None,
-    ) -> Design:
+    ) -> _D:
         """Rake to population margins, as R's ``rake`` (iterative post-stratification).
 
         Starts from the design weights, post-stratifies margin by margin and
@@ -642,29 +607,19 @@ class Design:
         >>> round(float(d.weights.sum()), 6)
         10.0
         """
-        from ._weighting import margins_dict, rake
-
         if bounds is not None:
             return self.calibrate(
-                margins_dict(margins),
+                _weighting.margins_dict(margins),
                 method="raking",
                 bounds=bounds,
                 max_iter=max_iter,
                 tol=tol if tol < 1 else 1e-7,
             )
-        return self._weighted(
-            rake(
-                self._weighting_state(),
-                margins,
-                max_iter=max_iter,
-                tol=tol,
-                replicates=self._weighting_replicates(),
-            )
-        )
+        return self._weighted(_weighting.rake(self._state, margins, max_iter=max_iter, tol=tol))
 
     def trim(
-        self, lower: float | None = None, upper: float | None = None, strict: bool = False
-    ) -> Design:
+        self: _D, lower: float | None = None, upper: float | None = None, strict: bool = False
+    ) -> _D:
         """Trim weights into [lower, upper], as R's ``trimWeights``.
 
         Weights outside the bounds are set to the bound and the amount trimmed is
@@ -679,17 +634,7 @@ class Design:
         >>> d.trim(upper=5).weights.tolist()
         [2.333333333333333, 2.333333333333333, 2.333333333333333, 5.0]
         """
-        from ._weighting import trim
-
-        return self._weighted(
-            trim(
-                self._weighting_state(),
-                lower=lower,
-                upper=upper,
-                strict=strict,
-                replicates=self._weighting_replicates(),
-            )
-        )
+        return self._weighted(_weighting.trim(self._state, lower=lower, upper=upper, strict=strict))
 
     def to_replicate(
         self,
@@ -698,7 +643,7 @@ class Design:
         seed: int | None = None,
         fay_rho: float = 0.0,
         mse: bool = False,
-    ) -> Any:
+    ) -> ReplicateDesign:
         """Replicate weights built from this design, as R's ``as.svrepdesign``.
 
         ``type``: "auto" (JK1 unstratified, JKn stratified), "JK1", "JKn",
@@ -715,11 +660,10 @@ class Design:
         >>> r.replicate_weights.shape
         (6, 3)
         """
-        from ._replicate_weights import to_replicate
-
-        return to_replicate(
-            self, type=type, replicates=replicates, seed=seed, fay_rho=fay_rho, mse=mse
+        state = _replicate_weights.to_replicate(
+            self._state, type=type, replicates=replicates, seed=seed, fay_rho=fay_rho, mse=mse
         )
+        return ReplicateDesign._from_state(state)
 
     def weight_summary(self) -> pd.Series:
         """Weight diagnostics: min, max, their ratio, CV, Kish design effect and efficiency.
@@ -731,11 +675,9 @@ class Design:
         >>> float(d.weight_summary()["max_min_ratio"])
         4.0
         """
-        from ._diagnostics import weight_summary
+        return _diagnostics.weight_summary(self._state)
 
-        return weight_summary(self)
-
-    def compare_margins(self, margins: Any) -> Any:
+    def compare_margins(self, margins: Any) -> _diagnostics.MarginComparison:
         """Sample shares (unweighted, before and after weighting) against population margins.
 
         Returns a ``MarginComparison`` with ``to_frame()``, ``plot()`` and an HTML view.
@@ -748,9 +690,7 @@ class Design:
         >>> t.to_frame().after_share.tolist()
         [0.75, 0.25]
         """
-        from ._diagnostics import compare_margins
-
-        return compare_margins(self, margins)
+        return _diagnostics.compare_margins(self._state, margins)
 
     # ----------------------------------------------------------------- plumbing
     def _run(
@@ -767,66 +707,23 @@ class Design:
         if not variables:
             raise InvalidInputError("no variable given")
         by_cols = cols.as_list(by)
-        cols.require_columns(self._data, variables, "variable")
-        cols.require_columns(self._data, by_cols, "by")
+        data = self._state.data
+        cols.require_columns(data, variables, "variable")
+        cols.require_columns(data, by_cols, "by")
         if denominator is not None:
-            cols.require_columns(self._data, [denominator], "denominator")
+            cols.require_columns(data, [denominator], "denominator")
         if not (isinstance(level, (int, float)) and 0 < level < 1):
             raise InvalidInputError(f"level must be between 0 and 1, got {level!r}")
         _check_df(df)
-        with translate_core_errors():
-            frames = [
-                estimate_frame(self, statistic, v, by_cols, ci, float(level), df, denominator)
-                for v in variables
-            ]
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        meta = {
-            "statistic": statistic,
-            "variables": variables,
-            "denominator": denominator,
-            "by": by_cols,
-            "ci_method": frame.attrs.get("ci_method"),
-            "level": float(level),
-            "df_rule": "inf" if isinstance(df, float) and math.isinf(df) else df,
-            "design": self.summary(),
-        }
-        return Estimates(frame, meta)
+        return estimates(self._state, statistic, variables, by_cols, ci, level, df, denominator)
 
-    def _core_estimate(self, statistic: str, **kwargs: Any) -> dict[str, Any]:
-        """One call of the compiled engine (linearisation variances)."""
-        return _core.estimate(self._core, statistic, **kwargs)
 
-    def _share_ci_variance(self, raw: dict[str, Any], method: str) -> np.ndarray:
-        """Return the variance a share's interval is built from (here the share's own)."""
-        return np.asarray(raw["variance"])
-
-    def _domain_df(
-        self, raw: dict[str, Any], kwargs: dict[str, Any], by_codes: list[cols.Codes]
-    ) -> np.ndarray:
-        """R's degf() of each domain's subset: PSUs minus strata with rows in it."""
-        return np.asarray(raw["psus"] - raw["strata"], dtype=np.float64)
-
-    def _with_column(self, name: str, values: pd.Series) -> Design:
-        """Return the same design over its data plus one derived column."""
-        if name in self._data.columns:
-            raise InvalidInputError(f"column {name!r} already exists")
-        out = object.__new__(type(self))
-        out.__dict__.update(self.__dict__)
-        out._data = self._data.assign(**{name: values})
-        out._cache = dict(self._cache)
-        return out
-
-    def _codes(self, column: str) -> cols.Codes:
-        key = ("codes", column)
-        if key not in self._cache:
-            self._cache[key] = cols.factorize(self._data[column], narrow=True)
-        return self._cache[key]  # type: ignore[no-any-return]
-
-    def _numeric(self, column: str, role: str) -> np.ndarray:
-        key = ("numeric", column)
-        if key not in self._cache:
-            self._cache[key] = cols.numeric(self._data[column], role)
-        return self._cache[key]  # type: ignore[no-any-return]
+def _threads(threads: int | None) -> int:
+    if threads is None:
+        return 0
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+        raise InvalidInputError(f"threads must be a whole number >= 0, got {threads!r}")
+    return threads
 
 
 def _check_df(df: DfRule) -> None:
@@ -889,3 +786,148 @@ def _weights_from_fpc(
     if not np.isfinite(w).all():
         raise InvalidInputError("fpc implies zero sampling probability for some rows")
     return np.ascontiguousarray(w)
+
+
+class ReplicateDesign(Design):
+    """A design described by replicate weights, as R's ``svrepdesign``.
+
+    Jackknife, BRR, Fay, bootstrap, successive-difference replicates. Every
+    estimator of :class:`Design` works the same way; variances come from
+    recomputing each estimate under every set of replicate weights (one pass
+    over the rows per replicate), ``scale * sum_r rscales_r (theta_r - centre)^2``.
+    ``poststratify``, ``rake``, ``calibrate`` and ``trim`` re-weight the full
+    sample and every replicate column with the same totals, as R does for
+    replicate designs; the variance then comes from the re-weighted replicates.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent.
+    weights : str
+        Full-sample weights.
+    replicate_weights : list of str, or str
+        Replicate weight columns, or a regular expression matching their names
+        (R's ``repweights="wt[0-9]+"``).
+    type : {"JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "ACS", "other"}
+        Sets ``scale`` as R does: JK1 (R-1)/R, BRR 1/R, Fay 1/(R (1-rho)^2),
+        bootstrap 1/(R-1), SDR and ACS 4/R; JKn needs ``rscales``; "other" uses the
+        ``scale`` and ``rscales`` given (default 1).
+    rho : float, optional
+        Fay's coefficient (type "Fay").
+    scale, rscales : optional
+        Override the type's constants (R's ``scale=``, ``rscales=``).
+    mse : bool
+        Centre the replicates at the full-sample estimate instead of their mean.
+    combined_weights : bool
+        The replicate columns are full analysis weights (True, R's default) or
+        multipliers of ``weights``.
+    df : float, optional
+        Degrees of freedom; default: rank of the replicate weights minus 1, per
+        domain, as R's ``degf``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, steppe as sp
+    >>> df = pd.DataFrame({"w": [2.0] * 4, "y": [1.0, 2, 3, 4]})
+    >>> for i in range(4):  # delete-one jackknife
+    ...     df[f"rep{i}"] = np.where(np.arange(4) == i, 0.0, 2.0 * 4 / 3)
+    >>> d = sp.ReplicateDesign(df, weights="w", replicate_weights="rep[0-9]", type="JK1")
+    >>> round(float(d.mean("y").to_frame().se.iloc[0]), 6)
+    0.645497
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        weights: str | None = None,
+        replicate_weights: str | Sequence[str] = (),
+        type: str = "JK1",
+        rho: float | None = None,
+        scale: float | None = None,
+        rscales: Sequence[float] | float | None = None,
+        mse: bool = False,
+        combined_weights: bool = True,
+        df: float | None = None,
+        threads: int | None = None,
+    ) -> None:
+        super().__init__(data, weights=weights, threads=threads)
+        if type not in TYPES:
+            raise InvalidInputError(f"type must be one of {TYPES}, got {type!r}")
+        names = replicate_columns(data, replicate_weights)
+        reps = np.empty((len(data), len(names)), order="F")  # one column-major matrix
+        for j, n in enumerate(names):
+            reps[:, j] = cols.weights(data[n])
+        if reps.shape[1] < 2:
+            raise InvalidInputError("a replicate design needs at least two replicate weights")
+        if not combined_weights:
+            reps *= self._state.weights[:, None]
+        sc, rs = replicate_constants(type, reps.shape[1], rho, scale, rscales)
+        core = self._state.core.with_replicates(
+            reps,
+            type=type,
+            scale=sc,
+            rscales=rs,
+            mse=bool(mse),
+            rho=math.nan if rho is None else float(rho),
+            df=math.nan if df is None else float(df),
+        )
+        spec = DesignSpec(weights=weights, replicate_weights=tuple(names))
+        self._state = self._state.replace(core=core, spec=spec)
+
+    @property
+    def replicate_weights(self) -> np.ndarray:
+        """The replicate analysis weights, rows x replicates (a read-only view)."""
+        reps = self._state.core.replicate_weights
+        assert reps is not None
+        return reps
+
+    @property
+    def type(self) -> str:
+        """R's replicate type ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "ACS", "other")."""
+        return str(self._state.core.replicate_type)
+
+    @property
+    def scale(self) -> float:
+        """R's ``scale``: the overall multiplier of the replicate variance."""
+        return float(self._state.core.replicate_scale or 0.0)
+
+    @property
+    def rscales(self) -> list[float]:
+        """R's ``rscales``: one multiplier per replicate."""
+        return list(self._state.core.replicate_rscales or [])
+
+    @property
+    def rho(self) -> float | None:
+        """Fay's coefficient, or None."""
+        return self._state.core.replicate_rho
+
+    @property
+    def mse(self) -> bool:
+        """Whether replicates are centred at the full-sample estimate (R's ``mse``)."""
+        return bool(self._state.core.replicate_mse)
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (
+            f"<steppe.ReplicateDesign: {s['n_rows']} rows, {s['replicates']} {s['type']} "
+            f"replicates, df={s['degf']}>"
+        )
+
+    def proportion(
+        self,
+        variable: str | Sequence[str],
+        by: Columns = None,
+        ci: str = "xlogit",
+        level: float = 0.95,
+        df: DfRule = "design",
+    ) -> Estimates:
+        """Shares of every level, as :meth:`Design.proportion` (default ``ci="xlogit"``).
+
+        "xlogit" is the delta-method logit interval with the replicate variance of
+        the share. "logit" is R's svyciprop interval from the logistic model
+        refitted to every replicate: the link-scale variance is the replicates'
+        variance of logit(p_r) (exact, where R's IRLS stops at its convergence
+        tolerance). A replicate with p_r = 0 or 1 has an infinite logit: that
+        interval is [0, 1]. "likelihood" is refused (R 4.1.1 returns NA there).
+        """
+        return super().proportion(variable, by=by, ci=ci, level=level, df=df)

@@ -7,8 +7,6 @@ whichever they know.
 
 from __future__ import annotations
 
-from typing import Literal
-
 
 class SteppeError(Exception):
     """Base class of all steppe errors."""
@@ -31,21 +29,3 @@ class NotEstimableError(ValueError, SteppeError):
     For example a stratum with a single PSU under ``lonely_psu="fail"``, or an
     empty domain.
     """
-
-
-class translate_core_errors:  # noqa: N801 - used as a context manager
-    """Re-raise the compiled core's exceptions as steppe's public classes."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> Literal[False]:
-        if exc is None:
-            return False
-        from . import _core
-
-        if isinstance(exc, _core.InvalidInput):
-            raise InvalidInputError(str(exc)) from exc
-        if isinstance(exc, _core.NotEstimable):
-            raise NotEstimableError(str(exc)) from exc
-        return False

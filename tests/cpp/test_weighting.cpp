@@ -10,6 +10,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "golden_json.hpp"
 #include "steppe/errors.hpp"
+#include "steppe/replicate.hpp"
 #include "steppe/weighting.hpp"
 
 namespace steppe {
@@ -90,7 +92,7 @@ TEST(WeightingGolden, PostStratifyKeepsTheCellsForTheVariance) {
     in.population.counts = counts;
     const Weighted r = post_stratify(plain(w), in);
     expect_close(r.design.weights(), doubles(c["expected"]), "poststratify " + name);
-    EXPECT_TRUE(r.replicate_weights.empty());
+    EXPECT_EQ(r.design.replicates(), nullptr);
     EXPECT_EQ(r.report.method, "poststratify");
     const Calibration& cal = r.design.calibration();
     ASSERT_TRUE(cal.active()) << name;
@@ -215,10 +217,20 @@ Sample sample(size_t n, size_t replicates, unsigned seed) {
   return s;
 }
 
-WeightingOptions with_replicates(const Sample& s, int threads) {
+/// The sample as a replicate design (JK1 constants; the columns as given).
+Design replicated(const Sample& s) {
+  auto rv = std::make_shared<ReplicateVariance>();
+  rv->type = "JK1";
+  rv->rows = static_cast<int64_t>(s.w.size());
+  for (const auto& col : s.reps) rv->weights.insert(rv->weights.end(), col.begin(), col.end());
+  rv->rscales.assign(s.reps.size(), 1.0);
+  rv->scale = static_cast<double>(s.reps.size() - 1) / static_cast<double>(s.reps.size());
+  return plain(s.w).with_replicates(std::move(rv));
+}
+
+WeightingOptions threads(int n) {
   WeightingOptions opt;
-  opt.threads = threads;
-  for (const auto& col : s.reps) opt.replicates.columns.emplace_back(col);
+  opt.threads = n;
   return opt;
 }
 
@@ -295,25 +307,27 @@ TEST(Weighting, TrimmingACalibratedDesignKeepsItsCalibration) {
 void expect_replicates(const Weighted& one, const Weighted& two, const Sample& s,
                        const std::function<std::vector<double>(const std::vector<double>&)>& col,
                        const std::string& what) {
-  const size_t n = s.w.size();
-  ASSERT_EQ(one.replicate_weights.size(), n * s.reps.size()) << what;
-  EXPECT_EQ(one.replicate_weights, two.replicate_weights) << what << ": threads changed them";
+  const ReplicateVariance* a = one.design.replicates();
+  const ReplicateVariance* b = two.design.replicates();
+  ASSERT_TRUE(a != nullptr && b != nullptr) << what;
+  ASSERT_EQ(a->count(), s.reps.size()) << what;
+  EXPECT_EQ(a->weights, b->weights) << what << ": threads changed them";
   EXPECT_EQ(one.design.weights(), two.design.weights()) << what;
   EXPECT_FALSE(one.design.calibration().active()) << what;  // variance from the replicates
+  EXPECT_EQ(a->type, "JK1");
+  EXPECT_EQ(a->rscales, std::vector<double>(s.reps.size(), 1.0));
   for (size_t r = 0; r < s.reps.size(); ++r) {
-    const std::vector<double> want = col(s.reps[r]);
-    const std::vector<double> got(
-        one.replicate_weights.begin() + static_cast<std::ptrdiff_t>(r * n),
-        one.replicate_weights.begin() + static_cast<std::ptrdiff_t>((r + 1) * n));
-    EXPECT_EQ(got, want) << what << " replicate " << r;
+    const auto got = a->column(r);
+    EXPECT_EQ(std::vector<double>(got.begin(), got.end()), col(s.reps[r]))
+        << what << " replicate " << r;
   }
 }
 
 TEST(WeightingReplicates, PostStratifyEveryColumn) {
   const Sample s = sample(300, 7, 3);
   const auto in = ps_input(s);
-  const Weighted one = post_stratify(plain(s.w), in, with_replicates(s, 1));
-  const Weighted two = post_stratify(plain(s.w), in, with_replicates(s, 2));
+  const Weighted one = post_stratify(replicated(s), in, threads(1));
+  const Weighted two = post_stratify(replicated(s), in, threads(2));
   EXPECT_EQ(one.design.weights(), post_stratify(plain(s.w), in).design.weights());
   expect_replicates(
       one, two, s,
@@ -326,8 +340,8 @@ TEST(WeightingReplicates, PostStratifyEveryColumn) {
 TEST(WeightingReplicates, RakeEveryColumnForTheFullSamplesPasses) {
   const Sample s = sample(300, 7, 4);
   const auto in = rake_input(s);
-  const Weighted one = rake(plain(s.w), in, with_replicates(s, 1));
-  const Weighted two = rake(plain(s.w), in, with_replicates(s, 3));
+  const Weighted one = rake(replicated(s), in, threads(1));
+  const Weighted two = rake(replicated(s), in, threads(3));
   ASSERT_GT(one.report.iterations, 1);
   RakeOptions same;
   same.maxit = one.report.iterations;
@@ -344,8 +358,8 @@ TEST(WeightingReplicates, CalibrateEveryColumn) {
   const Sample s = sample(300, 7, 5);
   for (const CalFun f : {CalFun::Linear, CalFun::Raking, CalFun::Logit}) {
     const auto in = cal_input(s, f);
-    const Weighted one = calibrate(plain(s.w), in, with_replicates(s, 1));
-    const Weighted two = calibrate(plain(s.w), in, with_replicates(s, 2));
+    const Weighted one = calibrate(replicated(s), in, threads(1));
+    const Weighted two = calibrate(replicated(s), in, threads(2));
     expect_replicates(
         one, two, s,
         [&](const std::vector<double>& c) {
@@ -358,8 +372,8 @@ TEST(WeightingReplicates, CalibrateEveryColumn) {
 TEST(WeightingReplicates, TrimEveryColumnByTheSameRule) {
   const Sample s = sample(300, 7, 6);
   const TrimInput in{1.5, 3.5, true};
-  const Weighted one = trim(plain(s.w), in, with_replicates(s, 1));
-  const Weighted two = trim(plain(s.w), in, with_replicates(s, 2));
+  const Weighted one = trim(replicated(s), in, threads(1));
+  const Weighted two = trim(replicated(s), in, threads(2));
   EXPECT_EQ(one.design.weights(), trim_weights(s.w, 1.5, 3.5, true).weights);
   expect_replicates(
       one, two, s,
@@ -375,26 +389,30 @@ TEST(WeightingReplicates, TheFirstFailingReplicateIsNamedForAnyThreadCount) {
       if (s.codes[0][i] == 0 && s.codes[1][i] == 0) s.reps[r][i] = 0;
     }
   }
-  for (const int threads : {1, 2, 4}) {
-    expect_error([&] { post_stratify(plain(s.w), ps_input(s), with_replicates(s, threads)); },
+  for (const int n : {1, 2, 4}) {
+    expect_error([&] { post_stratify(replicated(s), ps_input(s), threads(n)); },
                  "replicate 2: poststratify");
-    EXPECT_THROW(post_stratify(plain(s.w), ps_input(s), with_replicates(s, threads)), InvalidInput);
+    EXPECT_THROW(post_stratify(replicated(s), ps_input(s), threads(n)), InvalidInput);
   }
-  // Checked before weighting: bad replicate weights, columns of the wrong length.
+  // Named by column when the names are given.
+  WeightingOptions named = threads(2);
+  named.replicate_names = {"wt1", "wt2", "wt3", "wt4", "wt5", "wt6"};
+  expect_error([&] { post_stratify(replicated(s), ps_input(s), named); },
+               "replicate 2 (wt2): poststratify");
+  // Negative replicate weights: post-stratification and raking refuse them.
   Sample bad = sample(60, 3, 8);
   bad.reps[2][5] = -1;
-  expect_error([&] { trim(plain(bad.w), TrimInput{}, with_replicates(bad, 2)); },
+  expect_error([&] { post_stratify(replicated(bad), ps_input(bad)); },
                "replicate 3: the weight at row 5 is -1");
-  bad.reps[2].pop_back();
-  expect_error([&] { trim(plain(bad.w), TrimInput{}, with_replicates(bad, 2)); },
-               "replicate 3: 59 weights for a design of 60 rows");
+  expect_error([&] { rake(replicated(bad), rake_input(bad)); },
+               "replicate 3: the weight at row 5 is -1");
 }
 
 TEST(WeightingReplicates, ASingularReplicateCalibrationIsNamed) {
   // A replicate with every weight 0: its normal equations are singular.
   Sample s = sample(40, 2, 9);
   std::fill(s.reps[1].begin(), s.reps[1].end(), 0.0);
-  expect_error([&] { calibrate(plain(s.w), cal_input(s, CalFun::Linear), with_replicates(s, 2)); },
+  expect_error([&] { calibrate(replicated(s), cal_input(s, CalFun::Linear), threads(2)); },
                "replicate 2: calibrate: the auxiliaries are collinear");
 }
 

@@ -121,13 +121,20 @@ def test_covariance_diagonal_is_the_variance_with_two_stages(lonely: str) -> Non
     d = sp.Design(
         data, weights="pw", psu="dnum", fpc="fpc1", psu2="snum", fpc2=fpc2, lonely_psu=lonely
     )
-    codes = d._codes("awards").codes
-    by = d._codes("stype")
-    raw = d._core_estimate(
-        "mean", codes=codes, levels=2, by=[by.codes], by_levels=[3], covariance=True
+    codes, _ = pd.factorize(data["awards"], sort=True)
+    by, by_labels = pd.factorize(data["stype"], sort=True)
+    raw = sp._core.estimate(
+        d._state.core,
+        "mean",
+        codes=codes.astype(np.int32),
+        levels=2,
+        by=[by.astype(np.int32)],
+        by_levels=[len(by_labels)],
+        covariance=True,
     )
-    cov = raw["covariance"]
-    var = raw["variance"].reshape(cov.shape[0], 2)
+    cov = raw.covariance
+    assert cov is not None
+    var = raw.variance.reshape(cov.shape[0], 2)
     for dom in range(cov.shape[0]):
         assert np.diag(cov[dom]) == pytest.approx(var[dom], rel=1e-12)
         # shares of a 2-level item: the two cells are perfectly anti-correlated

@@ -4,12 +4,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace steppe {
+
+struct ReplicateVariance;  // replicate.hpp: a replicate-weight variance backend
 
 /// What to do with a stratum that has a single PSU (R: options(survey.lonely.psu)).
 enum class LonelyPsu { Fail, Remove, Certainty, Adjust, Average };
@@ -126,6 +129,11 @@ class Design {
     return rows_are_psus() ? p : psu_row_begin_[static_cast<size_t>(p)];
   }
   const Calibration& calibration() const { return calibration_; }
+  /// The replicate-weight variance backend (R's svrepdesign), or nullptr for a
+  /// Taylor-linearisation design.
+  const ReplicateVariance* replicates() const { return replicates_.get(); }
+  /// The same design with a replicate-weight variance backend (shared, immutable).
+  Design with_replicates(std::shared_ptr<const ReplicateVariance> replicates) const;
   /// R's degf(design): PSUs minus strata.
   int64_t degf() const { return psu_count_ - strata(); }
 
@@ -149,6 +157,7 @@ class Design {
   std::vector<int32_t> psu_code_;  ///< per PSU index: its input code
   std::vector<std::string> psu_labels_;
   Calibration calibration_;
+  std::shared_ptr<const ReplicateVariance> replicates_;
 };
 
 }  // namespace steppe

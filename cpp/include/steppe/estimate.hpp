@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -36,6 +38,21 @@ struct EstimateRequest {
   bool covariance = false;
   /// Worker threads; 0 = hardware concurrency.
   int threads = 1;
+  /// Replicate designs: also return every replicate's estimates (contrasts, logit CIs).
+  bool keep_replicates = false;
+
+  // How to finish each cell (finish_cells.cpp).
+  /// Interval method: "wald" (est +- t se) or, for shares of a categorical variable,
+  /// a proportion method of R's svyciprop ("logit", "beta", ...; interval.hpp).
+  std::string ci = "wald";
+  double level = 0.95;
+  /// Degrees of freedom of the t quantiles: the domain's design df (R's degf of
+  /// the domain subset) when df_design, else df_value (+inf: normal quantiles).
+  bool df_design = true;
+  double df_value = std::numeric_limits<double>::infinity();
+  /// Replicate designs: skip the per-domain rank behind the design df (used when
+  /// no interval, flag or df column needs it).
+  bool need_design_df() const { return df_design || ci == "beta"; }
 };
 
 /// Results for D domains x K cells per domain (K = levels, or 1 for numeric variables).
@@ -57,15 +74,37 @@ struct EstimateResult {
   std::vector<double> weight_sum;  ///< per domain: sum of weights
   std::vector<int64_t> psus;       ///< per domain: PSUs with a row in the domain
   std::vector<int64_t> strata;     ///< per domain: strata with a row in the domain
+  /// Per domain: R's degf() of the domain subset (PSUs minus strata present; on
+  /// replicate designs the rank of the domain's replicate weights minus 1). NaN
+  /// where not computed (a replicate design asked for no design df).
+  std::vector<double> design_df;
+
+  // Finished cells (finish_cells.cpp), per cell:
+  std::vector<double> se;
+  std::vector<double> ci_low;
+  std::vector<double> ci_high;
+  std::vector<double> df;     ///< degrees of freedom used for the interval
+  std::vector<double> n_eff;  ///< effective sample size
+  std::vector<std::string> flag;  ///< reliability flag ("" = presentable)
+  /// The interval method actually used ("wald" for numeric variables).
+  std::string ci_method;
   /// Per domain: R's degf() of the domain subset (PSUs minus strata present).
   int64_t degf(int64_t d) const {
     return psus[static_cast<size_t>(d)] - strata[static_cast<size_t>(d)];
   }
 };
 
-/// Computes the request on the design. Thread-safe: the design is read-only.
+/// Computes the request on the design and finishes every cell (se, interval, df,
+/// n_eff, flag): Taylor linearisation, or the design's replicate weights when it
+/// has them. Thread-safe: the design is read-only.
 /// Throws InvalidInput for malformed input and NotEstimable for lonely PSUs under
 /// LonelyPsu::Fail, or when no row is valid.
 EstimateResult estimate(const Design& design, const EstimateRequest& request);
+
+/// Fills the finished columns of `res` from its estimates and variances (R's
+/// confint / svyciprop; NCHS flags). `replicate_logit_var`: replicate designs'
+/// per-cell variance of logit(p_r) for the "logit" interval (empty otherwise).
+void finish_cells(const Design& design, const EstimateRequest& request, EstimateResult& res,
+                  const std::vector<double>& replicate_logit_var = {});
 
 }  // namespace steppe

@@ -2,9 +2,10 @@
 // and trimWeights applied to a whole design. Each function takes a design and
 // the population figures and returns a NEW design with the new weights and,
 // where the variance needs it, the calibration behind them held inside (never
-// handed out). A replicate-weight design has its full-sample weights and every
-// replicate column weighted with the same population figures, as R does for
-// svrep designs; its variance then comes from the re-weighted replicates.
+// handed out). A replicate-weight design (Design::replicates()) has its
+// full-sample weights and every replicate column weighted with the same
+// population figures, as R does for svrep designs; its variance then comes from
+// the re-weighted replicates, whose backend keeps the old one's constants.
 // The arithmetic is calibrate.hpp's; this layer applies it to designs.
 #pragma once
 
@@ -34,25 +35,16 @@ struct WeightingReport {
   int64_t trimmed = 0;                ///< trim: weights outside the bounds before trimming
 };
 
-/// Replicate weight columns weighted along with the full sample (original row
-/// order, one span of design.rows() values per replicate). Empty: none.
-struct ReplicateColumns {
-  std::vector<std::span<const double>> columns;
-  bool empty() const { return columns.empty(); }
-  size_t count() const { return columns.size(); }
-};
-
 struct WeightingOptions {
-  ReplicateColumns replicates;
-  int threads = 0;  ///< worker threads over replicates; 0 = hardware concurrency
+  int threads = 0;  ///< worker threads over replicate columns; 0 = hardware concurrency
+  /// Replicate column names for messages ("replicate 3 (wt3): ..."); may be empty.
+  std::vector<std::string> replicate_names;
 };
 
-/// The weighted design and what the step did.
+/// The weighted design (with its replicate backend re-weighted, when it has
+/// one) and what the step did.
 struct Weighted {
   Design design;
-  /// The weighted replicate columns, rows x replicates column-major (empty
-  /// without replicates).
-  std::vector<double> replicate_weights;
   WeightingReport report;
 };
 

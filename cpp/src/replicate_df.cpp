@@ -1,0 +1,245 @@
+// Degrees of freedom of replicate designs, as R's degf(): the numerical rank of
+// the replicate weights of a (domain's) rows minus 1, with R's qr(tol = 1e-5).
+//
+// The rank is taken over distinct row patterns: scaling a row or repeating it
+// does not change the rank of a matrix, and under jackknife, BRR, Fay and
+// bootstrap replicates every row of a PSU carries the PSU's multipliers times
+// its own weight. So a design with 1M rows in 2,000 PSUs has 2,000 patterns,
+// found once per design, and each domain's rank is that of the patterns its
+// rows touch; domains touching the same patterns share one factorisation.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "steppe/errors.hpp"
+#include "steppe/replicate.hpp"
+
+namespace steppe {
+
+struct ReplicateVariance::RankCache {
+  std::once_flag patterns_built;
+  std::vector<int32_t> row_pattern;  ///< per row: its pattern (-1: all replicate weights 0)
+  std::vector<double> patterns;      ///< pattern p's R values at p * R
+  int32_t pattern_count = 0;
+  std::mutex mutex;
+  std::map<std::vector<int32_t>, int64_t> rank_of_set;
+};
+
+ReplicateVariance::ReplicateVariance() : cache_(std::make_unique<RankCache>()) {}
+ReplicateVariance::ReplicateVariance(ReplicateVariance&&) noexcept = default;
+ReplicateVariance& ReplicateVariance::operator=(ReplicateVariance&&) noexcept = default;
+ReplicateVariance::~ReplicateVariance() = default;
+
+void ReplicateVariance::validate() const {
+  const size_t R = count();
+  if (R < 2) throw InvalidInput("a replicate design needs at least two replicate weights");
+  if (weights.size() != R * static_cast<size_t>(rows)) {
+    throw InvalidInput("replicate weights: expected " + std::to_string(rows) + " rows x " +
+                       std::to_string(R) + " replicates, got " + std::to_string(weights.size()) +
+                       " values");
+  }
+  for (size_t r = 0; r < R; ++r) {
+    const auto w = column(r);
+    for (size_t i = 0; i < w.size(); ++i) {
+      if (!std::isfinite(w[i])) {
+        throw InvalidInput("replicate weight column " + std::to_string(r + 1) +
+                           " is not finite in row " + std::to_string(i));
+      }
+    }
+  }
+  if (!(scale > 0) || !std::isfinite(scale)) throw InvalidInput("replicate scale must be > 0");
+}
+
+namespace {
+
+/// Rank of an m x n column-major matrix as R's qr(x, tol)$rank (LINPACK dqrdc2:
+/// Householder QR that moves a column to the end once its remaining norm falls
+/// below tol times its original norm; Businger & Golub 1965, R's limited pivoting).
+int64_t qr_rank(std::vector<double> a, size_t m, size_t n, double tol) {
+  std::vector<double> original(n);
+  std::vector<size_t> col(n);
+  for (size_t j = 0; j < n; ++j) {
+    col[j] = j;
+    double s = 0;
+    for (size_t i = 0; i < m; ++i) s += a[j * m + i] * a[j * m + i];
+    original[j] = std::sqrt(s);
+  }
+  auto remaining = [&](size_t j, size_t from) {
+    double s = 0;
+    const double* c = a.data() + col[j] * m;
+    for (size_t i = from; i < m; ++i) s += c[i] * c[i];
+    return std::sqrt(s);
+  };
+  size_t k = n;  // columns still candidates
+  size_t l = 0;
+  const size_t steps = std::min(m, n);
+  while (l < std::min(steps, k)) {
+    // Limited pivoting: a column with (almost) nothing left goes to the end.
+    while (l < k && remaining(l, l) < tol * original[col[l]]) {
+      std::rotate(col.begin() + static_cast<std::ptrdiff_t>(l),
+                  col.begin() + static_cast<std::ptrdiff_t>(l) + 1,
+                  col.begin() + static_cast<std::ptrdiff_t>(k));
+      --k;
+    }
+    if (l >= k || l >= steps) break;
+    double* v = a.data() + col[l] * m;
+    const double norm = remaining(l, l);
+    if (norm == 0) {  // an all-zero column: nothing to eliminate
+      ++l;
+      continue;
+    }
+    const double alpha = v[l] > 0 ? -norm : norm;
+    v[l] -= alpha;  // Householder vector v = x - alpha e_l, stored in place
+    const double vnorm2 = [&] {
+      double s = 0;
+      for (size_t i = l; i < m; ++i) s += v[i] * v[i];
+      return s;
+    }();
+    for (size_t j = l + 1; j < n; ++j) {
+      double* c = a.data() + col[j] * m;
+      double dot = 0;
+      for (size_t i = l; i < m; ++i) dot += v[i] * c[i];
+      const double f = 2 * dot / vnorm2;
+      for (size_t i = l; i < m; ++i) c[i] -= f * v[i];
+    }
+    ++l;
+  }
+  return static_cast<int64_t>(l);
+}
+
+/// A row's replicate weights scaled to a largest magnitude of 1 and rounded to
+/// ~1e-12 relative, so the rows of one PSU (proportional rows) come out alike.
+/// Returns false for a row that is in no replicate (all weights 0).
+bool normalised_pattern(const ReplicateVariance& rv, size_t row, double* out) {
+  const size_t R = rv.count();
+  const size_t n = static_cast<size_t>(rv.rows);
+  double peak = 0;
+  for (size_t r = 0; r < R; ++r) peak = std::max(peak, std::abs(rv.weights[r * n + row]));
+  if (peak == 0) return false;
+  for (size_t r = 0; r < R; ++r) out[r] = std::round(rv.weights[r * n + row] / peak * 1e12) / 1e12;
+  return true;
+}
+
+/// FNV-1a over the pattern's bytes.
+uint64_t pattern_hash(const double* p, size_t R) {
+  uint64_t h = 1469598103934665603ULL;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(p);
+  for (size_t i = 0; i < R * sizeof(double); ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+  return h;
+}
+
+}  // namespace
+
+std::vector<double> ReplicateVariance::domain_df(std::span<const int32_t> domain_of_row,
+                                                 int64_t domains) const {
+  const size_t D = static_cast<size_t>(domains);
+  if (!std::isnan(df)) return std::vector<double>(D, df);
+  const size_t R = count();
+  const size_t n = static_cast<size_t>(rows);
+  RankCache& c = *cache_;
+  std::call_once(c.patterns_built, [&] {
+    // Normalise and hash rows in parallel blocks (the rows x R work), then give
+    // patterns ids in row order in one sequential pass: the ids, and so every
+    // rank, do not depend on the thread count.
+    const size_t hw = std::max(1u, std::thread::hardware_concurrency());
+    const size_t parts = std::clamp<size_t>(n / 4096, 1, hw);
+    std::vector<uint64_t> hash(n);
+    std::vector<char> in_any(n);
+    auto work = [&](size_t part) {
+      std::vector<double> pattern(R);
+      for (size_t i = n * part / parts; i < n * (part + 1) / parts; ++i) {
+        in_any[i] = normalised_pattern(*this, i, pattern.data()) ? 1 : 0;
+        hash[i] = in_any[i] ? pattern_hash(pattern.data(), R) : 0;
+      }
+    };
+    std::vector<std::thread> pool;
+    for (size_t p = 1; p < parts; ++p) pool.emplace_back(work, p);
+    work(0);
+    for (auto& t : pool) t.join();
+    // Ids by hash in row order; a new pattern's values are stored when first met.
+    c.row_pattern.assign(n, -1);
+    std::unordered_map<uint64_t, int32_t> ids;
+    for (size_t i = 0; i < n; ++i) {
+      if (!in_any[i]) continue;  // a row out of every replicate adds nothing to the rank
+      auto [it, inserted] = ids.try_emplace(hash[i], c.pattern_count);
+      if (inserted) {
+        c.patterns.resize(c.patterns.size() + R);
+        normalised_pattern(*this, i, c.patterns.data() + static_cast<size_t>(c.pattern_count) * R);
+        ++c.pattern_count;
+      }
+      c.row_pattern[i] = it->second;
+    }
+    // Check every row against its pattern (in parallel): a 64-bit hash collision
+    // would merge two patterns, so it is caught here and the row gets its own.
+    std::vector<char> mismatch(n, 0);
+    auto verify = [&](size_t part) {
+      std::vector<double> pattern(R);
+      for (size_t i = n * part / parts; i < n * (part + 1) / parts; ++i) {
+        if (c.row_pattern[i] < 0) continue;
+        normalised_pattern(*this, i, pattern.data());
+        const double* known = c.patterns.data() + static_cast<size_t>(c.row_pattern[i]) * R;
+        mismatch[i] = std::memcmp(known, pattern.data(), R * sizeof(double)) != 0 ? 1 : 0;
+      }
+    };
+    pool.clear();
+    for (size_t p = 1; p < parts; ++p) pool.emplace_back(verify, p);
+    verify(0);
+    for (auto& t : pool) t.join();
+    for (size_t i = 0; i < n; ++i) {
+      if (!mismatch[i]) continue;
+      c.patterns.resize(c.patterns.size() + R);
+      normalised_pattern(*this, i, c.patterns.data() + static_cast<size_t>(c.pattern_count) * R);
+      c.row_pattern[i] = c.pattern_count++;
+    }
+  });
+  // Each domain's set of patterns: one pass over the rows.
+  const size_t P = static_cast<size_t>(c.pattern_count);
+  std::vector<std::vector<int32_t>> sets(D);
+  const bool dense = D * P <= (size_t{1} << 27);
+  std::vector<bool> seen(dense ? D * P : 0);
+  for (size_t i = 0; i < n && i < domain_of_row.size(); ++i) {
+    const int32_t d = domain_of_row[i];
+    const int32_t p = c.row_pattern[i];
+    if (d < 0 || p < 0) continue;
+    const size_t slot = static_cast<size_t>(d) * P + static_cast<size_t>(p);
+    if (dense) {
+      if (seen[slot]) continue;
+      seen[slot] = true;
+    }
+    sets[static_cast<size_t>(d)].push_back(p);
+  }
+  std::vector<double> out(D);
+  for (size_t d = 0; d < D; ++d) {
+    auto& s = sets[d];
+    std::sort(s.begin(), s.end());
+    s.erase(std::unique(s.begin(), s.end()), s.end());
+    {
+      std::lock_guard<std::mutex> lock(c.mutex);
+      auto it = c.rank_of_set.find(s);
+      if (it != c.rank_of_set.end()) {
+        out[d] = static_cast<double>(it->second - 1);
+        continue;
+      }
+    }
+    // Replicates are the columns, as R's qr(weights): m patterns x R replicates.
+    const size_t m = s.size();
+    std::vector<double> a(m * R);
+    for (size_t i = 0; i < m; ++i) {
+      const double* src = c.patterns.data() + static_cast<size_t>(s[i]) * R;
+      for (size_t r = 0; r < R; ++r) a[r * m + i] = src[r];
+    }
+    const int64_t rank = m == 0 ? 0 : qr_rank(std::move(a), m, R, 1e-5);
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.rank_of_set.emplace(s, rank);
+    out[d] = static_cast<double>(rank - 1);
+  }
+  return out;
+}
+
+}  // namespace steppe
