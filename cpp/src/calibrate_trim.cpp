@@ -15,7 +15,10 @@ namespace steppe {
 // outside; the weights just set to a bound are "inside" on the next round and
 // take a share too, so a bound can be crossed again and trimmed again.
 TrimResult trim_weights(std::span<const double> weights, double lower, double upper, bool strict) {
-  if (std::isnan(lower) || std::isnan(upper) || lower > upper) {
+  if (std::isnan(lower) || std::isnan(upper)) {
+    throw InvalidInput("trim: the bounds must be numbers (use -inf / inf for no bound)");
+  }
+  if (lower > upper) {
     std::ostringstream msg;
     msg << "trim: lower (" << lower << ") is above upper (" << upper << ")";
     throw InvalidInput(msg.str());
