@@ -16,5 +16,7 @@ void register_distributions(py::module_& m);
 void register_interval(py::module_& m);
 void register_json(py::module_& m);
 void register_weighting(py::module_& m);
+void register_tables(py::module_& m);
+void register_contrast(py::module_& m);
 
 }  // namespace steppe::bindings

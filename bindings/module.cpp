@@ -9,4 +9,6 @@ PYBIND11_MODULE(_core, m) {
   steppe::bindings::register_interval(m);
   steppe::bindings::register_json(m);
   steppe::bindings::register_weighting(m);
+  steppe::bindings::register_tables(m);
+  steppe::bindings::register_contrast(m);
 }

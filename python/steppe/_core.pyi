@@ -130,6 +130,61 @@ def estimate(
     df_design: bool = True,
     df: float = ...,
 ) -> EstimateResult: ...
+
+class ContrastResult:
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    @property
+    def domains(self) -> int: ...
+    @property
+    def contrasts(self) -> int: ...
+    @property
+    def domain_key(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def domain_estimate(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def covariance(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def pairs(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def estimate(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def se(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def statistic(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def df(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def p_value(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def ci_low(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def ci_high(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def p_adjusted(self) -> npt.NDArray[np.float64]: ...
+
+def contrast(
+    design: Design,
+    statistic: str,
+    values: npt.NDArray[np.float64] | None = None,
+    codes: npt.NDArray[Any] | None = None,
+    levels: int = 0,
+    category: int = -1,
+    denominator: npt.NDArray[np.float64] | None = None,
+    by: list[npt.NDArray[Any]] = ...,
+    by_levels: list[int] = ...,
+    subset: npt.NDArray[np.uint8] | None = None,
+    coefficients: npt.NDArray[np.float64] | None = None,
+    ratio: npt.NDArray[np.int64] | None = None,
+    pairwise: bool = False,
+    conf_level: float = 0.95,
+    df: float = ...,
+    adjust: str = "none",
+    names: list[str] = ...,
+    domain_labels: list[str] = ...,
+    by_name: str = "",
+    threads: int = 0,
+) -> ContrastResult: ...
+def adjust_p(p: npt.ArrayLike, method: str) -> npt.NDArray[np.float64]: ...
 def replicate_variance(
     thetas: npt.NDArray[np.float64],
     estimate: npt.NDArray[np.float64],
@@ -244,3 +299,86 @@ def trim(
     threads: int = 0,
     replicate_names: list[str] = ...,
 ) -> _Weighted: ...
+
+# Two-way tables and tests of association (register_tables.cpp).
+class Crosstab:
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    @property
+    def row_levels(self) -> int: ...
+    @property
+    def col_levels(self) -> int: ...
+    @property
+    def cells(self) -> EstimateResult: ...
+    @property
+    def rows(self) -> EstimateResult: ...
+    @property
+    def columns(self) -> EstimateResult: ...
+
+def crosstab(
+    design: Design,
+    row: npt.NDArray[Any],
+    row_levels: int,
+    col: npt.NDArray[Any],
+    col_levels: int,
+    by: list[npt.NDArray[Any]] = ...,
+    by_levels: list[int] = ...,
+    subset: npt.NDArray[np.uint8] | None = None,
+    threads: int = 0,
+    statistic: str = "mean",
+    covariance: bool = True,
+    margins: bool = True,
+    row_name: str = "row",
+    col_name: str = "col",
+    ci: str = "logit",
+    level: float = 0.95,
+    df_design: bool = True,
+    df: float = ...,
+) -> Crosstab: ...
+
+class ChisqResult:
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    @property
+    def test(self) -> str: ...
+    @property
+    def statistic_name(self) -> str: ...
+    @property
+    def statistic(self) -> float: ...
+    @property
+    def ndf(self) -> float: ...
+    @property
+    def ddf(self) -> float: ...
+    @property
+    def p_value(self) -> float: ...
+    @property
+    def pearson(self) -> float: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def parameter_names(self) -> list[str]: ...
+    @property
+    def design_effects(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def n_rows(self) -> float: ...
+    @property
+    def degf(self) -> float: ...
+    @property
+    def row_levels(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def col_levels(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def table(self) -> npt.NDArray[np.float64]: ...
+
+def chisq(
+    design: Design,
+    row: npt.NDArray[Any],
+    row_levels: int,
+    col: npt.NDArray[Any],
+    col_levels: int,
+    statistic: str = "F",
+    subset: npt.NDArray[np.uint8] | None = None,
+    threads: int = 0,
+    row_name: str = "row",
+    col_name: str = "col",
+    row_labels: list[str] = ...,
+    col_labels: list[str] = ...,
+) -> ChisqResult: ...

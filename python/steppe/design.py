@@ -419,9 +419,9 @@ class Design:
         variable: str,
         by: str,
         contrasts: Any,
-        level: Any = None,
+        category: Any = None,
         statistic: str = "mean",
-        conf_level: float = 0.95,
+        level: float = 0.95,
         denominator: str | None = None,
     ) -> pd.DataFrame:
         """Linear contrasts of domain estimates with design-based SEs (R's ``svycontrast``).
@@ -432,11 +432,13 @@ class Design:
             ``{name: {by_level: coefficient, ...}}``, e.g.
             ``{"youth vs 60+": {"18-29": 1, "60+": -1}}``; or ``{name: (a, b)}``
             for the ratio of two domains' estimates (delta method).
-        level : optional
-            For a categorical ``variable``, the level whose share is compared.
+        category : optional
+            For a categorical ``variable``, the category whose share is compared.
         statistic : {"mean", "total", "ratio"}
             "ratio" compares domain ratios ``variable / denominator`` (R's
             ``svyby(..., svyratio, covmat = TRUE)``).
+        level : float
+            Confidence level of the intervals (as everywhere in steppe).
         denominator : str, optional
             The ratio's denominator column (``statistic="ratio"``).
 
@@ -458,34 +460,35 @@ class Design:
         4.0
         """
         return _contrast.contrast_rows(
-            self._state, variable, by, contrasts, level, statistic, conf_level, denominator
+            self._state, variable, by, contrasts, category, statistic, level, denominator
         )
 
     def compare(
         self,
         variable: str,
         by: str,
-        level: Any = None,
+        category: Any = None,
         statistic: str = "mean",
         adjust: str = "holm",
-        conf_level: float = 0.95,
+        level: float = 0.95,
         denominator: str | None = None,
     ) -> pd.DataFrame:
         """All pairwise differences between the levels of ``by``, with adjusted p-values.
 
         ``adjust``: "holm" (default), "bonferroni" or "none" (R's ``p.adjust``);
-        the frame of :meth:`contrast` plus ``p_adjusted``.
+        the frame of :meth:`contrast` plus ``p_adjusted``. ``category`` picks the
+        share compared for a categorical ``variable``; ``level`` is the confidence level.
 
         Examples
         --------
         >>> import steppe as sp
         >>> poll = sp.datasets.load_poll(wave="2023-05")
         >>> d = sp.Design(poll, weights="weight", strata="stratum", psu="psu")
-        >>> len(d.compare("attitude_to_russia", "age_group", level="improved"))
+        >>> len(d.compare("attitude_to_russia", "age_group", category="improved"))
         6
         """
         return _contrast.compare_rows(
-            self._state, variable, by, level, statistic, adjust, conf_level, denominator
+            self._state, variable, by, category, statistic, adjust, level, denominator
         )
 
     # ---------------------------------------------------------------- weighting
