@@ -1,9 +1,15 @@
 #include <steppe/design.hpp>
 #include <steppe/replicate.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <map>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
@@ -12,22 +18,34 @@ namespace steppe::bindings {
 
 namespace {
 
-Design make_design(const py::array& weights, const std::optional<py::array>& strata,
+Design make_design(const std::optional<py::array>& weights, const std::optional<py::array>& strata,
                    const std::optional<py::array>& psu, const std::optional<py::array>& psu2,
                    const std::optional<py::array>& fpc, const std::optional<py::array>& fpc2,
                    std::vector<std::string> stratum_labels, std::vector<std::string> psu_labels,
-                   const std::string& lonely_psu, bool allow_negative_weights) {
+                   const std::string& lonely_psu, bool allow_negative_weights, int64_t rows,
+                   bool nest, const std::map<std::string, std::string>& columns) {
   DesignInput in;
-  in.weights = view<double>(weights, "weights");
+  in.weights = view_or_empty<double>(weights, "weights");
   in.strata = view_or_empty<int32_t>(strata, "strata");
   in.psu = view_or_empty<int32_t>(psu, "psu");
-  in.ssu = view_or_empty<int32_t>(psu2, "psu2");
+  in.psu2 = view_or_empty<int32_t>(psu2, "psu2");
   in.fpc = view_or_empty<double>(fpc, "fpc");
   in.fpc2 = view_or_empty<double>(fpc2, "fpc2");
   in.stratum_labels = std::move(stratum_labels);
   in.psu_labels = std::move(psu_labels);
   in.lonely_psu = parse_lonely_psu(lonely_psu);
   in.allow_negative_weights = allow_negative_weights;
+  in.rows = rows;
+  in.nest = nest;
+  const std::pair<std::string_view, std::string*> roles[] = {
+      {"weights", &in.columns.weights}, {"strata", &in.columns.strata}, {"psu", &in.columns.psu},
+      {"psu2", &in.columns.psu2},       {"fpc", &in.columns.fpc},       {"fpc2", &in.columns.fpc2}};
+  for (const auto& [role, name] : columns) {
+    const auto* it = std::find_if(std::begin(roles), std::end(roles),
+                                  [&](const auto& slot) { return slot.first == role; });
+    if (it == std::end(roles)) throw InvalidInput("columns: unknown design role '" + role + "'");
+    *it->second = name;
+  }
   // Safe without the GIL: the arrays are kept alive by the caller's references
   // and the constructor copies what it keeps.
   py::gil_scoped_release release;
@@ -63,12 +81,25 @@ Design with_replicates(const Design& base,
 
 void register_design(py::module_& m) {
   py::class_<Design>(m, "Design", "A sampling design with rows sorted by stratum and PSU.")
-      .def(py::init(&make_design), py::arg("weights"), py::arg("strata") = py::none(),
+      .def(py::init(&make_design), py::arg("weights") = py::none(), py::arg("strata") = py::none(),
            py::arg("psu") = py::none(), py::arg("psu2") = py::none(), py::arg("fpc") = py::none(),
            py::arg("fpc2") = py::none(), py::arg("stratum_labels") = std::vector<std::string>{},
-           py::arg("psu_labels") = std::vector<std::string>{},
-           py::arg("lonely_psu") = "fail", py::arg("allow_negative_weights") = false)
+           py::arg("psu_labels") = std::vector<std::string>{}, py::arg("lonely_psu") = "fail",
+           py::arg("allow_negative_weights") = false, py::arg("rows") = -1, py::arg("nest") = false,
+           py::arg("columns") = std::map<std::string, std::string>{})
       .def_property_readonly("rows", &Design::rows)
+      .def_property_readonly(
+          "weights",
+          [](const py::object& self) {
+            // A read-only view of the core's weights (original row order); the
+            // array keeps the Design alive.
+            const auto& w = self.cast<const Design&>().weights();
+            py::array_t<double> out({static_cast<py::ssize_t>(w.size())}, {sizeof(double)},
+                                    w.data(), self);
+            out.attr("setflags")(py::arg("write") = false);
+            return out;
+          },
+          "Sampling weights in row order (given, or derived from fpc as R's svydesign).")
       .def_property_readonly("strata", &Design::strata)
       .def_property_readonly("psus", &Design::psus)
       .def_property_readonly("degf", &Design::degf)
@@ -83,17 +114,6 @@ void register_design(py::module_& m) {
         return to_numpy(counts);
       })
       .def("stratum_popsizes", [](const Design& d) { return to_numpy(d.stratum_popsize()); })
-      .def_property_readonly(
-          "weights",
-          [](const py::object& self) {
-            // A read-only view of the design's weights (original row order),
-            // kept alive by the design object.
-            const auto& w = self.cast<const Design&>().weights();
-            py::array_t<double> out(static_cast<py::ssize_t>(w.size()), w.data(), self);
-            out.attr("setflags")(py::arg("write") = false);
-            return out;
-          },
-          "Weights in original row order (a read-only view).")
       .def("with_replicates", &with_replicates, py::arg("weights"), py::arg("type"),
            py::arg("scale"), py::arg("rscales"), py::arg("mse") = false,
            py::arg("rho") = std::numeric_limits<double>::quiet_NaN(),

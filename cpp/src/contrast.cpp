@@ -94,7 +94,7 @@ void run_parallel(size_t parts, Work&& work) {
 // ---------------------------------------------------------------- linearisation
 
 /// Totals of the domains' linearised variables for a set of groups (the PSUs
-/// of one stratum, or the SSUs of one PSU), stored sparsely: a group lists the
+/// of one stratum, or the psu2 units of one PSU), stored sparsely: a group lists the
 /// domains it has a total for.
 class GroupTotals {
  public:
@@ -326,13 +326,13 @@ LinearisedPart linearised_covariance(const LinearisedPlan& lp, int32_t h0, int32
         read_rows(design.psu_first_row(p), design.psu_first_row(p + 1));
         emit_group(strat);
       } else {
-        // Two stages (R's multistage): the SSU totals' spread within the PSU adds
+        // Two stages (R's multistage): the psu2 totals' spread within the PSU adds
         // f1 (1 - m/M) m/(m-1) sum_j (z_ij - zbar_i)(z_ij - zbar_i)', f1 = n_h / N_h.
-        const auto& qb = design.psu_ssu_begin();
+        const auto& qb = design.psu_psu2_begin();
         const int64_t q0 = qb[static_cast<size_t>(p)], q1 = qb[static_cast<size_t>(p) + 1];
         for (int64_t q = q0; q < q1; ++q) {
-          read_rows(design.ssu_row_begin()[static_cast<size_t>(q)],
-                    design.ssu_row_begin()[static_cast<size_t>(q) + 1]);
+          read_rows(design.psu2_row_begin()[static_cast<size_t>(q)],
+                    design.psu2_row_begin()[static_cast<size_t>(q) + 1]);
           emit_group(within);
         }
         const double m = static_cast<double>(q1 - q0);

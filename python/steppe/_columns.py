@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _core
 from .errors import InvalidInputError
 
 
@@ -72,8 +73,36 @@ def factorize(series: pd.Series, narrow: bool = False) -> Codes:
         if not (narrow and cat_codes.dtype in (np.int8, np.int16)):
             cat_codes = cat_codes.astype(np.int32, copy=False)
         return Codes(np.ascontiguousarray(cat_codes), list(series.cat.categories))
+    fast = _factorize_strings(series)
+    if fast is not None:
+        return fast
     codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
     return Codes(np.ascontiguousarray(codes.astype(np.int32, copy=False)), list(uniques))
+
+
+def _is_missing(value: Any) -> bool:
+    """Tell whether pandas counts one element as missing (pd.factorize gives it -1)."""
+    return bool(pd.api.types.is_scalar(value) and pd.isna(value))
+
+
+def _factorize_strings(series: pd.Series) -> Codes | None:
+    """Codes of a column of str by the core (hashed on all cores), or None.
+
+    Object columns and pandas string columns with python storage qualify; the
+    codes and labels are pd.factorize(sort=True)'s. None (the caller uses pandas)
+    for other dtypes and when an element is neither a str nor missing.
+    """
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
+        if dtype.storage != "python":
+            return None
+    elif not pd.api.types.is_object_dtype(dtype):
+        return None
+    out = _core.factorize_strings(series.to_numpy(dtype=object), is_missing=_is_missing)
+    if out is None:
+        return None
+    codes, labels = out
+    return Codes(codes, labels)
 
 
 def numeric(series: pd.Series, role: str) -> np.ndarray:

@@ -100,27 +100,14 @@ class Design:
 
         strata_codes = cols.design_codes(data, strata_cols, "strata") if strata_cols else None
         psu_codes = cols.design_codes(data, [psu], "psu") if psu else None
-        if psu_codes is not None and strata_codes is not None:
-            if nest:
-                psu_codes = cols.pair_codes(strata_codes, psu_codes)
-            else:
-                _check_nested(strata_codes.codes, psu_codes.codes, psu or "", strata_cols)
+        if psu_codes is not None and strata_codes is not None and nest:
+            psu_codes = cols.pair_codes(strata_codes, psu_codes)
         psu2_codes = None
         if psu2 and psu_codes is not None:
             psu2_codes = cols.pair_codes(psu_codes, cols.design_codes(data, [psu2], "psu2")).codes
-        fpc_values = _fpc_values(data, fpc, "fpc")
-        fpc2_values = _fpc_values(data, fpc2, "fpc2")
-        if weights:
-            w = cols.weights(data[weights])
-        else:
-            w = _weights_from_fpc(
-                len(data),
-                strata_codes,
-                None if psu_codes is None else psu_codes.codes,
-                psu2_codes,
-                fpc_values,
-                fpc2_values,
-            )
+        fpc_values = cols.numeric(data[fpc], "fpc") if fpc else None
+        fpc2_values = cols.numeric(data[fpc2], "fpc2") if fpc2 else None
+        w = cols.weights(data[weights]) if weights else None  # None: from fpc, in the core
         core = _core.Design(
             w,
             strata=None if strata_codes is None else strata_codes.codes,
@@ -131,6 +118,8 @@ class Design:
             stratum_labels=[] if strata_codes is None else [str(x) for x in strata_codes.labels],
             psu_labels=[] if psu_codes is None else [str(x) for x in psu_codes.labels],
             lonely_psu=lonely_psu,
+            rows=len(data),
+            columns={role: ", ".join(c) for role, c in named.items() if c},  # for messages
         )
         spec = DesignSpec(
             weights=weights,
@@ -146,7 +135,7 @@ class Design:
             data=data,
             core=core,
             spec=spec,
-            weights=w,
+            weights=core.weights,  # given, or from fpc as R's svydesign
             threads=_threads(threads),
             strata_codes=None if strata_codes is None else strata_codes.codes,
             psu_codes=None if psu_codes is None else psu_codes.codes,
@@ -736,59 +725,6 @@ def _check_df(df: DfRule) -> None:
         return
     if isinstance(df, bool) or not isinstance(df, (int, float)) or not df > 0:
         raise InvalidInputError(f"df must be 'design', a positive number or math.inf, got {df!r}")
-
-
-def _check_nested(
-    strata: np.ndarray, psu: np.ndarray, psu_name: str, strata_cols: list[str]
-) -> None:
-    pairs = pd.DataFrame({"p": psu, "s": strata}).drop_duplicates()
-    counts = pairs["p"].value_counts()
-    if (counts > 1).any():
-        raise InvalidInputError(
-            f"psu column {psu_name!r}: {int((counts > 1).sum())} PSU id(s) appear in more than one "
-            f"stratum of {strata_cols!r}: clusters are not nested in strata; "
-            "pass nest=True if PSU ids are only unique within strata"
-        )
-
-
-def _fpc_values(data: pd.DataFrame, column: str | None, role: str) -> np.ndarray | None:
-    if not column:
-        return None
-    values = cols.numeric(data[column], role)
-    bad = np.isnan(values) | (values < 0)
-    if bad.any():
-        raise InvalidInputError(
-            f"{role} column {column!r} is missing or negative in "
-            f"{cols.describe_rows(bad, data.index)}"
-        )
-    return values
-
-
-def _weights_from_fpc(
-    n: int,
-    strata: cols.Codes | None,
-    psu: np.ndarray | None,
-    ssu: np.ndarray | None,
-    fpc: np.ndarray | None,
-    fpc2: np.ndarray | None,
-) -> np.ndarray:
-    """Weights implied by the FPCs (R: probabilities n/N per stage), else 1."""
-    if fpc is None:
-        # R: "No weights or probabilities supplied, assuming equal probability".
-        return np.ones(n, dtype=np.float64)
-    s = np.zeros(n, dtype=np.int64) if strata is None else strata.codes.astype(np.int64)
-    units = np.arange(n) if psu is None else psu
-    sampsize = pd.Series(units).groupby(s).transform("nunique").to_numpy(dtype=np.float64)
-    is_popsize = bool((fpc > 1).any() or (fpc2 is not None and (fpc2 > 1).any()))
-    prob = sampsize / fpc if is_popsize else fpc.copy()
-    if ssu is not None and fpc2 is not None and psu is not None:
-        m = pd.Series(ssu).groupby(psu).transform("nunique").to_numpy(dtype=np.float64)
-        prob = prob * (m / fpc2 if is_popsize else fpc2)
-    with np.errstate(divide="ignore"):
-        w = 1.0 / prob
-    if not np.isfinite(w).all():
-        raise InvalidInputError("fpc implies zero sampling probability for some rows")
-    return np.ascontiguousarray(w)
 
 
 class ReplicateDesign(Design):

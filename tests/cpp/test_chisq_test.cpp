@@ -132,13 +132,13 @@ std::optional<std::string> key(const json& spec, const char* name) {
 /// build it from the same spec (tests/python/golden_compare.py).
 struct GoldenDesign {
   std::vector<double> w, fpc, fpc2;
-  std::vector<int32_t> strata, psu, ssu;
+  std::vector<int32_t> strata, psu, psu2;
   Design make() const {
     DesignInput in;
     in.weights = w;
     in.strata = strata;
     in.psu = psu;
-    in.ssu = ssu;
+    in.psu2 = psu2;
     in.fpc = fpc;
     in.fpc2 = fpc2;
     return Design(in);
@@ -154,7 +154,7 @@ GoldenDesign golden_design(const Frame& f, const json& spec) {
     if (auto p2 = key(spec, "psu2")) {
       std::vector<std::string> pair(f.rows);
       for (size_t i = 0; i < f.rows; ++i) pair[i] = f[*p][i] + "/" + f[*p2][i];
-      g.ssu = factor(pair);
+      g.psu2 = factor(pair);
     }
   }
   if (auto x = key(spec, "fpc")) g.fpc = numeric(f[*x]);

@@ -43,7 +43,7 @@ double rel_diff(double got, double want) {
 struct GoldenCase {
   golden::Table data;
   std::vector<double> w, fpc, fpc2;
-  std::vector<int32_t> strata, psu, ssu;
+  std::vector<int32_t> strata, psu, psu2;
   std::unique_ptr<Design> design;                 ///< the design the contrast runs on
   std::shared_ptr<ReplicateVariance> replicates;  ///< replicate cases
   bool replicate = false;
@@ -132,13 +132,13 @@ std::unique_ptr<GoldenCase> load_case(const json& c) {
   }
   if (const auto p2 = opt_string(s, "psu2"); !p2.empty()) {
     const auto second = g->data.codes(p2, nullptr);
-    std::map<std::pair<int32_t, int32_t>, int32_t> ids;  // SSU ids unique across PSUs
+    std::map<std::pair<int32_t, int32_t>, int32_t> ids;  // psu2 ids unique across PSUs
     for (size_t i = 0; i < second.size(); ++i) {
       const auto key = std::make_pair(g->psu[i], second[i]);
       auto it = ids.emplace(key, static_cast<int32_t>(ids.size())).first;
-      g->ssu.push_back(it->second);
+      g->psu2.push_back(it->second);
     }
-    in.ssu = g->ssu;
+    in.psu2 = g->psu2;
   }
   if (const auto f2 = opt_string(s, "fpc2"); !f2.empty()) {
     g->fpc2 = g->data.numeric(f2);
@@ -376,28 +376,28 @@ TEST(AdjustP, HolmAndBonferroniAsR) {
 
 struct Sample {
   std::vector<double> w, y, x, fpc, fpc2;
-  std::vector<int32_t> strata, psu, ssu, by, level;
+  std::vector<int32_t> strata, psu, psu2, by, level;
 };
 
 /// Random stratified two-stage sample (rows shuffled); strata with `lonely`
 /// single-PSU strata at the end.
-Sample make_sample(unsigned seed, int n_strata, int lonely, bool stage2, int rows_per_ssu = 4) {
+Sample make_sample(unsigned seed, int n_strata, int lonely, bool stage2, int rows_per_psu2 = 4) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> unif(0, 1);
   Sample s;
-  int32_t psu_id = 0, ssu_id = 0;
+  int32_t psu_id = 0, psu2_id = 0;
   for (int h = 0; h < n_strata + lonely; ++h) {
     const int n_psu = h < n_strata ? 2 + static_cast<int>(rng() % 4) : 1;
     const double popsize = n_psu * (2 + static_cast<int>(rng() % 5));
     for (int p = 0; p < n_psu; ++p, ++psu_id) {
-      const int n_ssu = 1 + static_cast<int>(rng() % 3);
-      const double popsize2 = n_ssu + static_cast<int>(rng() % 4);
-      for (int q = 0; q < n_ssu; ++q, ++ssu_id) {
-        const int rows = 1 + static_cast<int>(rng() % static_cast<unsigned>(rows_per_ssu));
+      const int n_psu2 = 1 + static_cast<int>(rng() % 3);
+      const double popsize2 = n_psu2 + static_cast<int>(rng() % 4);
+      for (int q = 0; q < n_psu2; ++q, ++psu2_id) {
+        const int rows = 1 + static_cast<int>(rng() % static_cast<unsigned>(rows_per_psu2));
         for (int r = 0; r < rows; ++r) {
           s.strata.push_back(h);
           s.psu.push_back(psu_id);
-          s.ssu.push_back(ssu_id);
+          s.psu2.push_back(psu2_id);
           s.w.push_back(1 + 9 * unif(rng));
           s.y.push_back(unif(rng) < 0.05 ? kNaN : 1000 + 10 * unif(rng) + 3 * h);
           s.x.push_back(1 + unif(rng));
@@ -419,14 +419,14 @@ Sample make_sample(unsigned seed, int n_strata, int lonely, bool stage2, int row
     t.x[i] = s.x[perm[i]];
     t.strata[i] = s.strata[perm[i]];
     t.psu[i] = s.psu[perm[i]];
-    t.ssu[i] = s.ssu[perm[i]];
+    t.psu2[i] = s.psu2[perm[i]];
     t.by[i] = s.by[perm[i]];
     t.level[i] = s.level[perm[i]];
     t.fpc[i] = s.fpc[perm[i]];
     t.fpc2[i] = s.fpc2[perm[i]];
   }
   if (!stage2) {
-    t.ssu.clear();
+    t.psu2.clear();
     t.fpc2.clear();
   }
   return t;
@@ -525,7 +525,7 @@ TEST(ContrastLinearised, EqualsTheVarianceOfTheContrastsLinearisedVariable) {
       {"two stages fpc2", true, true, 0, LonelyPsu::Remove, false},
       {"lonely adjust", false, true, 2, LonelyPsu::Adjust, false},
       {"lonely remove", false, false, 2, LonelyPsu::Remove, false},
-      {"two stages, lonely SSUs adjust", true, true, 1, LonelyPsu::Adjust, false},
+      {"two stages, lonely psu2 units adjust", true, true, 1, LonelyPsu::Adjust, false},
       {"post-stratified", false, true, 0, LonelyPsu::Fail, true},
       {"post-stratified two stages", true, true, 0, LonelyPsu::Adjust, true},
   };
@@ -536,10 +536,10 @@ TEST(ContrastLinearised, EqualsTheVarianceOfTheContrastsLinearisedVariable) {
     in.weights = s.w;
     in.strata = s.strata;
     in.psu = s.psu;
-    in.ssu = s.ssu;
+    in.psu2 = s.psu2;
     if (v.fpc) in.fpc = s.fpc;
     if (v.fpc) in.fpc2 = s.fpc2;
-    if (!v.fpc) in.ssu = {};
+    if (!v.fpc) in.psu2 = {};
     in.lonely_psu = v.rule;
     // Post-stratification on the level code (cells 0..2 plus missing as 3).
     std::vector<int32_t> cell(s.w.size());

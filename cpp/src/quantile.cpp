@@ -1,0 +1,397 @@
+// Quantiles for every domain: rows grouped by domain in one pass, each
+// domain's values sorted once, Woodruff intervals from the engine's CDF
+// variance, replicate quantiles on replicate designs.
+#include "steppe/quantile.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <stdexcept>
+#include <thread>
+
+#include "steppe/distributions.hpp"
+#include "steppe/errors.hpp"
+#include "steppe/estimate.hpp"
+#include "steppe/replicate.hpp"
+
+namespace steppe {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr const char* kNoLimit =
+    "review: no quantile at a limit of the CDF interval (R gives NaN there)";
+
+/// A double as Python's repr() writes it (shortest round trip), for messages.
+std::string repr(double v) {
+  char buf[32];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, res.ptr);
+  if (std::isfinite(v) && s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+size_t worker_count(int requested, size_t tasks) {
+  const size_t hw = std::max(1u, std::thread::hardware_concurrency());
+  const size_t t = requested > 0 ? static_cast<size_t>(requested) : hw;
+  return std::clamp<size_t>(t, 1, std::max<size_t>(tasks, 1));
+}
+
+/// work(task) for task < tasks, tasks striped over `parts` threads; the first
+/// exception is rethrown after every thread has finished.
+template <class Work>
+void parallel_for(size_t tasks, size_t parts, Work&& work) {
+  if (parts <= 1) {
+    for (size_t i = 0; i < tasks; ++i) work(i);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(parts);
+  auto run = [&](size_t part) {
+    try {
+      for (size_t i = part; i < tasks; i += parts) work(i);
+    } catch (...) {
+      errors[part] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t p = 1; p < parts; ++p) pool.emplace_back(run, p);
+  run(0);
+  for (auto& th : pool) th.join();
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+/// Rows grouped by domain: domain d's rows (original order) are
+/// rows[begin[d] .. begin[d+1]), and the same rows sorted stably by value in
+/// `sorted`. A domain is a by combination with a nonzero-weight row (svyby).
+struct Domains {
+  std::vector<int64_t> key;
+  std::vector<size_t> begin{0};
+  std::vector<int32_t> rows;
+  std::vector<int32_t> sorted;
+  std::vector<uint8_t> valid;  ///< per row: in the subset, with a value and every by code
+  size_t count() const { return key.size(); }
+  std::span<const int32_t> rows_of(size_t d) const {
+    return {rows.data() + begin[d], begin[d + 1] - begin[d]};
+  }
+  std::span<const int32_t> sorted_of(size_t d) const {
+    return {sorted.data() + begin[d], begin[d + 1] - begin[d]};
+  }
+};
+
+void check_request(const Design& design, const QuantileRequest& req) {
+  const size_t rows = static_cast<size_t>(design.rows());
+  auto check_len = [&](size_t size, const std::string& what) {
+    if (size != rows) {
+      throw InvalidInput(what + " has " + std::to_string(size) + " rows but the design has " +
+                         std::to_string(rows));
+    }
+  };
+  check_len(req.values.size(), "column '" + req.variable + "'");
+  if (!req.subset.empty()) check_len(req.subset.size(), "subset");
+  if (req.by.size() != req.by_levels.size())
+    throw InvalidInput("by and by_levels differ in length");
+  double space = 1;
+  for (size_t j = 0; j < req.by.size(); ++j) {
+    check_len(req.by[j].size(), "by");
+    if (req.by_levels[j] < 1) throw InvalidInput("each by variable needs at least one level");
+    space *= req.by_levels[j];
+  }
+  if (space > static_cast<double>(1 << 30)) {
+    throw InvalidInput(
+        "too many combinations of by levels for direct indexing; combine them first");
+  }
+  if (req.probs.empty()) throw InvalidInput("probs must be in [0, 1], got []");
+  for (double p : req.probs) {
+    if (!(p >= 0 && p <= 1)) throw InvalidInput("probs must be in [0, 1], got " + repr(p));
+  }
+  if (!(req.level > 0 && req.level < 1)) {
+    throw InvalidInput("level must be in (0, 1), got " + repr(req.level));
+  }
+  if (req.df && !(*req.df > 0)) {
+    throw InvalidInput("df must be 'design', a positive number or math.inf, got " + repr(*req.df));
+  }
+  const bool replicated = design.replicates() != nullptr;
+  if (!replicated && req.ci == QuantileCi::Quantile) {
+    throw InvalidInput(
+        "ci must be one of ('mean', 'beta', 'xlogit', 'asin') for quantiles, got 'quantile' "
+        "(replicate quantiles need a replicate design)");
+  }
+  if (replicated && req.ci != QuantileCi::Mean && req.ci != QuantileCi::Quantile) {
+    // survey 4.1.1's svyquantile.svyrep.design calls woodruffCI without its
+    // interval.type: its Woodruff interval is always the Wald one.
+    throw InvalidInput(
+        "quantile() on a replicate design takes ci='mean' (Woodruff) or 'quantile' (replicate "
+        "quantiles); R's replicate svyquantile ignores 'beta', 'xlogit' and 'asin'");
+  }
+}
+
+/// One pass over the rows: each valid row's domain key, then the rows bucketed
+/// by key (a counting sort when the key space is small, else a stable sort).
+Domains group_rows(const Design& design, const QuantileRequest& req) {
+  const size_t rows = static_cast<size_t>(design.rows());
+  const auto& w = design.weights();
+  std::vector<int64_t> stride(req.by.size());
+  int64_t space = 1;
+  for (size_t j = req.by.size(); j-- > 0;) {
+    stride[j] = space;
+    space *= req.by_levels[j];
+  }
+  Domains dom;
+  dom.valid.assign(rows, 0);
+  std::vector<std::pair<int64_t, int32_t>> keyed;  // (key, row), valid rows in row order
+  keyed.reserve(rows);
+  for (size_t r = 0; r < rows; ++r) {
+    if (!req.subset.empty() && req.subset[r] == 0) continue;
+    const double x = req.values[r];
+    if (std::isnan(x)) continue;
+    if (std::isinf(x)) {
+      throw InvalidInput("column '" + req.variable + "' has an infinite value in row " +
+                         std::to_string(r));
+    }
+    int64_t key = 0;
+    bool in = true;
+    for (size_t j = 0; j < req.by.size(); ++j) {
+      const int32_t c = req.by[j][r];
+      if (c < -1 || c >= req.by_levels[j]) {
+        throw InvalidInput("by codes: row " + std::to_string(r) + " has code " + std::to_string(c) +
+                           " outside -1 .. " + std::to_string(req.by_levels[j] - 1));
+      }
+      if (c < 0) {
+        in = false;
+        break;
+      }
+      key += c * stride[j];
+    }
+    if (!in) continue;
+    dom.valid[r] = 1;
+    keyed.emplace_back(key, static_cast<int32_t>(r));
+  }
+  if (static_cast<double>(space) <= 4.0 * static_cast<double>(rows) + 1024) {
+    std::vector<size_t> start(static_cast<size_t>(space) + 1, 0);
+    for (const auto& kr : keyed) ++start[static_cast<size_t>(kr.first) + 1];
+    for (size_t k = 0; k < static_cast<size_t>(space); ++k) start[k + 1] += start[k];
+    std::vector<std::pair<int64_t, int32_t>> out(keyed.size());
+    for (const auto& kr : keyed) out[start[static_cast<size_t>(kr.first)]++] = kr;
+    keyed = std::move(out);
+  } else {
+    std::stable_sort(keyed.begin(), keyed.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+  dom.rows.reserve(keyed.size());
+  for (size_t i = 0; i < keyed.size();) {
+    size_t j = i;
+    bool nonzero = false;
+    for (; j < keyed.size() && keyed[j].first == keyed[i].first; ++j) {
+      nonzero = nonzero || w[static_cast<size_t>(keyed[j].second)] != 0.0;
+    }
+    if (nonzero) {
+      dom.key.push_back(keyed[i].first);
+      for (size_t k = i; k < j; ++k) dom.rows.push_back(keyed[k].second);
+      dom.begin.push_back(dom.rows.size());
+    } else {
+      for (size_t k = i; k < j; ++k) dom.valid[static_cast<size_t>(keyed[k].second)] = 0;
+    }
+    i = j;
+  }
+  return dom;
+}
+
+/// The rule's quantile function of one domain's rows under weights w: zero
+/// weights dropped, R's sum(w) taken in row order.
+WeightedQuantile domain_quantile(QuantileRule rule, std::span<const double> values,
+                                 std::span<const double> w, std::span<const int32_t> rows,
+                                 std::span<const int32_t> sorted) {
+  long double total = 0;
+  for (int32_t r : rows) total += w[static_cast<size_t>(r)];
+  std::vector<double> xs, ws;
+  xs.reserve(sorted.size());
+  ws.reserve(sorted.size());
+  for (int32_t r : sorted) {
+    const double wr = w[static_cast<size_t>(r)];
+    if (wr == 0.0) continue;
+    xs.push_back(values[static_cast<size_t>(r)]);
+    ws.push_back(wr);
+  }
+  return WeightedQuantile(rule, std::move(xs), std::move(ws), static_cast<double>(total));
+}
+
+/// A CI limit: the quantile at the CDF's limit p; NaN, as R, if there is none.
+double bound(const WeightedQuantile& q, double p) {
+  if (!(p >= 0 && p <= 1)) return kNaN;
+  return q(p).value_or(kNaN);
+}
+
+}  // namespace
+
+QuantileResult quantile(const Design& design, const QuantileRequest& req) {
+  check_request(design, req);
+  const ReplicateVariance* rv = design.replicates();
+  Domains dom = group_rows(design, req);
+  const size_t D = dom.count();
+  if (D == 0) {
+    throw NotEstimable("column '" + req.variable +
+                       "' has no non-missing values with a nonzero weight (empty domain)");
+  }
+  const size_t P = req.probs.size();
+  const size_t cells = D * P;
+  const auto& w = design.weights();
+  const size_t parts = worker_count(req.threads, D);
+
+  // Each domain's rows sorted by value (ties in row order, as R's order()),
+  // and the full-sample quantile function.
+  dom.sorted = dom.rows;
+  std::vector<WeightedQuantile> qfun(D, WeightedQuantile(req.rule, {}, {}, 0.0));
+  parallel_for(D, parts, [&](size_t d) {
+    auto first = dom.sorted.begin() + static_cast<std::ptrdiff_t>(dom.begin[d]);
+    auto last = dom.sorted.begin() + static_cast<std::ptrdiff_t>(dom.begin[d + 1]);
+    std::stable_sort(first, last, [&](int32_t a, int32_t b) {
+      return req.values[static_cast<size_t>(a)] < req.values[static_cast<size_t>(b)];
+    });
+    qfun[d] = domain_quantile(req.rule, req.values, w, dom.rows_of(d), dom.sorted_of(d));
+  });
+
+  QuantileResult res;
+  res.domains = static_cast<int64_t>(D);
+  res.probs = static_cast<int32_t>(P);
+  res.by_count = static_cast<int32_t>(req.by.size());
+  res.domain_codes.resize(D * req.by.size());
+  for (size_t d = 0; d < D; ++d) {
+    int64_t key = dom.key[d];
+    for (size_t j = req.by.size(); j-- > 0;) {
+      res.domain_codes[d * req.by.size() + j] = static_cast<int32_t>(key % req.by_levels[j]);
+      key /= req.by_levels[j];
+    }
+  }
+  res.prob.resize(cells);
+  res.estimate.resize(cells);
+  res.se.resize(cells);
+  res.ci_low.resize(cells);
+  res.ci_high.resize(cells);
+  res.df.resize(cells);
+  res.n.resize(cells);
+  res.weight_sum.resize(cells);
+  res.flag.resize(cells);
+
+  for (size_t d = 0; d < D; ++d) {
+    double wsum = 0;
+    for (int32_t r : dom.rows_of(d)) wsum += w[static_cast<size_t>(r)];
+    for (size_t j = 0; j < P; ++j) {
+      const size_t c = d * P + j;
+      const double p = req.probs[j];
+      res.prob[c] = p;
+      res.n[c] = static_cast<int64_t>(dom.begin[d + 1] - dom.begin[d]);
+      res.weight_sum[c] = wsum;
+      const auto q = qfun[d](p);
+      if (!q) {  // a domain has a row with nonzero weight: only hf7 can fail
+        throw NotEstimable("quantile " + repr(p) +
+                           ": rule 'hf7' needs two rows with a nonzero weight in every domain "
+                           "(R's approx() fails)");
+      }
+      res.estimate[c] = *q;
+    }
+  }
+
+  // The CDF at each domain's estimate, F = mean(x <= q), with its design
+  // variance and interval (R's svyciprop methods on the 0/1 variable; "beta"
+  // takes the domain's design df whatever df= says): one engine call per
+  // probability over every domain.
+  std::vector<double> cdf_low(cells), cdf_high(cells), df_design(D, kNaN);
+  if (req.ci != QuantileCi::Quantile) {
+    std::vector<int8_t> below(w.size(), -1);
+    EstimateRequest er;
+    er.statistic = Statistic::Mean;
+    er.codes = CodeColumn(std::span<const int8_t>(below));
+    er.levels = 2;
+    er.by = req.by;
+    er.by_levels = req.by_levels;
+    er.subset = dom.valid;
+    er.threads = req.threads;
+    er.ci = req.ci == QuantileCi::Beta     ? "beta"
+            : req.ci == QuantileCi::XLogit ? "xlogit"
+            : req.ci == QuantileCi::Asin   ? "asin"
+                                           : "wald";
+    er.level = req.level;
+    er.df_design = !req.df.has_value();
+    er.df_value = req.df.value_or(std::numeric_limits<double>::infinity());
+    for (size_t j = 0; j < P; ++j) {
+      for (size_t d = 0; d < D; ++d) {
+        const double q = res.estimate[d * P + j];
+        for (int32_t r : dom.rows_of(d)) {
+          below[static_cast<size_t>(r)] = req.values[static_cast<size_t>(r)] <= q ? 1 : 0;
+        }
+      }
+      const EstimateResult e = estimate(design, er);
+      if (static_cast<size_t>(e.domains) != D ||
+          !std::equal(e.domain_codes.begin(), e.domain_codes.end(), res.domain_codes.begin())) {
+        throw std::logic_error("quantile: the engine's domains differ from the grouped rows");
+      }
+      for (size_t d = 0; d < D; ++d) {
+        cdf_low[d * P + j] = e.ci_low[2 * d + 1];
+        cdf_high[d * P + j] = e.ci_high[2 * d + 1];
+        df_design[d] = e.design_df[d];
+      }
+    }
+  } else if (!req.df) {
+    // Replicate quantiles: R's degf of each domain, the rank of its rows'
+    // replicate weights minus 1 (or svrepdesign's degf=).
+    std::vector<int32_t> domain_of_row(w.size(), -1);
+    for (size_t d = 0; d < D; ++d) {
+      for (int32_t r : dom.rows_of(d))
+        domain_of_row[static_cast<size_t>(r)] = static_cast<int32_t>(d);
+    }
+    df_design = rv->domain_df(domain_of_row, static_cast<int64_t>(D));
+  }
+  for (size_t c = 0; c < cells; ++c) {
+    res.df[c] = req.df ? *req.df : df_design[c / P];
+    if (!(res.df[c] > 0)) {
+      throw InvalidInput("quantile: a domain has " + repr(res.df[c]) +
+                         " design degrees of freedom (its rows span too few PSUs or replicates); "
+                         "pass df=math.inf or a positive number");
+    }
+  }
+
+  // ci = "quantile" (R's repCI): the quantile under every replicate's weights.
+  std::vector<double> rep_se;
+  if (req.ci == QuantileCi::Quantile) {
+    const size_t R = rv->count();
+    std::vector<double> thetas(cells * R);  // cell-major: c * R + r
+    parallel_for(D * R, worker_count(req.threads, D * R), [&](size_t task) {
+      const size_t d = task / R, r = task % R;
+      const WeightedQuantile qr =
+          domain_quantile(req.rule, req.values, rv->column(r), dom.rows_of(d), dom.sorted_of(d));
+      for (size_t j = 0; j < P; ++j) thetas[(d * P + j) * R + r] = bound(qr, req.probs[j]);
+    });
+    rep_se.resize(cells);
+    for (size_t c = 0; c < cells; ++c) {
+      rep_se[c] = std::sqrt(replicate_variance(thetas.data() + c * R, 1, res.estimate[c], rv->scale,
+                                               rv->rscales, rv->mse));
+    }
+  }
+
+  // Woodruff (1952): the CDF interval's limits mapped back through the rule;
+  // se = (upper - lower) / (2 t) as R's svyquantile (survey 4.x).
+  for (size_t c = 0; c < cells; ++c) {
+    const double crit = qt(1 - (1 - req.level) / 2, res.df[c]);
+    double low, high, se;
+    if (req.ci == QuantileCi::Quantile) {
+      se = rep_se[c];
+      low = res.estimate[c] - crit * se;
+      high = res.estimate[c] + crit * se;
+    } else {
+      low = bound(qfun[c / P], cdf_low[c]);
+      high = bound(qfun[c / P], cdf_high[c]);
+      se = (high - low) / (2 * crit);
+    }
+    res.se[c] = se;
+    res.ci_low[c] = low;
+    res.ci_high[c] = high;
+    res.flag[c] = std::isfinite(low) && std::isfinite(high) ? "" : kNoLimit;
+  }
+  return res;
+}
+
+}  // namespace steppe
