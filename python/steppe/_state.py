@@ -72,10 +72,6 @@ class DesignState:
     #: What the variance needs of a calibration (post-strata, raking, GREG), kept
     #: to re-apply after trimming; None when not calibrated.
     calibration: dict[str, Any] | None = None
-    #: Stage-1 design codes as given to the core (to_replicate builds replicates from them).
-    strata_codes: np.ndarray | None = None
-    psu_codes: np.ndarray | None = None
-    stratum_labels: tuple[str, ...] = ()
     cache: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def replace(self, **changes: Any) -> DesignState:

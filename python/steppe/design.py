@@ -137,11 +137,6 @@ class Design:
             spec=spec,
             weights=core.weights,  # given, or from fpc as R's svydesign
             threads=_threads(threads),
-            strata_codes=None if strata_codes is None else strata_codes.codes,
-            psu_codes=None if psu_codes is None else psu_codes.codes,
-            stratum_labels=()
-            if strata_codes is None
-            else tuple(str(x) for x in strata_codes.labels),
         )
 
     @classmethod
@@ -633,14 +628,15 @@ class Design:
         type: str = "auto",
         replicates: int = 50,
         seed: int | None = None,
-        fay_rho: float = 0.0,
+        rho: float = 0.0,
         mse: bool = False,
     ) -> ReplicateDesign:
         """Replicate weights built from this design, as R's ``as.svrepdesign``.
 
         ``type``: "auto" (JK1 unstratified, JKn stratified), "JK1", "JKn",
         "BRR" (two PSUs per stratum, Hadamard half-samples), "Fay" (BRR with
-        ``fay_rho``), "bootstrap" (``replicates`` Rao-Wu resamples, ``seed``).
+        ``rho``), "bootstrap" (``replicates`` resamples of n_h PSUs with replacement per
+        stratum, R's ``bootweights``; ``seed``).
         Returns a :class:`ReplicateDesign` over the same data.
 
         Examples
@@ -653,7 +649,7 @@ class Design:
         (6, 3)
         """
         state = _replicate_weights.to_replicate(
-            self._state, type=type, replicates=replicates, seed=seed, fay_rho=fay_rho, mse=mse
+            self._state, type=type, replicates=replicates, seed=seed, rho=rho, mse=mse
         )
         return ReplicateDesign._from_state(state)
 
