@@ -431,7 +431,7 @@ TEST(PartialState, TwoStageApiclus2WithFpc2) {
   const auto psu = id_codes(f.num.at("dnum"));
   const auto ssu = id_codes(f.num.at("snum"));
   in.psu = psu;
-  in.ssu = ssu;
+  in.psu2 = ssu;
   in.fpc = f.num.at("fpc1");
   in.fpc2 = f.num.at("fpc2");
   const Design design(in);
