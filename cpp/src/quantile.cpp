@@ -65,21 +65,20 @@ void parallel_for(size_t tasks, size_t parts, Work&& work) {
 }
 
 /// Rows grouped by domain: domain d's rows (original order) are
-/// rows[begin[d] .. begin[d+1]), and the same rows sorted stably by value in
-/// `sorted`. A domain is a by combination with a nonzero-weight row (svyby).
+/// rows[begin[d] .. begin[d+1]); the same slice of `x_sorted` holds their values
+/// sorted stably (R's order()), and slot[row] is a row's place in x_sorted.
+/// A domain is a by combination with a nonzero-weight row (svyby).
 struct Domains {
   std::vector<int64_t> key;
   std::vector<size_t> begin{0};
   std::vector<int32_t> rows;
-  std::vector<int32_t> sorted;
-  std::vector<uint8_t> valid;  ///< per row: in the subset, with a value and every by code
+  std::vector<double> x_sorted;
+  std::vector<int64_t> slot;           ///< per row: index into x_sorted, -1 outside every domain
+  std::vector<int32_t> domain_of_row;  ///< per row: its domain, -1 for none
+  std::vector<uint8_t> valid;          ///< per row: in the subset, with a value and every by code
   size_t count() const { return key.size(); }
-  std::span<const int32_t> rows_of(size_t d) const {
-    return {rows.data() + begin[d], begin[d + 1] - begin[d]};
-  }
-  std::span<const int32_t> sorted_of(size_t d) const {
-    return {sorted.data() + begin[d], begin[d + 1] - begin[d]};
-  }
+  size_t size(size_t d) const { return begin[d + 1] - begin[d]; }
+  std::span<const int32_t> rows_of(size_t d) const { return {rows.data() + begin[d], size(d)}; }
 };
 
 void check_request(const Design& design, const QuantileRequest& req) {
@@ -200,23 +199,45 @@ Domains group_rows(const Design& design, const QuantileRequest& req) {
   return dom;
 }
 
-/// The rule's quantile function of one domain's rows under weights w: zero
-/// weights dropped, R's sum(w) taken in row order.
-WeightedQuantile domain_quantile(QuantileRule rule, std::span<const double> values,
-                                 std::span<const double> w, std::span<const int32_t> rows,
-                                 std::span<const int32_t> sorted) {
-  long double total = 0;
-  for (int32_t r : rows) total += w[static_cast<size_t>(r)];
-  std::vector<double> xs, ws;
-  xs.reserve(sorted.size());
-  ws.reserve(sorted.size());
-  for (int32_t r : sorted) {
-    const double wr = w[static_cast<size_t>(r)];
-    if (wr == 0.0) continue;
-    xs.push_back(values[static_cast<size_t>(r)]);
-    ws.push_back(wr);
+/// Domain d's values sorted stably by value (ties in row order, as R's order()).
+void sort_domain(Domains& dom, std::span<const double> values, size_t d) {
+  const auto rows = dom.rows_of(d);
+  std::vector<int32_t> order(rows.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  auto x = [&](int32_t i) { return values[static_cast<size_t>(rows[static_cast<size_t>(i)])]; };
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return x(a) < x(b); });
+  for (size_t k = 0; k < order.size(); ++k) {
+    const size_t row = static_cast<size_t>(rows[static_cast<size_t>(order[k])]);
+    dom.x_sorted[dom.begin[d] + k] = x(order[k]);
+    dom.slot[row] = static_cast<int64_t>(dom.begin[d] + k);
+    dom.domain_of_row[row] = static_cast<int32_t>(d);
   }
-  return WeightedQuantile(rule, std::move(xs), std::move(ws), static_cast<double>(total));
+}
+
+/// Every domain's quantile function under weights w (zero weights dropped, R's
+/// sum(w) in row order), from one forward scan of w: use(d, quantile function).
+template <class Use>
+void domain_quantiles(QuantileRule rule, const Domains& dom, std::span<const double> w, Use&& use) {
+  std::vector<double> by_value(dom.x_sorted.size());
+  std::vector<long double> total(dom.count(), 0.0L);
+  for (size_t row = 0; row < dom.slot.size(); ++row) {
+    const int64_t s = dom.slot[row];
+    if (s < 0) continue;
+    const double wr = w[row];
+    by_value[static_cast<size_t>(s)] = wr;
+    total[static_cast<size_t>(dom.domain_of_row[row])] += wr;
+  }
+  std::vector<double> x, wx;
+  for (size_t d = 0; d < dom.count(); ++d) {
+    x.clear();
+    wx.clear();
+    for (size_t k = dom.begin[d]; k < dom.begin[d + 1]; ++k) {
+      if (by_value[k] == 0.0) continue;
+      x.push_back(dom.x_sorted[k]);
+      wx.push_back(by_value[k]);
+    }
+    use(d, WeightedQuantile(rule, x, wx, static_cast<double>(total[d])));
+  }
 }
 
 /// A CI limit: the quantile at the CDF's limit p; NaN, as R, if there is none.
@@ -243,16 +264,14 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
 
   // Each domain's rows sorted by value (ties in row order, as R's order()),
   // and the full-sample quantile function.
-  dom.sorted = dom.rows;
-  std::vector<WeightedQuantile> qfun(D, WeightedQuantile(req.rule, {}, {}, 0.0));
-  parallel_for(D, parts, [&](size_t d) {
-    auto first = dom.sorted.begin() + static_cast<std::ptrdiff_t>(dom.begin[d]);
-    auto last = dom.sorted.begin() + static_cast<std::ptrdiff_t>(dom.begin[d + 1]);
-    std::stable_sort(first, last, [&](int32_t a, int32_t b) {
-      return req.values[static_cast<size_t>(a)] < req.values[static_cast<size_t>(b)];
-    });
-    qfun[d] = domain_quantile(req.rule, req.values, w, dom.rows_of(d), dom.sorted_of(d));
-  });
+  dom.x_sorted.resize(dom.rows.size());
+  dom.slot.assign(w.size(), -1);
+  dom.domain_of_row.assign(w.size(), -1);
+  parallel_for(D, parts, [&](size_t d) { sort_domain(dom, req.values, d); });
+  std::vector<WeightedQuantile> qfun;
+  qfun.reserve(D);
+  domain_quantiles(req.rule, dom, w,
+                   [&](size_t, WeightedQuantile&& q) { qfun.push_back(std::move(q)); });
 
   QuantileResult res;
   res.domains = static_cast<int64_t>(D);
@@ -283,7 +302,7 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
       const size_t c = d * P + j;
       const double p = req.probs[j];
       res.prob[c] = p;
-      res.n[c] = static_cast<int64_t>(dom.begin[d + 1] - dom.begin[d]);
+      res.n[c] = static_cast<int64_t>(dom.size(d));
       res.weight_sum[c] = wsum;
       const auto q = qfun[d](p);
       if (!q) {  // a domain has a row with nonzero weight: only hf7 can fail
@@ -338,12 +357,7 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
   } else if (!req.df) {
     // Replicate quantiles: R's degf of each domain, the rank of its rows'
     // replicate weights minus 1 (or svrepdesign's degf=).
-    std::vector<int32_t> domain_of_row(w.size(), -1);
-    for (size_t d = 0; d < D; ++d) {
-      for (int32_t r : dom.rows_of(d))
-        domain_of_row[static_cast<size_t>(r)] = static_cast<int32_t>(d);
-    }
-    df_design = rv->domain_df(domain_of_row, static_cast<int64_t>(D));
+    df_design = rv->domain_df(dom.domain_of_row, static_cast<int64_t>(D));
   }
   for (size_t c = 0; c < cells; ++c) {
     res.df[c] = req.df ? *req.df : df_design[c / P];
@@ -359,11 +373,12 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
   if (req.ci == QuantileCi::Quantile) {
     const size_t R = rv->count();
     std::vector<double> thetas(cells * R);  // cell-major: c * R + r
-    parallel_for(D * R, worker_count(req.threads, D * R), [&](size_t task) {
-      const size_t d = task / R, r = task % R;
-      const WeightedQuantile qr =
-          domain_quantile(req.rule, req.values, rv->column(r), dom.rows_of(d), dom.sorted_of(d));
-      for (size_t j = 0; j < P; ++j) thetas[(d * P + j) * R + r] = bound(qr, req.probs[j]);
+    // One forward scan of each replicate column serves every domain; threads
+    // split the replicates (each writes its own thetas).
+    parallel_for(R, worker_count(req.threads, R), [&](size_t r) {
+      domain_quantiles(req.rule, dom, rv->column(r), [&](size_t d, WeightedQuantile&& q) {
+        for (size_t j = 0; j < P; ++j) thetas[(d * P + j) * R + r] = bound(q, req.probs[j]);
+      });
     });
     rep_se.resize(cells);
     for (size_t c = 0; c < cells; ++c) {

@@ -62,18 +62,20 @@ def is_categorical(series: pd.Series) -> bool:
     )
 
 
-def factorize(series: pd.Series, narrow: bool = False) -> Codes:
+def factorize(series: pd.Series, narrow: bool = False, threads: int = 0) -> Codes:
     """Codes and labels of a column; categorical dtypes keep their category order.
 
     With ``narrow``, a categorical's int8/int16 codes are kept as they are (the
-    estimation core reads them in place); otherwise codes are int32.
+    estimation core reads them in place); otherwise codes are int32. Other
+    columns get pd.factorize(sort=True)'s codes and labels; the core computes
+    them for str columns on ``threads`` threads (0 = all cores).
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         cat_codes = series.cat.codes.to_numpy()
         if not (narrow and cat_codes.dtype in (np.int8, np.int16)):
             cat_codes = cat_codes.astype(np.int32, copy=False)
         return Codes(np.ascontiguousarray(cat_codes), list(series.cat.categories))
-    fast = _factorize_strings(series)
+    fast = _factorize_strings(series, threads)
     if fast is not None:
         return fast
     codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
@@ -85,8 +87,8 @@ def _is_missing(value: Any) -> bool:
     return bool(pd.api.types.is_scalar(value) and pd.isna(value))
 
 
-def _factorize_strings(series: pd.Series) -> Codes | None:
-    """Codes of a column of str by the core (hashed on all cores), or None.
+def _factorize_strings(series: pd.Series, threads: int = 0) -> Codes | None:
+    """Codes of a column of str by the core (``threads``: 0 = all cores), or None.
 
     Object columns and pandas string columns with python storage qualify; the
     codes and labels are pd.factorize(sort=True)'s. None (the caller uses pandas)
@@ -98,7 +100,8 @@ def _factorize_strings(series: pd.Series) -> Codes | None:
             return None
     elif not pd.api.types.is_object_dtype(dtype):
         return None
-    out = _core.factorize_strings(series.to_numpy(dtype=object), is_missing=_is_missing)
+    values = series.to_numpy(dtype=object)
+    out = _core.factorize_strings(values, is_missing=_is_missing, threads=threads)
     if out is None:
         return None
     codes, labels = out

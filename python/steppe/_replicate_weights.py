@@ -32,7 +32,7 @@ def replicate_weights(
     type: str = "auto",
     replicates: int = 50,
     seed: int | None = None,
-    fay_rho: float = 0.0,
+    rho: float = 0.0,
     mse: bool = False,
 ) -> _core.ReplicateWeights:
     """Check the arguments of ``to_replicate`` and build the replicate weights in the core.
@@ -51,9 +51,9 @@ def replicate_weights(
         raise InvalidInputError(f"type must be one of {_TYPES}, got {type!r}")
     if not isinstance(mse, (bool, np.bool_)):
         raise InvalidInputError(f"mse must be True or False, got {mse!r}")
-    rho = _check_rho(fay_rho)
+    rho = _check_rho(rho)
     if type == "Fay" and rho == 0:
-        raise InvalidInputError("type='Fay' needs fay_rho in (0, 1); fay_rho=0 is BRR")
+        raise InvalidInputError("type='Fay' needs rho in (0, 1); rho=0 is BRR")
     if type == "bootstrap":
         if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)):
             raise InvalidInputError(f"replicates must be an integer, got {replicates!r}")
@@ -79,7 +79,7 @@ def to_replicate(
     type: str = "auto",
     replicates: int = 50,
     seed: int | None = None,
-    fay_rho: float = 0.0,
+    rho: float = 0.0,
     mse: bool = False,
 ) -> DesignState:
     """Replicate-weight version of ``design``, as R's ``as.svrepdesign(design, type)``.
@@ -97,14 +97,14 @@ def to_replicate(
         strata with one PSU follow the design's ``lonely_psu`` as R's
         ``jknweights``. BRR: half-samples from a Hadamard matrix (two PSUs per
         stratum; larger even strata are split into pairs, as R). Fay: BRR with
-        multipliers ``2 - fay_rho`` and ``fay_rho``. bootstrap: ``replicates``
+        multipliers ``2 - rho`` and ``rho``. bootstrap: ``replicates``
         resamples of each stratum's PSUs.
     replicates : int
         Number of bootstrap replicates.
     seed : int, optional
         Seed of the core's generator for the bootstrap (R's RNG differs, so
         bootstrap replicates are never R's).
-    fay_rho : float
+    rho : float
         Fay's coefficient in (0, 1); with type "BRR" a non-zero value gives Fay
         replicates, as R.
     mse : bool
@@ -124,7 +124,7 @@ def to_replicate(
     With the FPC the bootstrap draws without replacement from the stratum's
     PSUs repeated up to the population size, as R's ``bootweights``.
     """
-    result = replicate_weights(state, type, replicates, seed, fay_rho, mse)
+    result = replicate_weights(state, type, replicates, seed, rho, mse)
     return _replicate_state(state, result)
 
 
@@ -153,21 +153,17 @@ def _replicate_state(state: DesignState, result: _core.ReplicateWeights) -> Desi
     return state.replace(
         core=core,
         spec=spec,
-        calibration=None,
-        strata_codes=None,
-        psu_codes=None,
-        stratum_labels=(),
         cache=dict(state.cache),
     )
 
 
-def _check_rho(fay_rho: Any) -> float:
-    if isinstance(fay_rho, bool) or not isinstance(fay_rho, (int, float, np.floating)):
-        raise InvalidInputError(f"fay_rho must be a number in [0, 1), got {fay_rho!r}")
-    rho = float(fay_rho)
-    if not 0 <= rho < 1:
-        raise InvalidInputError(f"fay_rho must be in [0, 1), got {fay_rho!r}")
-    return rho
+def _check_rho(rho: Any) -> float:
+    if isinstance(rho, bool) or not isinstance(rho, (int, float, np.floating)):
+        raise InvalidInputError(f"rho must be a number in [0, 1), got {rho!r}")
+    value = float(rho)
+    if not 0 <= value < 1:
+        raise InvalidInputError(f"rho must be in [0, 1), got {rho!r}")
+    return value
 
 
 def _hadamard(n: int) -> np.ndarray:

@@ -135,11 +135,6 @@ class Design:
             spec=spec,
             weights=core.weights,  # given, or from fpc as R's svydesign
             threads=_threads(threads),
-            strata_codes=None if strata_codes is None else strata_codes.codes,
-            psu_codes=None if psu_codes is None else psu_codes.codes,
-            stratum_labels=()
-            if strata_codes is None
-            else tuple(str(x) for x in strata_codes.labels),
         )
 
     @classmethod
@@ -613,9 +608,11 @@ class Design:
         """Trim weights into [lower, upper], as R's ``trimWeights``.
 
         Weights outside the bounds are set to the bound and the amount trimmed is
-        shared equally among the weights inside, so the total is kept. With
-        ``strict=True`` this repeats until no weight is outside. A calibrated
-        design keeps its calibration residuals in the variance, as in R.
+        shared equally among the weights inside, so the total is kept. When every
+        weight is outside, each is set to its bound and the total changes, as in R.
+        With ``strict=True`` this repeats until no weight is outside (an error if
+        it cannot settle). A calibrated design keeps its calibration residuals in
+        the variance, as in R.
 
         Examples
         --------
@@ -631,14 +628,15 @@ class Design:
         type: str = "auto",
         replicates: int = 50,
         seed: int | None = None,
-        fay_rho: float = 0.0,
+        rho: float = 0.0,
         mse: bool = False,
     ) -> ReplicateDesign:
         """Replicate weights built from this design, as R's ``as.svrepdesign``.
 
         ``type``: "auto" (JK1 unstratified, JKn stratified), "JK1", "JKn",
         "BRR" (two PSUs per stratum, Hadamard half-samples), "Fay" (BRR with
-        ``fay_rho``), "bootstrap" (``replicates`` Rao-Wu resamples, ``seed``).
+        ``rho``), "bootstrap" (``replicates`` resamples of n_h PSUs with replacement per
+        stratum, R's ``bootweights``; ``seed``).
         Returns a :class:`ReplicateDesign` over the same data.
 
         Examples
@@ -651,7 +649,7 @@ class Design:
         (6, 3)
         """
         state = _replicate_weights.to_replicate(
-            self._state, type=type, replicates=replicates, seed=seed, fay_rho=fay_rho, mse=mse
+            self._state, type=type, replicates=replicates, seed=seed, rho=rho, mse=mse
         )
         return ReplicateDesign._from_state(state)
 

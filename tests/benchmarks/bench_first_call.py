@@ -92,7 +92,7 @@ def pandas_factorize() -> Iterator[None]:
     if saved is None:  # a build without the fast path already uses pd.factorize
         yield
         return
-    _columns._factorize_strings = lambda series: None  # type: ignore[attr-defined]
+    _columns._factorize_strings = lambda series, threads=0: None  # type: ignore[attr-defined]
     try:
         yield
     finally:

@@ -10,6 +10,7 @@
 //
 // Both states merge (threads, Dask partitions) and serialise to bytes. A
 // stratum whose PSUs were split between two states stays "partial" until merged.
+// partial.hpp is the public API over these pieces (slices, checks, finishing).
 #pragma once
 
 #include <cmath>

@@ -14,6 +14,11 @@
 // so its variances merge too; scan_spread then only adds the numeric spread for
 // the design effect. Every state records the rows (or PSUs) it covers, and
 // finish_estimate refuses states that miss or repeat a slice.
+//
+// estimate() runs these same functions (detail::scan_all): its threads are
+// slices. It only adds a cache of each row's cell, written by scan 1 and read by
+// scan 2, that a caller of the public functions (whose slices may live in other
+// processes) cannot share; scan_spread finds the cells of its rows itself.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +32,8 @@
 #include "steppe/estimate.hpp"
 
 namespace steppe {
+
+struct ReplicateVariance;
 
 /// What scan 1 over a slice of original rows leaves. Mergeable, serialisable.
 struct TotalsState {
@@ -93,7 +100,7 @@ namespace detail {
 /// Scan 1 as scan_totals, reading replicate weights from `replicate_columns`
 /// (none: Taylor) and collecting replicate-weight patterns from `patterns`
 /// (nullptr: none). With a non-empty `cell_cache` (design.rows() entries), also
-/// writes each row's cell at its sorted position, for scan_spread_cached.
+/// writes each row's cell at its sorted position, for scan_spread's cell_cache.
 TotalsState scan_totals(const Design& design, const EstimateRequest& request, int64_t row_begin,
                         int64_t row_end, std::span<const std::span<const double>> replicate_columns,
                         const ReplicateVariance* patterns, std::span<int32_t> cell_cache);
