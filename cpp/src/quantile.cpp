@@ -23,6 +23,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kNoLimit =
     "review: no quantile at a limit of the CDF interval (R gives NaN there)";
+constexpr const char* kNoDf = "suppress: no degrees of freedom (domain within one PSU per stratum)";
 
 /// A double as Python's repr() writes it (shortest round trip), for messages.
 std::string repr(double v) {
@@ -359,14 +360,7 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
     // replicate weights minus 1 (or svrepdesign's degf=).
     df_design = rv->domain_df(dom.domain_of_row, static_cast<int64_t>(D));
   }
-  for (size_t c = 0; c < cells; ++c) {
-    res.df[c] = req.df ? *req.df : df_design[c / P];
-    if (!(res.df[c] > 0)) {
-      throw InvalidInput("quantile: a domain has " + repr(res.df[c]) +
-                         " design degrees of freedom (its rows span too few PSUs or replicates); "
-                         "pass df=math.inf or a positive number");
-    }
-  }
+  for (size_t c = 0; c < cells; ++c) res.df[c] = req.df ? *req.df : df_design[c / P];
 
   // ci = "quantile" (R's repCI): the quantile under every replicate's weights.
   std::vector<double> rep_se;
@@ -390,6 +384,11 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
   // Woodruff (1952): the CDF interval's limits mapped back through the rule;
   // se = (upper - lower) / (2 t) as R's svyquantile (survey 4.x).
   for (size_t c = 0; c < cells; ++c) {
+    if (!(res.df[c] > 0)) {  // R: qt(, df = 0) is NaN, and so are the se and the limits
+      res.se[c] = res.ci_low[c] = res.ci_high[c] = kNaN;
+      res.flag[c] = kNoDf;
+      continue;
+    }
     const double crit = qt(1 - (1 - req.level) / 2, res.df[c]);
     double low, high, se;
     if (req.ci == QuantileCi::Quantile) {
