@@ -6,7 +6,7 @@ VPY    := $(VENV)/bin/python
 JOBS   ?= 2
 BUILD  := build/cpp
 
-.PHONY: all venv install dev demo test test-deps test-cpp test-python lint golden bench bench-peers clean
+.PHONY: all venv install dev demo test test-deps test-cpp test-python sanitize lint golden bench bench-peers clean
 
 all: test
 
@@ -49,6 +49,20 @@ test-cpp: test-deps
 	$(VENV)/bin/cmake --build $(BUILD) -j $(JOBS)
 	$(VENV)/bin/ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
+# The C++ tests again under AddressSanitizer and UndefinedBehaviorSanitizer (any
+# report fails the run): memory errors, leaks, overflow, bad shifts and casts.
+SANITIZE_BUILD := build/sanitize
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+sanitize: test-deps
+	$(VENV)/bin/cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSTEPPE_BUILD_TESTS=ON -DSTEPPE_BUILD_PYTHON=OFF \
+	  -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$(SANITIZE_FLAGS)" \
+	  -DPython_EXECUTABLE=$(abspath $(VPY))
+	$(VENV)/bin/cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(VENV)/bin/ctest --test-dir $(SANITIZE_BUILD) --output-on-failure -j $(JOBS)
+
 test-python: test-deps install
 	$(VPY) -m mypy python/steppe
 	cd tests && ../$(VPY) -m mypy.stubtest steppe._core --allowlist stubtest_allowlist.txt
@@ -58,7 +72,7 @@ lint: test-deps
 	$(VENV)/bin/ruff check python tests tools
 	$(VENV)/bin/ruff format --check python tests tools
 
-test: lint test-cpp test-python
+test: lint test-cpp sanitize test-python
 
 # Golden files from R's survey package (apt-get install r-base-core r-cran-survey r-cran-jsonlite).
 golden:
@@ -70,6 +84,8 @@ golden:
 	Rscript tests/golden/make_chisq_golden.R
 	Rscript tests/golden/make_contrast_golden.R
 	Rscript tests/golden/make_replicate_quantile_golden.R
+	Rscript tests/golden/make_design_golden.R
+	Rscript tests/golden/make_replicate_weights_golden.R
 	Rscript tests/golden/make_quantile_golden.R
 
 # Peers for the benchmarks live in their own venv (svy brings polars; samplics pyarrow).

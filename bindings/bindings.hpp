@@ -16,6 +16,11 @@ void register_distributions(py::module_& m);
 void register_interval(py::module_& m);
 void register_json(py::module_& m);
 void register_calibrate(py::module_& m);
+void register_replicate_weights(py::module_& m);
+void register_tables(py::module_& m);
+void register_contrast(py::module_& m);
 void register_quantile(py::module_& m);
+void register_state(py::module_& m);
+void register_factorize(py::module_& m);
 
 }  // namespace steppe::bindings

@@ -9,5 +9,10 @@ PYBIND11_MODULE(_core, m) {
   steppe::bindings::register_interval(m);
   steppe::bindings::register_json(m);
   steppe::bindings::register_calibrate(m);
+  steppe::bindings::register_replicate_weights(m);
+  steppe::bindings::register_tables(m);
+  steppe::bindings::register_contrast(m);
   steppe::bindings::register_quantile(m);
+  steppe::bindings::register_state(m);
+  steppe::bindings::register_factorize(m);
 }

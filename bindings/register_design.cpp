@@ -1,9 +1,15 @@
 #include <steppe/design.hpp>
 #include <steppe/replicate.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <map>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
@@ -12,7 +18,7 @@ namespace steppe::bindings {
 
 namespace {
 
-Design make_design(const py::array& weights, const std::optional<py::array>& strata,
+Design make_design(const std::optional<py::array>& weights, const std::optional<py::array>& strata,
                    const std::optional<py::array>& psu, const std::optional<py::array>& psu2,
                    const std::optional<py::array>& fpc, const std::optional<py::array>& fpc2,
                    std::vector<std::string> stratum_labels, std::vector<std::string> psu_labels,
@@ -21,18 +27,30 @@ Design make_design(const py::array& weights, const std::optional<py::array>& str
                    const std::optional<py::array>& cal_base_weights,
                    const std::optional<py::array>& cal_weights,
                    const std::vector<py::array>& raking_levels,
-                   const std::vector<py::array>& raking_factors, bool allow_negative_weights) {
+                   const std::vector<py::array>& raking_factors, bool allow_negative_weights,
+                   int64_t rows, bool nest, const std::map<std::string, std::string>& columns) {
   DesignInput in;
-  in.weights = view<double>(weights, "weights");
+  in.weights = view_or_empty<double>(weights, "weights");
   in.strata = view_or_empty<int32_t>(strata, "strata");
   in.psu = view_or_empty<int32_t>(psu, "psu");
-  in.ssu = view_or_empty<int32_t>(psu2, "psu2");
+  in.psu2 = view_or_empty<int32_t>(psu2, "psu2");
   in.fpc = view_or_empty<double>(fpc, "fpc");
   in.fpc2 = view_or_empty<double>(fpc2, "fpc2");
   in.stratum_labels = std::move(stratum_labels);
   in.psu_labels = std::move(psu_labels);
   in.lonely_psu = parse_lonely_psu(lonely_psu);
   in.allow_negative_weights = allow_negative_weights;
+  in.rows = rows;
+  in.nest = nest;
+  const std::pair<std::string_view, std::string*> roles[] = {
+      {"weights", &in.columns.weights}, {"strata", &in.columns.strata}, {"psu", &in.columns.psu},
+      {"psu2", &in.columns.psu2},       {"fpc", &in.columns.fpc},       {"fpc2", &in.columns.fpc2}};
+  for (const auto& [role, name] : columns) {
+    const auto* it = std::find_if(std::begin(roles), std::end(roles),
+                                  [&](const auto& slot) { return slot.first == role; });
+    if (it == std::end(roles)) throw InvalidInput("columns: unknown design role '" + role + "'");
+    *it->second = name;
+  }
   in.calibration.cell = view_or_empty<int32_t>(cal_cell, "calibration cells");
   in.calibration.matrix = view_or_empty<double>(cal_matrix, "calibration matrix (flattened)");
   in.calibration.columns = cal_columns;
@@ -107,17 +125,29 @@ Design with_replicates(const Design& base,
 
 void register_design(py::module_& m) {
   py::class_<Design>(m, "Design", "A sampling design with rows sorted by stratum and PSU.")
-      .def(py::init(&make_design), py::arg("weights"), py::arg("strata") = py::none(),
+      .def(py::init(&make_design), py::arg("weights") = py::none(), py::arg("strata") = py::none(),
            py::arg("psu") = py::none(), py::arg("psu2") = py::none(), py::arg("fpc") = py::none(),
            py::arg("fpc2") = py::none(), py::arg("stratum_labels") = std::vector<std::string>{},
-           py::arg("psu_labels") = std::vector<std::string>{},
-           py::arg("lonely_psu") = "fail", py::arg("cal_cell") = py::none(),
-           py::arg("cal_matrix") = py::none(), py::arg("cal_columns") = 0,
-           py::arg("cal_base_weights") = py::none(), py::arg("cal_weights") = py::none(),
-           py::arg("raking_levels") = std::vector<py::array>{},
+           py::arg("psu_labels") = std::vector<std::string>{}, py::arg("lonely_psu") = "fail",
+           py::arg("cal_cell") = py::none(), py::arg("cal_matrix") = py::none(),
+           py::arg("cal_columns") = 0, py::arg("cal_base_weights") = py::none(),
+           py::arg("cal_weights") = py::none(), py::arg("raking_levels") = std::vector<py::array>{},
            py::arg("raking_factors") = std::vector<py::array>{},
-           py::arg("allow_negative_weights") = false)
+           py::arg("allow_negative_weights") = false, py::arg("rows") = -1, py::arg("nest") = false,
+           py::arg("columns") = std::map<std::string, std::string>{})
       .def_property_readonly("rows", &Design::rows)
+      .def_property_readonly(
+          "weights",
+          [](const py::object& self) {
+            // A read-only view of the core's weights (original row order); the
+            // array keeps the Design alive.
+            const auto& w = self.cast<const Design&>().weights();
+            py::array_t<double> out({static_cast<py::ssize_t>(w.size())}, {sizeof(double)},
+                                    w.data(), self);
+            out.attr("setflags")(py::arg("write") = false);
+            return out;
+          },
+          "Sampling weights in row order (given, or derived from fpc as R's svydesign).")
       .def_property_readonly("strata", &Design::strata)
       .def_property_readonly("psus", &Design::psus)
       .def_property_readonly("degf", &Design::degf)

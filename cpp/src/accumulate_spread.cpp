@@ -9,7 +9,7 @@ namespace steppe {
 
 namespace {
 
-/// Sums of w * (value) over the rows of one group (an SSU or a PSU), per cell,
+/// Sums of w * (value) over the rows of one group (a psu2 unit or a PSU), per cell,
 /// for the domains the group touches. Dense arrays, reset through the touched list.
 class GroupSums {
  public:
@@ -251,6 +251,12 @@ void SpreadState::merge(SpreadState&& o) {
   if (o.domains != domains || o.cells != cells) {
     throw InvalidInput("cannot merge spread states of different shapes");
   }
+  if (o.plan_fingerprint != plan_fingerprint) {
+    throw InvalidInput("cannot merge spread states scanned with different plans");
+  }
+  if (!covariance.empty() && !o.covariance.empty() && covariance.size() != o.covariance.size()) {
+    throw InvalidInput("cannot merge spread states of different shapes");
+  }
   for (size_t i = 0; i < variance.size(); ++i) variance[i] += o.variance[i];
   if (covariance.empty()) {
     covariance = std::move(o.covariance);
@@ -268,6 +274,7 @@ void SpreadState::merge(SpreadState&& o) {
   lonely_psus.insert(lonely_psus.end(), o.lonely_psus.begin(), o.lonely_psus.end());
   nan_stage2 += o.nan_stage2;
   for (auto& m : o.partial) partial.push_back(std::move(m));
+  covered.insert(covered.end(), o.covered.begin(), o.covered.end());
 }
 
 namespace {
@@ -288,7 +295,7 @@ void add_covariance(const StratumMoments& m, size_t i, size_t d, size_t K, doubl
 }
 
 /// The second-stage twin of add_covariance: scale * (co-moments + pad * mean
-/// mean') of the SSU totals within one PSU, for domain d.
+/// mean') of the psu2 totals within one PSU, for domain d.
 void add_within_covariance(const RunningMoments& within, int32_t d, int32_t K, double scale,
                            double pad, SpreadState& st) {
   if (!within.has_covariance()) return;
@@ -362,7 +369,7 @@ void finish_stratum(const Design& design, const StratumMoments& m, SpreadState& 
 
 SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
                               const DomainPlan& plan, std::span<const int32_t> cell_of_row,
-                              int64_t psu_begin, int64_t psu_end) {
+                              int64_t psu_begin, int64_t psu_end, int64_t cells_first_row) {
   const int64_t D = plan.domains();
   const int32_t K = plan.cells;
   const size_t Ks = static_cast<size_t>(K);
@@ -377,7 +384,7 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
 
   GroupSums unit(D, K);                        // rows -> the innermost group's sums
   RunningMoments strat(D, K, req.covariance);  // PSU totals within the current stratum
-  RunningMoments within(stage2 ? D : 0, K, req.covariance);  // SSU totals within the current PSU
+  RunningMoments within(stage2 ? D : 0, K, req.covariance);  // psu2 totals within the current PSU
   std::vector<double> psu_z(stage2 ? static_cast<size_t>(D) * Ks : 0, 0.0);
   std::vector<uint8_t> psu_mark(stage2 ? static_cast<size_t>(D) : 0, 0);
   std::vector<uint8_t> psu_real(stage2 ? static_cast<size_t>(D) : 0, 0);
@@ -455,7 +462,7 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
   auto add_rows = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       const size_t si = static_cast<size_t>(s);
-      const int32_t cell = cell_of_row[si];
+      const int32_t cell = cell_of_row[si - static_cast<size_t>(cells_first_row)];
       if (cell < 0) continue;
       const double w = weights[si];
       if (categorical) {
@@ -492,13 +499,13 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
         cal_reset();
         continue;
       }
-      // Two stages (R's multistage): the SSU totals' spread within the PSU adds
+      // Two stages (R's multistage): the psu2 totals' spread within the PSU adds
       // f1 * (1 - m/M) m/(m-1) sum_j (z_ij - zbar_i)^2, with f1 = n_h / N_h.
-      const auto& qb = design.psu_ssu_begin();
+      const auto& qb = design.psu_psu2_begin();
       const int64_t q0 = qb[static_cast<size_t>(p)], q1 = qb[static_cast<size_t>(p) + 1];
       for (int64_t q = q0; q < q1; ++q) {
-        read_group(design.ssu_row_begin()[static_cast<size_t>(q)],
-                   design.ssu_row_begin()[static_cast<size_t>(q) + 1], add_rows);
+        read_group(design.psu2_row_begin()[static_cast<size_t>(q)],
+                   design.psu2_row_begin()[static_cast<size_t>(q) + 1], add_rows);
         for_each_group_z([&](int32_t d, bool real, auto&& z_of) {
           const size_t base = static_cast<size_t>(d) * Ks;
           within.add(d, real, [&](int32_t k) {

@@ -36,15 +36,22 @@ void DomainTotals::merge(const DomainTotals& o) {
   for (size_t i = 0; i < cal_denominator.size(); ++i) cal_denominator[i] += o.cal_denominator[i];
 }
 
-namespace {
+RowCells::RowCells(const EstimateRequest& req)
+    : req_(&req),
+      stride_(req.by.size()),
+      cells_(req.levels > 0 ? req.levels : 1),
+      ratio_(req.statistic == Statistic::Ratio) {
+  for (size_t j = req.by.size(); j-- > 0;) {
+    stride_[j] = key_space_;
+    key_space_ *= req.by_levels[j];
+  }
+}
 
-void fail_row(const char* what, int64_t row, const std::string& problem) {
+void RowCells::fail(const char* what, size_t row, const char* problem) {
   std::ostringstream msg;
   msg << what << ": " << problem << " at row " << row;
   throw InvalidInput(msg.str());
 }
-
-}  // namespace
 
 void validate_request(const Design& design, const EstimateRequest& req) {
   const int64_t rows = design.rows();
@@ -80,19 +87,20 @@ void validate_request(const Design& design, const EstimateRequest& req) {
 
 DomainTotals accumulate_totals(const Design& design, const EstimateRequest& req, int64_t row_begin,
                                int64_t row_end, std::span<int32_t> cell_of_row) {
+  return accumulate_totals(design, req, row_begin, row_end, cell_of_row, {});
+}
+
+DomainTotals accumulate_totals(const Design& design, const EstimateRequest& req, int64_t row_begin,
+                               int64_t row_end, std::span<int32_t> cell_of_row,
+                               std::span<int32_t> slice_cells) {
   const bool ratio = req.statistic == Statistic::Ratio;
   const bool categorical = req.levels > 0;
-  const int32_t K = categorical ? req.levels : 1;
-  int64_t space = 1;
-  std::vector<int64_t> stride(req.by.size());
-  for (size_t j = req.by.size(); j-- > 0;) {
-    stride[j] = space;
-    space *= req.by_levels[j];
-  }
+  const RowCells cell_of(req);
+  const int32_t K = cell_of.cells();
   const auto& weights = design.weights();
   const Calibration& cal = design.calibration();
   const size_t P = static_cast<size_t>(cal.columns);
-  DomainTotals t(space, K, ratio, cal.columns);
+  DomainTotals t(cell_of.key_space(), K, ratio, cal.columns);
   // omega m a and omega m b, omega = w w_base / w_cal, for the calibration residuals.
   auto add_cal = [&](size_t si, size_t cell, size_t key, double a, double b) {
     const double omega = weights[si] * cal.omega_factor[si];
@@ -111,58 +119,32 @@ DomainTotals accumulate_totals(const Design& design, const EstimateRequest& req,
   // Rows in original order: every column is read sequentially here, and each
   // row's cell is written at its sorted position, so scan 2 reads it in turn.
   const auto& rank = design.rank();
+  const bool sorted_out = !cell_of_row.empty();
+  const bool slice_out = !slice_cells.empty();
   for (int64_t r = row_begin; r < row_end; ++r) {
     const size_t ri = static_cast<size_t>(r);
-    const size_t si = ri;
-    int32_t& cell_out = cell_of_row[rank.empty() ? ri : static_cast<size_t>(rank[ri])];
-    cell_out = -1;
-    if (!req.subset.empty() && req.subset[ri] == 0) continue;
     int64_t key = 0;
-    bool in_domain = true;
-    for (size_t j = 0; j < req.by.size(); ++j) {
-      const int32_t c = req.by[j][ri];
-      if (c < 0) {
-        if (c != -1) fail_row("by", r, "negative code other than -1");
-        in_domain = false;
-        break;
-      }
-      if (c >= req.by_levels[j]) fail_row("by", r, "code beyond the number of levels");
-      key += c * stride[j];
-    }
-    if (!in_domain) continue;
-    const double w = weights[si];
-    int64_t cell = key;
+    const int64_t cell = cell_of(ri, key);
+    if (sorted_out)
+      cell_of_row[rank.empty() ? ri : static_cast<size_t>(rank[ri])] = static_cast<int32_t>(cell);
+    if (slice_out) slice_cells[static_cast<size_t>(r - row_begin)] = static_cast<int32_t>(cell);
+    if (cell < 0) continue;
+    const double w = weights[ri];
+    const size_t c = static_cast<size_t>(cell);
+    const size_t k = static_cast<size_t>(key);
     if (categorical) {
-      const int32_t level = req.codes[ri];
-      if (level < 0) {
-        if (level != -1) fail_row("variable", r, "negative code other than -1");
-        continue;
-      }
-      if (level >= K) fail_row("variable", r, "code beyond the number of levels");
-      cell = key * K + level;
-      t.numerator[static_cast<size_t>(cell)] += w;
-      if (P) add_cal(si, static_cast<size_t>(cell), static_cast<size_t>(key), 1.0, 1.0);
+      t.numerator[c] += w;
+      if (P) add_cal(ri, c, k, 1.0, 1.0);
     } else {
       const double y = req.values[ri];
-      if (std::isnan(y)) continue;
-      if (!std::isfinite(y)) fail_row("variable", r, "infinite value");
-      if (ratio) {
-        const double x = req.denominator[ri];
-        if (std::isnan(x)) continue;
-        if (!std::isfinite(x)) fail_row("denominator", r, "infinite value");
-        t.denominator[static_cast<size_t>(key)] += w * x;
-      }
-      t.numerator[static_cast<size_t>(key)] += w * y;
-      if (P) {
-        const double x = ratio ? req.denominator[ri] : 1.0;
-        add_cal(si, static_cast<size_t>(key), static_cast<size_t>(key), y, x);
-      }
+      const double x = ratio ? req.denominator[ri] : 1.0;
+      if (ratio) t.denominator[k] += w * x;
+      t.numerator[k] += w * y;
+      if (P) add_cal(ri, k, k, y, x);
     }
-    const size_t k = static_cast<size_t>(key);
     t.n[k] += 1;
     t.n_nonzero[k] += (w != 0.0);
     t.weight_sum[k] += w;
-    cell_out = static_cast<int32_t>(cell);
   }
   return t;
 }

@@ -3,39 +3,45 @@
 #include "steppe/replicate.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <numeric>
 #include <sstream>
+#include <utility>
 
 #include "steppe/errors.hpp"
 
 namespace steppe {
 
+namespace {
+
+/// The lonely-PSU rules by name (R's options(survey.lonely.psu)): the one list
+/// of names; the Python layer passes the user's string through to parse_lonely_psu.
+constexpr std::array<std::pair<std::string_view, LonelyPsu>, 5> kLonelyRules{{
+    {"fail", LonelyPsu::Fail},
+    {"remove", LonelyPsu::Remove},
+    {"certainty", LonelyPsu::Certainty},
+    {"adjust", LonelyPsu::Adjust},
+    {"average", LonelyPsu::Average},
+}};
+
+}  // namespace
+
 LonelyPsu parse_lonely_psu(std::string_view name) {
-  if (name == "fail") return LonelyPsu::Fail;
-  if (name == "remove") return LonelyPsu::Remove;
-  if (name == "certainty") return LonelyPsu::Certainty;
-  if (name == "adjust") return LonelyPsu::Adjust;
-  if (name == "average") return LonelyPsu::Average;
-  throw InvalidInput(
-      "lonely_psu must be one of 'fail', 'remove', 'certainty', 'adjust', "
-      "'average'; got '" +
-      std::string(name) + "'");
+  for (const auto& [rule_name, rule] : kLonelyRules) {
+    if (rule_name == name) return rule;
+  }
+  std::string msg = "lonely_psu must be one of ";
+  for (size_t i = 0; i < kLonelyRules.size(); ++i) {
+    msg += (i ? ", '" : "'") + std::string(kLonelyRules[i].first) + "'";
+  }
+  throw InvalidInput(msg + "; got '" + std::string(name) + "'");
 }
 
 std::string_view to_string(LonelyPsu rule) {
-  switch (rule) {
-    case LonelyPsu::Fail:
-      return "fail";
-    case LonelyPsu::Remove:
-      return "remove";
-    case LonelyPsu::Certainty:
-      return "certainty";
-    case LonelyPsu::Adjust:
-      return "adjust";
-    case LonelyPsu::Average:
-      return "average";
+  for (const auto& [rule_name, r] : kLonelyRules) {
+    if (r == rule) return rule_name;
   }
   return "fail";
 }
@@ -43,31 +49,86 @@ std::string_view to_string(LonelyPsu rule) {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+/// R's weights.survey_fpc cannot make weights from populations above 1e12.
+constexpr double kMaxPopulation = 1e12;
 
-void check_length(std::span<const int32_t> codes, int64_t n, const char* what) {
-  if (!codes.empty() && static_cast<int64_t>(codes.size()) != n) {
-    std::ostringstream msg;
-    msg << what << " has " << codes.size() << " rows but weights have " << n;
-    throw InvalidInput(msg.str());
-  }
+/// "fpc column 'N'" when the caller named the column, else the role alone.
+std::string column(const char* role, const std::string& name) {
+  return name.empty() ? std::string(role) : std::string(role) + " column '" + name + "'";
 }
 
-void check_length(std::span<const double> values, int64_t n, const char* what) {
+/// Counts bad rows and keeps the first, for messages like the Python layer's
+/// "3 rows (first: row 17)".
+class BadRows {
+ public:
+  void add(int64_t row) {
+    if (count_++ == 0 || row < first_) first_ = row;
+  }
+  bool any() const { return count_ > 0; }
+  int64_t first() const { return first_; }
+  std::string describe() const {
+    return std::to_string(count_) + (count_ == 1 ? " row" : " rows") + " (first: row " +
+           std::to_string(first_) + ")";
+  }
+
+ private:
+  int64_t count_ = 0;
+  int64_t first_ = 0;
+};
+
+template <class T>
+void check_length(std::span<const T> values, int64_t n, const std::string& what) {
   if (!values.empty() && static_cast<int64_t>(values.size()) != n) {
     std::ostringstream msg;
-    msg << what << " has " << values.size() << " rows but weights have " << n;
+    msg << what << " has " << values.size() << " rows but the design has " << n;
     throw InvalidInput(msg.str());
   }
 }
 
-void check_codes(std::span<const int32_t> codes, const char* what) {
+void check_codes(std::span<const int32_t> codes, const std::string& what) {
+  BadRows bad;
   for (size_t i = 0; i < codes.size(); ++i) {
-    if (codes[i] < 0) {
-      std::ostringstream msg;
-      msg << what << " is missing at row " << i << " (design columns may not be missing)";
-      throw InvalidInput(msg.str());
+    if (codes[i] < 0) bad.add(static_cast<int64_t>(i));
+  }
+  if (bad.any()) {
+    throw InvalidInput(what + " is missing in " + bad.describe() +
+                       "; design columns may not be missing");
+  }
+}
+
+void check_weights(std::span<const double> w, bool allow_negative, const std::string& what) {
+  BadRows missing, infinite, negative;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const auto row = static_cast<int64_t>(i);
+    if (std::isnan(w[i])) {
+      missing.add(row);
+    } else if (std::isinf(w[i])) {
+      infinite.add(row);
+    } else if (w[i] < 0 && !allow_negative) {
+      negative.add(row);
     }
   }
+  for (const auto& [bad, problem] :
+       {std::pair<const BadRows&, const char*>{missing, "missing (NaN)"},
+        {infinite, "infinite"},
+        {negative, "negative"}}) {
+    if (bad.any()) throw InvalidInput(what + " is " + problem + " in " + bad.describe());
+  }
+}
+
+/// Population sizes or sampling fractions (R's as.fpc) may not be missing or negative.
+void check_fpc(std::span<const double> fpc, const std::string& what) {
+  BadRows bad;
+  for (size_t i = 0; i < fpc.size(); ++i) {
+    if (std::isnan(fpc[i]) || fpc[i] < 0) bad.add(static_cast<int64_t>(i));
+  }
+  if (bad.any()) throw InvalidInput(what + " is missing or negative in " + bad.describe());
+}
+
+std::string number(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
 }
 
 // One stable counting-sort pass: reorders `order` by codes[row] (0-based, dense
@@ -92,42 +153,62 @@ int32_t code_at(std::span<const int32_t> codes, int64_t row) {
 }  // namespace
 
 Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
-  rows_ = static_cast<int64_t>(in.weights.size());
-  if (rows_ == 0) throw InvalidInput("the design has no rows");
+  const DesignColumns& names = in.columns;
+  const std::string weights_name = column("weights", names.weights);
+  const std::string strata_name = column("strata", names.strata);
+  const std::string psu_name = column("psu", names.psu);
+  const std::string psu2_name = column("psu2", names.psu2);
+  const std::string fpc_name = column("fpc", names.fpc);
+  const std::string fpc2_name = column("fpc2", names.fpc2);
+  rows_ = in.rows;
+  if (rows_ < 0) {
+    for (size_t size : {in.weights.size(), in.strata.size(), in.psu.size(), in.psu2.size(),
+                        in.fpc.size(), in.fpc2.size()}) {
+      if (size > 0) {
+        rows_ = static_cast<int64_t>(size);
+        break;
+      }
+    }
+  }
+  if (rows_ <= 0) throw InvalidInput("the design has no rows");
+  has_strata_ = !in.strata.empty();
   if (rows_ >= std::numeric_limits<int32_t>::max()) {
     throw InvalidInput("an in-memory Design holds at most 2^31 - 1 rows; use the Dask path");
   }
-  check_length(in.strata, rows_, "strata");
-  check_length(in.psu, rows_, "psu");
-  check_length(in.ssu, rows_, "psu2");
-  check_length(in.fpc, rows_, "fpc");
-  check_length(in.fpc2, rows_, "fpc2");
-  check_codes(in.strata, "strata");
-  check_codes(in.psu, "psu");
-  check_codes(in.ssu, "psu2");
-  for (int64_t i = 0; i < rows_; ++i) {
-    const double w = in.weights[static_cast<size_t>(i)];
-    if (!std::isfinite(w) || (w < 0 && !in.allow_negative_weights)) {
-      std::ostringstream msg;
-      msg << "weights must be finite and >= 0; row " << i << " has " << w;
-      throw InvalidInput(msg.str());
-    }
+  check_length(in.weights, rows_, weights_name);
+  check_length(in.strata, rows_, strata_name);
+  check_length(in.psu, rows_, psu_name);
+  check_length(in.psu2, rows_, psu2_name);
+  check_length(in.fpc, rows_, fpc_name);
+  check_length(in.fpc2, rows_, fpc2_name);
+  check_codes(in.strata, strata_name);
+  check_codes(in.psu, psu_name);
+  check_codes(in.psu2, psu2_name);
+  check_weights(in.weights, in.allow_negative_weights, weights_name);
+  check_fpc(in.fpc, fpc_name);
+  check_fpc(in.fpc2, fpc2_name);
+  if (!in.psu2.empty() && in.psu.empty())
+    throw InvalidInput("psu2 needs psu (the first-stage ids)");
+  if (!in.fpc2.empty() && in.fpc.empty()) throw InvalidInput("fpc2 needs fpc");
+  if (!in.fpc2.empty() && in.psu2.empty()) throw InvalidInput("fpc2 needs psu2");
+  if (!in.fpc.empty() && !in.psu2.empty() && in.fpc2.empty()) {
+    throw InvalidInput("psu2 with fpc needs fpc2 (the second-stage population size or fraction)");
   }
-  if (!in.ssu.empty() && in.psu.empty()) throw InvalidInput("psu2 needs psu");
+  nest_ = in.nest && !in.strata.empty();
 
-  // Sort rows by (stratum, psu, ssu) once; every estimate is then a sequential scan.
+  // Sort rows by (stratum, psu, psu2) once; every estimate is then a sequential scan.
   auto less = [&](int64_t a, int64_t b) {
     const int32_t sa = code_at(in.strata, a), sb = code_at(in.strata, b);
     if (sa != sb) return sa < sb;
     const int32_t pa = code_at(in.psu, a), pb = code_at(in.psu, b);
     if (pa != pb) return pa < pb;
-    return code_at(in.ssu, a) < code_at(in.ssu, b);
+    return code_at(in.psu2, a) < code_at(in.psu2, b);
   };
   bool sorted = true;
   for (int64_t i = 1; i < rows_ && sorted; ++i) sorted = !less(i, i - 1);
   if (!sorted) {
     // The same order as std::stable_sort with `less`: stable counting sorts by
-    // the least significant key first (ssu, then psu, then stratum), O(rows).
+    // the least significant key first (psu2, then psu, then stratum), O(rows).
     order_.resize(static_cast<size_t>(rows_));
     std::iota(order_.begin(), order_.end(), 0);
     // (Codes from Python are dense; sparse codes from other callers would make
@@ -135,9 +216,9 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
     const auto dense = [&](std::span<const int32_t> codes) {
       return codes.empty() || *std::max_element(codes.begin(), codes.end()) <= 2 * rows_ + 1024;
     };
-    if (dense(in.ssu) && dense(in.psu) && dense(in.strata)) {
+    if (dense(in.psu2) && dense(in.psu) && dense(in.strata)) {
       std::vector<int32_t> scratch(order_.size());
-      counting_pass(order_, scratch, in.ssu);
+      counting_pass(order_, scratch, in.psu2);
       counting_pass(order_, scratch, in.psu);
       counting_pass(order_, scratch, in.strata);
     } else {
@@ -151,12 +232,6 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
     return order_.empty() ? s : order_[static_cast<size_t>(s)];
   };
 
-  weight_original_.assign(in.weights.begin(), in.weights.end());
-  weight_sorted_.resize(static_cast<size_t>(rows_));
-  for (int64_t s = 0; s < rows_; ++s) {
-    weight_sorted_[static_cast<size_t>(s)] = in.weights[static_cast<size_t>(original(s))];
-  }
-
   int32_t n_strata = 1;
   for (int32_t c : in.strata) n_strata = std::max(n_strata, c + 1);
   stratum_labels_ = in.stratum_labels;
@@ -165,12 +240,14 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
     stratum_labels_.push_back(std::to_string(stratum_labels_.size()));
   }
 
-  // Group boundaries. PSU (and SSU) codes must not reappear in another group:
-  // that would mean clusters are not nested in strata (R: "you may want nest=TRUE").
+  // Group boundaries: a new PSU starts where the stratum or the PSU code changes
+  // (so with `nest` a PSU is a (stratum, psu) pair), a new psu2 unit where the
+  // PSU or the psu2 code changes (R's svydesign nests later stages in earlier ones).
   std::vector<int64_t> stratum_first_psu(static_cast<size_t>(n_strata) + 1, -1);
-  std::vector<uint8_t> psu_seen, ssu_seen;
+  std::vector<int32_t> psu_stratum;  // per PSU: its stratum (nesting check)
+  std::vector<int64_t> psu_min_row;  // per PSU: its first original row (nesting check)
   int32_t prev_h = -1, prev_p = -1, prev_q = -1;
-  int64_t ssu_count = 0;
+  int64_t psu2_count = 0;
   for (int64_t s = 0; s < rows_; ++s) {
     const int64_t r = original(s);
     const int32_t h = code_at(in.strata, r);
@@ -179,19 +256,6 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
     if (!in.psu.empty()) {
       const int32_t p = in.psu[static_cast<size_t>(r)];
       new_psu = new_psu || p != prev_p;
-      if (new_psu) {
-        if (static_cast<size_t>(p) >= psu_seen.size())
-          psu_seen.resize(static_cast<size_t>(p) + 1, 0);
-        if (psu_seen[static_cast<size_t>(p)]) {
-          std::ostringstream msg;
-          msg << "PSU code " << p << " appears in more than one stratum (first conflict at row "
-              << r
-              << "): clusters are not nested in strata; pass nest=True if PSU ids repeat across "
-                 "strata";
-          throw InvalidInput(msg.str());
-        }
-        psu_seen[static_cast<size_t>(p)] = 1;
-      }
       prev_p = p;
     }
     if (new_stratum) {
@@ -202,33 +266,77 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
       if (!in.psu.empty()) {
         psu_row_begin_.push_back(s);
         psu_code_.push_back(prev_p);
+        psu_stratum.push_back(h);
+        psu_min_row.push_back(r);
       }
-      if (!in.ssu.empty()) psu_ssu_begin_.push_back(ssu_count);
+      if (!in.psu2.empty()) psu_psu2_begin_.push_back(psu2_count);
       ++psu_count_;
+    } else if (!in.psu.empty()) {
+      psu_min_row.back() = std::min(psu_min_row.back(), r);
     }
-    if (!in.ssu.empty()) {
-      const int32_t q = in.ssu[static_cast<size_t>(r)];
+    if (!in.psu2.empty()) {
+      const int32_t q = in.psu2[static_cast<size_t>(r)];
       if (new_psu || q != prev_q) {
-        if (static_cast<size_t>(q) >= ssu_seen.size())
-          ssu_seen.resize(static_cast<size_t>(q) + 1, 0);
-        if (ssu_seen[static_cast<size_t>(q)]) {
-          std::ostringstream msg;
-          msg << "second-stage unit code " << q << " appears in more than one PSU (row " << r
-              << ")";
-          throw InvalidInput(msg.str());
-        }
-        ssu_seen[static_cast<size_t>(q)] = 1;
-        ssu_row_begin_.push_back(s);
-        ++ssu_count;
+        psu2_row_begin_.push_back(s);
+        ++psu2_count;
       }
       prev_q = q;
     }
   }
   if (!in.psu.empty()) psu_row_begin_.push_back(rows_);
-  if (!in.ssu.empty()) {
-    psu_ssu_begin_.push_back(ssu_count);
-    ssu_row_begin_.push_back(rows_);
+  if (!in.psu2.empty()) {
+    psu_psu2_begin_.push_back(psu2_count);
+    psu2_row_begin_.push_back(rows_);
   }
+
+  // R's check.strata (svydesign without nest): a PSU id in more than one stratum
+  // means clusters are not nested in strata.
+  if (!nest_ && !in.strata.empty() && !in.psu.empty()) {
+    std::vector<int64_t> by_code(static_cast<size_t>(psu_count_));
+    std::iota(by_code.begin(), by_code.end(), 0);
+    std::sort(by_code.begin(), by_code.end(), [&](int64_t a, int64_t b) {
+      const int32_t ca = psu_code_[static_cast<size_t>(a)], cb = psu_code_[static_cast<size_t>(b)];
+      return ca != cb ? ca < cb : a < b;
+    });
+    int64_t ids = 0, first_bad = -1, bad_psu = -1, home_psu = -1;
+    for (size_t i = 0; i < by_code.size();) {
+      size_t j = i + 1;
+      const int32_t code = psu_code_[static_cast<size_t>(by_code[i])];
+      while (j < by_code.size() && psu_code_[static_cast<size_t>(by_code[j])] == code) ++j;
+      if (j - i > 1) {
+        // The id's home is the stratum of its first row; rows in the others are bad.
+        ++ids;
+        size_t home = i;
+        for (size_t k = i; k < j; ++k) {
+          if (psu_min_row[static_cast<size_t>(by_code[k])] <
+              psu_min_row[static_cast<size_t>(by_code[home])])
+            home = k;
+        }
+        for (size_t k = i; k < j; ++k) {
+          const int64_t row = psu_min_row[static_cast<size_t>(by_code[k])];
+          if (k != home && (first_bad < 0 || row < first_bad)) {
+            first_bad = row;
+            bad_psu = by_code[k];
+            home_psu = by_code[home];
+          }
+        }
+      }
+      i = j;
+    }
+    if (ids > 0) {
+      std::ostringstream msg;
+      msg << psu_name << ": " << ids << " PSU id(s) appear in more than one stratum of "
+          << strata_name << " (first: row " << first_bad << ", PSU '" << psu_label(bad_psu)
+          << "' in stratum '"
+          << stratum_labels_[static_cast<size_t>(psu_stratum[static_cast<size_t>(bad_psu)])]
+          << "' and '"
+          << stratum_labels_[static_cast<size_t>(psu_stratum[static_cast<size_t>(home_psu)])]
+          << "'): clusters are not nested in strata; pass nest=True if PSU ids are only "
+             "unique within strata";
+      throw InvalidInput(msg.str());
+    }
+  }
+
   stratum_psu_begin_.assign(static_cast<size_t>(n_strata) + 1, 0);
   for (int32_t h = 0; h < n_strata; ++h) {
     if (stratum_first_psu[static_cast<size_t>(h)] < 0) {
@@ -237,86 +345,178 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
     stratum_psu_begin_[static_cast<size_t>(h)] = stratum_first_psu[static_cast<size_t>(h)];
   }
   stratum_psu_begin_[static_cast<size_t>(n_strata)] = psu_count_;
-
-  // Finite population corrections, as R's as.fpc: all values >= 1 are population
-  // sizes, all <= 1 are sampling fractions; a mix is an error.
-  has_fpc_ = !in.fpc.empty();
-  if (!in.fpc2.empty() && !has_fpc_) throw InvalidInput("fpc2 needs fpc");
-  if (!in.fpc2.empty() && in.ssu.empty()) throw InvalidInput("fpc2 needs psu2");
-  if (has_fpc_ && !in.ssu.empty() && in.fpc2.empty()) {
-    throw InvalidInput("psu2 with fpc needs fpc2 (the second-stage population size or fraction)");
-  }
   if (psu_count_ < 2) throw InvalidInput("the design has only one primary sampling unit");
-  stratum_popsize_.assign(static_cast<size_t>(n_strata), kInf);
-  if (has_fpc_) {
-    bool any_above_one = false, all_at_least_one = true;
-    auto scan = [&](std::span<const double> fpc, const char* what) {
-      for (size_t i = 0; i < fpc.size(); ++i) {
-        const double f = fpc[i];
-        if (std::isnan(f) || f < 0) {
-          std::ostringstream msg;
-          msg << what << " must be a population size or sampling fraction >= 0; row " << i
-              << " has " << f;
-          throw InvalidInput(msg.str());
-        }
-        any_above_one = any_above_one || f > 1;
-        all_at_least_one = all_at_least_one && f >= 1;
-      }
-    };
-    scan(in.fpc, "fpc");
-    scan(in.fpc2, "fpc2");
-    if (any_above_one != all_at_least_one) {
-      throw InvalidInput(
-          "fpc must be all population sizes (>= 1) or all sampling fractions (<= 1)");
-    }
-    const bool is_popsize = any_above_one;
-    for (int64_t s = 0; s < rows_; ++s) {
-      const int64_t r = original(s);
-      const int32_t h = code_at(in.strata, r);
-      const double f = in.fpc[static_cast<size_t>(r)];
-      const int64_t n_h = stratum_psu_count(h);
-      const double pop = is_popsize ? f : static_cast<double>(n_h) / f;
-      double& slot = stratum_popsize_[static_cast<size_t>(h)];
-      if (slot == kInf && std::isfinite(pop)) {
-        slot = pop;
-      } else if (slot != pop && !(std::isinf(slot) && std::isinf(pop))) {
-        throw InvalidInput("fpc varies within stratum '" + stratum_labels_[static_cast<size_t>(h)] +
-                           "'; it must be constant within a stratum");
-      }
-    }
-    for (int32_t h = 0; h < n_strata; ++h) {
-      if (stratum_popsize_[static_cast<size_t>(h)] < static_cast<double>(stratum_psu_count(h))) {
-        throw InvalidInput("fpc implies more than 100% sampling in stratum '" +
-                           stratum_labels_[static_cast<size_t>(h)] + "'");
-      }
-    }
-    if (!in.fpc2.empty()) {
-      psu_popsize2_.assign(static_cast<size_t>(psu_count_), kInf);
-      std::vector<uint8_t> set(static_cast<size_t>(psu_count_), 0);
-      for (int64_t p = 0; p < psu_count_; ++p) {
-        const int64_t m =
-            psu_ssu_begin_[static_cast<size_t>(p) + 1] - psu_ssu_begin_[static_cast<size_t>(p)];
-        for (int64_t s = psu_row_begin_[static_cast<size_t>(p)];
-             s < psu_row_begin_[static_cast<size_t>(p) + 1]; ++s) {
-          const double f = in.fpc2[static_cast<size_t>(original(s))];
-          const double pop = is_popsize ? f : static_cast<double>(m) / f;
-          double& slot = psu_popsize2_[static_cast<size_t>(p)];
-          if (!set[static_cast<size_t>(p)]) {
-            slot = pop;
-            set[static_cast<size_t>(p)] = 1;
-          } else if (slot != pop && !(std::isinf(slot) && std::isinf(pop))) {
-            throw InvalidInput("fpc2 varies within a PSU; it must be constant within each PSU");
-          }
-        }
-        if (psu_popsize2_[static_cast<size_t>(p)] < static_cast<double>(m)) {
-          throw InvalidInput("fpc2 implies more than 100% sampling within a PSU");
-        }
-      }
-    }
-  }
+
+  set_fpc(in, fpc_name, fpc2_name);
+  set_weights(in, fpc_name, fpc2_name);
   set_calibration(in.calibration);
 }
 
+void Design::set_fpc(const DesignInput& in, const std::string& fpc_name,
+                     const std::string& fpc2_name) {
+  const auto n_strata = static_cast<size_t>(strata());
+  stratum_popsize_.assign(n_strata, kInf);
+  has_fpc_ = !in.fpc.empty();
+  if (!has_fpc_) return;
+  auto original = [&](int64_t s) -> int64_t {
+    return order_.empty() ? s : order_[static_cast<size_t>(s)];
+  };
+  // R's as.fpc: all values >= 1 (some > 1) are population sizes, all <= 1 are
+  // sampling fractions (population = sampled units / fraction); else an error.
+  bool any_above_one = false;
+  int64_t small_row = -1, big_row = -1;
+  const std::string* small_name = nullptr;
+  const std::string* big_name = nullptr;
+  double small_value = 0, big_value = 0;
+  auto scan = [&](std::span<const double> fpc, const std::string& name) {
+    for (size_t i = 0; i < fpc.size(); ++i) {
+      any_above_one = any_above_one || fpc[i] > 1;
+      if (fpc[i] < 1 && small_row < 0) {
+        small_row = static_cast<int64_t>(i), small_name = &name, small_value = fpc[i];
+      }
+      if (fpc[i] > 1 && big_row < 0) {
+        big_row = static_cast<int64_t>(i), big_name = &name, big_value = fpc[i];
+      }
+    }
+  };
+  scan(in.fpc, fpc_name);
+  scan(in.fpc2, fpc2_name);
+  if (any_above_one == (small_row >= 0)) {
+    std::string msg =
+        "fpc must be all population sizes (>= 1, some > 1) or all sampling fractions (<= 1)";
+    if (small_row >= 0 && big_row >= 0) {
+      msg += ": " + *big_name + " has " + number(big_value) + " at row " + std::to_string(big_row) +
+             " but " + *small_name + " has " + number(small_value) + " at row " +
+             std::to_string(small_row);
+    } else {
+      msg += ": every value is 1";
+    }
+    throw InvalidInput(msg);
+  }
+  const bool is_popsize = any_above_one;
+
+  // Constant within strata (R warns and uses each row's; we require it).
+  std::vector<int64_t> first_row(n_strata, -1);
+  BadRows varies;
+  int32_t varies_stratum = 0;
+  for (int64_t r = 0; r < rows_; ++r) {
+    const auto h = static_cast<size_t>(code_at(in.strata, r));
+    const double f = in.fpc[static_cast<size_t>(r)];
+    if (first_row[h] < 0) {
+      first_row[h] = r;
+    } else if (f != in.fpc[static_cast<size_t>(first_row[h])]) {
+      if (!varies.any()) varies_stratum = static_cast<int32_t>(h);
+      varies.add(r);
+    }
+  }
+  if (varies.any()) {
+    const auto h = static_cast<size_t>(varies_stratum);
+    throw InvalidInput("fpc varies within stratum '" + stratum_labels_[h] + "': " + fpc_name +
+                       " differs from its stratum's first value (" +
+                       number(in.fpc[static_cast<size_t>(first_row[h])]) + " at row " +
+                       std::to_string(first_row[h]) + ") in " + varies.describe() +
+                       "; it must be constant within a stratum");
+  }
+  for (size_t h = 0; h < n_strata; ++h) {
+    const double f = in.fpc[static_cast<size_t>(first_row[h])];
+    const auto n_h = static_cast<double>(stratum_psu_count(static_cast<int32_t>(h)));
+    stratum_popsize_[h] = is_popsize ? f : n_h / f;
+    if (stratum_popsize_[h] < n_h) {
+      throw InvalidInput("fpc implies more than 100% sampling in stratum '" + stratum_labels_[h] +
+                         "': " + fpc_name + " gives a population of " +
+                         number(stratum_popsize_[h]) + " for " + number(n_h) +
+                         " sampled PSUs (row " + std::to_string(first_row[h]) + ")");
+    }
+  }
+  if (in.fpc2.empty()) return;
+
+  // Stage 2: per PSU (R's stage-2 strata are the PSUs), the same rules.
+  psu_popsize2_.assign(static_cast<size_t>(psu_count_), kInf);
+  BadRows varies2;
+  int64_t varies_psu = -1, varies_first = -1;
+  for (int64_t p = 0; p < psu_count_; ++p) {
+    const auto pi = static_cast<size_t>(p);
+    const int64_t m = psu_psu2_begin_[pi + 1] - psu_psu2_begin_[pi];
+    const int64_t first = original(psu_row_begin_[pi]);
+    const double f = in.fpc2[static_cast<size_t>(first)];
+    for (int64_t s = psu_row_begin_[pi] + 1; s < psu_row_begin_[pi + 1]; ++s) {
+      const int64_t r = original(s);
+      if (in.fpc2[static_cast<size_t>(r)] != f) {
+        if (!varies2.any()) varies_psu = p, varies_first = first;
+        varies2.add(r);
+      }
+    }
+    psu_popsize2_[pi] = is_popsize ? f : static_cast<double>(m) / f;
+    if (psu_popsize2_[pi] < static_cast<double>(m)) {
+      throw InvalidInput("fpc2 implies more than 100% sampling in PSU '" + psu_label(p) +
+                         "': " + fpc2_name + " gives a population of " + number(psu_popsize2_[pi]) +
+                         " for " + std::to_string(m) + " sampled units (row " +
+                         std::to_string(first) + ")");
+    }
+  }
+  if (varies2.any()) {
+    throw InvalidInput("fpc2 varies within PSU '" + psu_label(varies_psu) + "': " + fpc2_name +
+                       " differs from the PSU's first value (" +
+                       number(in.fpc2[static_cast<size_t>(varies_first)]) + " at row " +
+                       std::to_string(varies_first) + ") in " + varies2.describe() +
+                       "; it must be constant within each PSU");
+  }
+}
+
+void Design::set_weights(const DesignInput& in, const std::string& fpc_name,
+                         const std::string& fpc2_name) {
+  const auto n = static_cast<size_t>(rows_);
+  auto original = [&](int64_t s) -> size_t {
+    return order_.empty() ? static_cast<size_t>(s)
+                          : static_cast<size_t>(order_[static_cast<size_t>(s)]);
+  };
+  if (!in.weights.empty()) {
+    weight_original_.assign(in.weights.begin(), in.weights.end());
+  } else if (!has_fpc_) {
+    // R: "No weights or probabilities supplied, assuming equal probability".
+    weight_original_.assign(n, 1.0);
+  } else {
+    // R's svydesign: probabilities 1 / (N / n) per stage (weights.survey_fpc with
+    // final = FALSE), their product per row, and weights 1 / probability; it
+    // refuses when a population exceeds 1e12 (an infinite one: fraction 0).
+    weight_original_.assign(n, 0.0);
+    BadRows too_big, too_big2;
+    for (int32_t h = 0; h < strata(); ++h) {
+      const double pop1 = stratum_popsize_[static_cast<size_t>(h)];
+      const auto n_h = static_cast<double>(stratum_psu_count(h));
+      for (int64_t p = stratum_psu_begin_[static_cast<size_t>(h)];
+           p < stratum_psu_begin_[static_cast<size_t>(h) + 1]; ++p) {
+        double prob = 1.0 / (pop1 / n_h);
+        bool big2 = false;
+        if (!psu_popsize2_.empty()) {
+          const double pop2 = psu_popsize2_[static_cast<size_t>(p)];
+          const auto m = static_cast<double>(psu_psu2_begin_[static_cast<size_t>(p) + 1] -
+                                             psu_psu2_begin_[static_cast<size_t>(p)]);
+          prob *= 1.0 / (pop2 / m);
+          big2 = pop2 > kMaxPopulation;
+        }
+        for (int64_t s = psu_first_row(p); s < psu_first_row(p + 1); ++s) {
+          const size_t r = original(s);
+          if (pop1 > kMaxPopulation) too_big.add(static_cast<int64_t>(r));
+          if (big2) too_big2.add(static_cast<int64_t>(r));
+          weight_original_[r] = 1.0 / prob;
+        }
+      }
+    }
+    for (const auto& [bad, name] :
+         {std::pair<const BadRows&, const std::string&>{too_big, fpc_name},
+          {too_big2, fpc2_name}}) {
+      if (bad.any()) {
+        throw InvalidInput("no weights given and fpc cannot give them: " + name +
+                           " implies a population above 1e12 (or a sampling fraction of 0) in " +
+                           bad.describe());
+      }
+    }
+  }
+  weight_sorted_.resize(n);
+  for (size_t s = 0; s < n; ++s)
+    weight_sorted_[s] = weight_original_[original(static_cast<int64_t>(s))];
+}
 namespace {
 
 /// Inverse of a small symmetric positive definite matrix by Gauss-Jordan with
@@ -489,8 +689,14 @@ std::string Design::psu_label(int64_t p) const {
   if (rows_are_psus())
     return "row " + std::to_string(order_.empty() ? p : order_[static_cast<size_t>(p)]);
   const int32_t code = psu_code_[static_cast<size_t>(p)];
-  if (static_cast<size_t>(code) < psu_labels_.size()) return psu_labels_[static_cast<size_t>(code)];
-  return std::to_string(code);
+  std::string label = static_cast<size_t>(code) < psu_labels_.size()
+                          ? psu_labels_[static_cast<size_t>(code)]
+                          : std::to_string(code);
+  if (!nest_) return label;
+  // A nested PSU is its (stratum, psu) pair: "stratum / psu", as the Python layer's labels.
+  const auto h = std::upper_bound(stratum_psu_begin_.begin(), stratum_psu_begin_.end(), p) -
+                 stratum_psu_begin_.begin() - 1;
+  return stratum_labels_[static_cast<size_t>(h)] + " / " + label;
 }
 
 }  // namespace steppe

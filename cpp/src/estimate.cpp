@@ -1,16 +1,16 @@
-// Orchestrates the two scans over threads and turns their state into estimates.
+// Plans the domains from scan 1's totals, finalizes merged states into estimates,
+// and runs estimate() (the scans and their threads: partial.cpp).
 #include "steppe/estimate.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <limits>
 #include <sstream>
-#include <thread>
 
 #include "steppe/accumulate.hpp"
 #include "steppe/errors.hpp"
 #include "steppe/interval.hpp"
+#include "steppe/partial.hpp"
 #include "steppe/replicate.hpp"
 
 namespace steppe {
@@ -267,106 +267,15 @@ EstimateResult finalize(const Design& design, const EstimateRequest& req, const 
   return res;
 }
 
-namespace {
-
-int worker_count(int requested, int64_t rows) {
-  int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  int t = requested > 0 ? requested : hw;
-  // Threads cost more than they give below ~20k rows each.
-  const int64_t useful = std::max<int64_t>(1, rows / 20000);
-  return static_cast<int>(std::clamp<int64_t>(t, 1, useful));
-}
-
-/// PSU boundaries splitting the sorted rows into `parts` chunks of similar size.
-std::vector<int64_t> psu_chunks(const Design& design, int parts) {
-  std::vector<int64_t> cut{0};
-  const int64_t P = design.psus();
-  for (int i = 1; i < parts; ++i) {
-    const int64_t target = design.rows() * i / parts;
-    int64_t lo = cut.back(), hi = P;
-    while (lo < hi) {  // first PSU starting at or after target
-      const int64_t mid = (lo + hi) / 2;
-      if (design.psu_first_row(mid) < target) lo = mid + 1; else hi = mid;
-    }
-    if (lo > cut.back() && lo < P) cut.push_back(lo);
-  }
-  cut.push_back(P);
-  return cut;
-}
-
-template <class Work>
-void run_parallel(size_t parts, Work&& work) {
-  if (parts == 1) {
-    work(0);
-    return;
-  }
-  std::vector<std::exception_ptr> errors(parts);
-  std::vector<std::thread> pool;
-  for (size_t i = 0; i < parts; ++i) {
-    pool.emplace_back([&, i] {
-      try {
-        work(i);
-      } catch (...) {
-        errors[i] = std::current_exception();
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
-}
-
-}  // namespace
-
-namespace {
-
-/// The Taylor-linearisation estimate: two scans of the rows.
-EstimateResult estimate_linearised(const Design& design, const EstimateRequest& req) {
-  const auto cut = psu_chunks(design, worker_count(req.threads, design.rows()));
-  const size_t parts = cut.size() - 1;
-
-  std::vector<int32_t> cell_of_row(static_cast<size_t>(design.rows()));
-  std::vector<DomainTotals> totals(parts);
-  run_parallel(parts, [&](size_t i) {  // scan 1: original rows, any split
-    totals[i] = accumulate_totals(design, req, design.rows() * static_cast<int64_t>(i) / static_cast<int64_t>(parts),
-                                  design.rows() * static_cast<int64_t>(i + 1) / static_cast<int64_t>(parts),
-                                  cell_of_row);
-  });
-  for (size_t i = 1; i < parts; ++i) totals[0].merge(totals[i]);
-  const DomainPlan plan =
-      plan_domains(req, totals[0], design.calibration().normal_inverse, &design.calibration());
-  if (plan.domains() == 0) {
-    throw NotEstimable("no row has a valid value with a nonzero weight in the requested domain(s)");
-  }
-
-  std::vector<SpreadState> spread(parts);
-  run_parallel(parts, [&](size_t i) {
-    spread[i] = accumulate_spread(design, req, plan, cell_of_row, cut[i], cut[i + 1]);
-  });
-  for (size_t i = 1; i < parts; ++i) spread[0].merge(std::move(spread[i]));
-  EstimateResult res = finalize(design, req, totals[0], plan, std::move(spread[0]));
-  res.design_df.resize(static_cast<size_t>(res.domains));
-  for (int64_t d = 0; d < res.domains; ++d)
-    res.design_df[static_cast<size_t>(d)] = static_cast<double>(res.degf(d));
-  return res;
-}
-
-}  // namespace
-
 EstimateResult estimate(const Design& design, const EstimateRequest& req) {
   validate_request(design, req);
-  if (req.ci != "wald") parse_ci_method(req.ci);  // refuse an unknown method before any work
-  if (!(req.level > 0 && req.level < 1)) {
-    throw InvalidInput("level must be between 0 and 1, got " + std::to_string(req.level));
-  }
-  if (!req.df_design && !(req.df_value > 0)) {
-    throw InvalidInput("df must be 'design', a positive number or infinity");
-  }
+  detail::check_finish_options(req);
   if (design.replicates() != nullptr) return estimate_replicates(design, req);
-  EstimateResult res = estimate_linearised(design, req);
-  finish_cells(design, req, res);
-  return res;
+  // Taylor linearisation: the two scans over slices of the rows, merged, as any
+  // caller of the partial states (partial.hpp) would run them.
+  auto scanned = detail::scan_all(design, req, {}, nullptr);
+  return detail::finish_estimate(design, req, scanned.totals, scanned.plan,
+                                 std::move(scanned.spread));
 }
 
 }  // namespace steppe

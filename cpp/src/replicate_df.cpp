@@ -136,10 +136,7 @@ uint64_t pattern_hash(const double* p, size_t R) {
 
 }  // namespace
 
-std::vector<double> ReplicateVariance::domain_df(std::span<const int32_t> domain_of_row,
-                                                 int64_t domains) const {
-  const size_t D = static_cast<size_t>(domains);
-  if (!std::isnan(df)) return std::vector<double>(D, df);
+std::span<const int32_t> ReplicateVariance::row_patterns() const {
   const size_t R = count();
   const size_t n = static_cast<size_t>(rows);
   RankCache& c = *cache_;
@@ -198,14 +195,28 @@ std::vector<double> ReplicateVariance::domain_df(std::span<const int32_t> domain
       c.row_pattern[i] = c.pattern_count++;
     }
   });
+  return c.row_pattern;
+}
+
+int32_t ReplicateVariance::pattern_count() const {
+  row_patterns();
+  return cache_->pattern_count;
+}
+
+std::vector<double> ReplicateVariance::domain_df(std::span<const int32_t> domain_of_row,
+                                                 int64_t domains) const {
+  const size_t D = static_cast<size_t>(domains);
+  if (!std::isnan(df)) return std::vector<double>(D, df);
+  const std::span<const int32_t> row_pattern = row_patterns();
   // Each domain's set of patterns: one pass over the rows.
-  const size_t P = static_cast<size_t>(c.pattern_count);
+  const size_t P = static_cast<size_t>(cache_->pattern_count);
   std::vector<std::vector<int32_t>> sets(D);
   const bool dense = D * P <= (size_t{1} << 27);
   std::vector<bool> seen(dense ? D * P : 0);
+  const size_t n = static_cast<size_t>(rows);
   for (size_t i = 0; i < n && i < domain_of_row.size(); ++i) {
     const int32_t d = domain_of_row[i];
-    const int32_t p = c.row_pattern[i];
+    const int32_t p = row_pattern[i];
     if (d < 0 || p < 0) continue;
     const size_t slot = static_cast<size_t>(d) * P + static_cast<size_t>(p);
     if (dense) {
@@ -214,11 +225,27 @@ std::vector<double> ReplicateVariance::domain_df(std::span<const int32_t> domain
     }
     sets[static_cast<size_t>(d)].push_back(p);
   }
-  std::vector<double> out(D);
-  for (size_t d = 0; d < D; ++d) {
-    auto& s = sets[d];
+  for (auto& s : sets) {
     std::sort(s.begin(), s.end());
     s.erase(std::unique(s.begin(), s.end()), s.end());
+  }
+  return pattern_df(sets);
+}
+
+std::vector<double> ReplicateVariance::pattern_df(
+    const std::vector<std::vector<int32_t>>& sets) const {
+  const size_t D = sets.size();
+  if (!std::isnan(df)) return std::vector<double>(D, df);
+  const size_t R = count();
+  row_patterns();
+  RankCache& c = *cache_;
+  std::vector<double> out(D);
+  for (size_t d = 0; d < D; ++d) {
+    const auto& s = sets[d];
+    for (int32_t p : s) {
+      if (p < 0 || p >= c.pattern_count)
+        throw InvalidInput("replicate-weight pattern out of range");
+    }
     {
       std::lock_guard<std::mutex> lock(c.mutex);
       auto it = c.rank_of_set.find(s);

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _core
 from .errors import InvalidInputError
 
 
@@ -61,19 +62,50 @@ def is_categorical(series: pd.Series) -> bool:
     )
 
 
-def factorize(series: pd.Series, narrow: bool = False) -> Codes:
+def factorize(series: pd.Series, narrow: bool = False, threads: int = 0) -> Codes:
     """Codes and labels of a column; categorical dtypes keep their category order.
 
     With ``narrow``, a categorical's int8/int16 codes are kept as they are (the
-    estimation core reads them in place); otherwise codes are int32.
+    estimation core reads them in place); otherwise codes are int32. Other
+    columns get pd.factorize(sort=True)'s codes and labels; the core computes
+    them for str columns on ``threads`` threads (0 = all cores).
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         cat_codes = series.cat.codes.to_numpy()
         if not (narrow and cat_codes.dtype in (np.int8, np.int16)):
             cat_codes = cat_codes.astype(np.int32, copy=False)
         return Codes(np.ascontiguousarray(cat_codes), list(series.cat.categories))
+    fast = _factorize_strings(series, threads)
+    if fast is not None:
+        return fast
     codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
     return Codes(np.ascontiguousarray(codes.astype(np.int32, copy=False)), list(uniques))
+
+
+def _is_missing(value: Any) -> bool:
+    """Tell whether pandas counts one element as missing (pd.factorize gives it -1)."""
+    return bool(pd.api.types.is_scalar(value) and pd.isna(value))
+
+
+def _factorize_strings(series: pd.Series, threads: int = 0) -> Codes | None:
+    """Codes of a column of str by the core (``threads``: 0 = all cores), or None.
+
+    Object columns and pandas string columns with python storage qualify; the
+    codes and labels are pd.factorize(sort=True)'s. None (the caller uses pandas)
+    for other dtypes and when an element is neither a str nor missing.
+    """
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
+        if dtype.storage != "python":
+            return None
+    elif not pd.api.types.is_object_dtype(dtype):
+        return None
+    values = series.to_numpy(dtype=object)
+    out = _core.factorize_strings(values, is_missing=_is_missing, threads=threads)
+    if out is None:
+        return None
+    codes, labels = out
+    return Codes(codes, labels)
 
 
 def numeric(series: pd.Series, role: str) -> np.ndarray:

@@ -1,23 +1,15 @@
 """Contrasts between domain estimates, as R's ``svycontrast(svyby(..., covmat=TRUE))``.
 
-A linear contrast sum_g c_g theta_g of domain means (or shares, or totals) has the
-linearised variable sum_g c_g z_g, where z_g is domain g's: for a mean,
-w 1[g] (y - theta_g) / N_g. Its variance is therefore the variance of the total
-of u = sum_g c_g 1[g] (y - theta_g) / N_g, which the engine computes in one pass
-with the full design: covariances between domains that share PSUs are included,
-and domains drawn in different strata (e.g. independent survey waves stratified
-by wave) get zero covariance from the design itself. A ratio's z_g is
-1[g] (y - theta_g x) / X_g.
-
-On a replicate design the variance is R's: the replicate variance of
-sum_g c_g theta_g,r, with every domain re-estimated under each replicate
-(equal to c' V c, V the replicate covariance of the domain estimates).
+The core (``_core.contrast``) computes every number: the domains' estimates and
+their full covariance (linearised with the whole design, so domains sharing PSUs
+are correlated and domains drawn in separate strata are not; or from the
+replicate weights), and each contrast's estimate, SE, t, df, p-value, interval
+and adjusted p-value. Here the user's contrasts become a coefficient matrix over
+the levels of ``by``, and the result a DataFrame.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,220 +18,140 @@ import pandas as pd
 
 from . import _columns as cols
 from . import _core
-from ._estimators import estimates
 from .errors import InvalidInputError
 
 if TYPE_CHECKING:
     from ._state import DesignState
 
+_COLUMNS = ["contrast", "estimate", "se", "ci_low", "ci_high", "t", "df", "p_value"]
 
-def _domain_estimates(
+
+def _request(
     state: DesignState,
     variable: str,
     by: str,
     level: Any,
     statistic: str,
-    denominator: str | None = None,
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, np.ndarray]:
-    """Per-domain estimates, and each row's analysis value, denominator and validity."""
-    data = state.data
-    series = data[variable]
-    x: np.ndarray | None = None
+    denominator: str | None,
+) -> tuple[dict[str, Any], list[str]]:
+    """Return the core's keyword arguments for the variable and domains, and the by labels."""
+    if statistic not in ("mean", "total", "ratio"):
+        raise InvalidInputError(f"statistic must be 'mean', 'total' or 'ratio', got {statistic!r}")
+    if denominator is not None and statistic != "ratio":
+        raise InvalidInputError("denominator= is for statistic='ratio'")
+    if statistic == "ratio" and denominator is None:
+        raise InvalidInputError("statistic='ratio' needs denominator=")
+    cols.require_columns(
+        state.data, [variable, by, *([denominator] if denominator else [])], "contrast"
+    )
+    kwargs: dict[str, Any] = {}
     if statistic == "ratio":
-        if denominator is None:
-            raise InvalidInputError("statistic='ratio' needs denominator=")
-        y = state.numeric(variable, "variable")
-        x = state.numeric(denominator, "denominator")
-        frame = estimates(
-            state, "ratio", [variable], [by], None, 0.95, "design", denominator
-        ).to_frame()
-    elif cols.is_categorical(series) or level is not None:
+        assert denominator is not None
+        kwargs["values"] = state.numeric(variable, "variable")
+        kwargs["denominator"] = state.numeric(denominator, "denominator")
+    elif cols.is_categorical(state.data[variable]) or level is not None:
         if level is None:
             raise InvalidInputError(
-                f"contrast of categorical {variable!r}: give level= (the share to compare)"
+                f"contrast of categorical {variable!r}: give category= (the share to compare)"
             )
         codes = state.codes(variable)
-        labels = [str(x) for x in codes.labels]
-        if str(level) not in labels:
+        levels = [str(x) for x in codes.labels]
+        if str(level) not in levels:
             raise InvalidInputError(f"level {level!r} is not a level of {variable!r}")
-        k = labels.index(str(level))
-        y = np.where(codes.codes >= 0, (codes.codes == k).astype(float), np.nan)
-        est = (
-            estimates(state, "proportion", [variable], [by], "mean", 0.95, "design")
-            if statistic == "mean"
-            else estimates(state, "total", [variable], [by], None, 0.95, "design")
-        )
-        frame = est.to_frame()
-        frame = frame[frame.level.astype(str) == str(level)]
+        kwargs.update(codes=codes.codes, levels=len(levels), category=levels.index(str(level)))
     else:
-        y = state.numeric(variable, "variable")
-        frame = estimates(state, statistic, [variable], [by], None, 0.95, "design").to_frame()
-    valid = ~np.isnan(y)
-    if x is not None:
-        valid &= ~np.isnan(x)
-        x = np.where(valid, x, 0.0)
-    if state.mask is not None:
-        valid &= state.mask.astype(bool)
-    return frame.reset_index(drop=True), np.where(valid, y, 0.0), x, valid
-
-
-def _replicate_thetas(
-    state: DesignState,
-    statistic: str,
-    y: np.ndarray,
-    x: np.ndarray | None,
-    valid: np.ndarray,
-    by_codes: cols.Codes,
-) -> dict[str, np.ndarray]:
-    """Every replicate's estimate of every domain: {label: replicates}."""
-    kwargs: dict[str, Any] = {"values": np.ascontiguousarray(y)}
-    if x is not None:
-        kwargs["denominator"] = np.ascontiguousarray(x)
-    raw = _core.estimate(
-        state.core,
-        statistic,
+        kwargs["values"] = state.numeric(variable, "variable")
+    by_codes = state.codes(by)
+    labels = [str(x) for x in by_codes.labels]
+    kwargs.update(
         by=[by_codes.codes],
-        by_levels=[len(by_codes.labels)],
-        subset=np.ascontiguousarray(valid.view(np.uint8)),
+        by_levels=[len(labels)],
+        subset=state.mask,
         threads=state.threads,
-        keep_replicates=True,
-        df_design=False,
-        **kwargs,
+        domain_labels=labels,
+        by_name=by,
     )
-    reps = raw.replicates
-    assert reps is not None
-    return {str(by_codes.labels[code]): reps[:, j] for j, code in enumerate(raw.domain_codes[:, 0])}
+    return kwargs, labels
+
+
+def _matrix(
+    contrasts: Mapping[Any, Any], by: str, labels: list[str]
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Return names, coefficients (contrasts x by levels) and ratio domain pairs (-1: linear)."""
+    names = [str(name) for name in contrasts]
+    coefficients = np.zeros((len(names), len(labels)), dtype=np.float64)
+    ratio = np.full((len(names), 2), -1, dtype=np.int64)
+
+    def column(name: str, g: Any) -> int:
+        if str(g) not in labels:
+            raise InvalidInputError(f"contrast {name!r}: {by!r} has no domain {str(g)!r}")
+        return labels.index(str(g))
+
+    for i, (name, spec) in enumerate(zip(names, contrasts.values())):
+        if isinstance(spec, (tuple, list)):  # theta_a / theta_b (delta method in the core)
+            if len(spec) != 2:
+                raise InvalidInputError(f"contrast {name!r}: a ratio is a pair (a, b)")
+            ratio[i] = [column(name, spec[0]), column(name, spec[1])]
+            continue
+        if not isinstance(spec, Mapping):
+            raise InvalidInputError(
+                f"contrast {name!r}: give {{by level: coefficient}} or a pair (a, b) for a ratio"
+            )
+        for g, c in spec.items():
+            j = column(name, g)
+            try:
+                coefficients[i, j] += float(c)
+            except (TypeError, ValueError):
+                raise InvalidInputError(
+                    f"contrast {name!r}: the coefficient of {str(g)!r} must be a number, got {c!r}"
+                ) from None
+    return names, coefficients, ratio
+
+
+def _frame(names: list[str], res: _core.ContrastResult) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "contrast": names,
+            "estimate": res.estimate,
+            "se": res.se,
+            "ci_low": res.ci_low,
+            "ci_high": res.ci_high,
+            "t": res.statistic,
+            "df": res.df,
+            "p_value": res.p_value,
+        },
+        columns=_COLUMNS,
+    )
 
 
 def contrast_rows(
     state: DesignState,
     variable: str,
     by: str,
-    contrasts: Mapping[str, Any],
+    contrasts: Mapping[Any, Any],
     level: Any = None,
     statistic: str = "mean",
     conf_level: float = 0.95,
     denominator: str | None = None,
 ) -> pd.DataFrame:
     """Estimate, SE, CI, t and p for each named contrast (see Design.contrast)."""
-    if statistic not in ("mean", "total", "ratio"):
-        raise InvalidInputError(f"statistic must be 'mean', 'total' or 'ratio', got {statistic!r}")
-    if denominator is not None and statistic != "ratio":
-        raise InvalidInputError("denominator= is for statistic='ratio'")
-    cols.require_columns(
-        state.data, [variable, by, *([denominator] if denominator else [])], "contrast"
+    kwargs, labels = _request(state, variable, by, level, statistic, denominator)
+    names, coefficients, ratio = _matrix(contrasts, by, labels)
+    res = _core.contrast(
+        state.core,
+        statistic,
+        coefficients=coefficients,
+        ratio=ratio,
+        conf_level=float(conf_level),
+        names=names,
+        **kwargs,
     )
-    frame, y, x, valid = _domain_estimates(state, variable, by, level, statistic, denominator)
-    by_codes = state.codes(by)
-    labels = [str(x) for x in by_codes.labels]
-    theta = {str(g): float(e) for g, e in zip(frame[by], frame.estimate)}
-    # The linearisation divides by the domain's size: N_g (mean) or X_g (ratio).
-    size: dict[str, float] = {}
-    for g in theta:
-        rows = valid & (by_codes.codes == labels.index(g))
-        size[g] = float(np.sum(state.weights[rows] * (1.0 if x is None else x[rows])))
-    thetas_r = None
-    replicate_df = math.nan
-    if state.replicated:
-        thetas_r = _replicate_thetas(state, statistic, y, x, valid, by_codes)
-        # The design's degf (R: the rank of the replicate weights minus 1), once.
-        replicate_df = float(state.degf)
-    out = []
-    for name, spec in contrasts.items():
-        if isinstance(spec, (tuple, list)):
-            # A ratio theta_a / theta_b: its linearisation is the linear contrast
-            # with c_a = 1 / theta_b, c_b = -theta_a / theta_b^2 (delta method, as
-            # R's svycontrast with a nonlinear expression).
-            if len(spec) != 2:
-                raise InvalidInputError(f"contrast {name!r}: a ratio is a pair (a, b)")
-            a, b = (str(x) for x in spec)
-            for g in (a, b):
-                if g not in theta:
-                    raise InvalidInputError(f"contrast {name!r}: {by!r} has no domain {g!r}")
-            if theta[b] == 0:
-                raise InvalidInputError(f"contrast {name!r}: the denominator estimate is 0")
-            coefs: Mapping[Any, float] = {a: 1.0 / theta[b], b: -theta[a] / theta[b] ** 2}
-            ratio_value: float | None = theta[a] / theta[b]
-        else:
-            coefs = spec
-            ratio_value = None
-        u = np.zeros(len(y))
-        involved = np.zeros(len(y), dtype=bool)
-        estimate = 0.0
-        for g, c in coefs.items():
-            g = str(g)
-            if g not in theta:
-                raise InvalidInputError(f"contrast {name!r}: {by!r} has no domain {g!r}")
-            rows = valid & (by_codes.codes == labels.index(g))
-            involved |= rows
-            if statistic == "total":
-                u[rows] += c * y[rows]
-            else:
-                scale_x = 1.0 if x is None else x[rows]
-                u[rows] += c * (y[rows] - theta[g] * scale_x) / size[g]
-            estimate += c * theta[g]
-        if thetas_r is not None:
-            # R: svycontrast on svyby's replicate covariance, c' V c: the replicate
-            # variance of sum_g c_g theta_g,r.
-            lin = sum(float(c) * thetas_r[str(g)] for g, c in coefs.items())
-            core = state.core
-            variance = float(
-                _core.replicate_variance(
-                    np.asarray(lin, dtype=np.float64)[:, None],
-                    np.array([estimate]),
-                    float(core.replicate_scale or 1.0),
-                    list(core.replicate_rscales or []),
-                    bool(core.replicate_mse),
-                )[0]
-            )
-            df = replicate_df
-        else:
-            raw = _core.estimate(
-                state.core,
-                "total",
-                values=np.ascontiguousarray(u),
-                subset=np.ascontiguousarray(involved.view(np.uint8)),
-                threads=state.threads,
-            )
-            variance = float(raw.variance[0])
-            df = float(raw.design_df[0])
-        if ratio_value is not None:
-            estimate = ratio_value
-        se = math.sqrt(variance)
-        t_crit = float(_core.qt(np.array([1 - (1 - conf_level) / 2]), df)[0])
-        t = estimate / se if se > 0 else math.nan
-        p = float(2 * _core.pt(np.array([-abs(t)]), df)[0]) if se > 0 else math.nan
-        out.append(
-            {
-                "contrast": name,
-                "estimate": estimate,
-                "se": se,
-                "ci_low": estimate - t_crit * se,
-                "ci_high": estimate + t_crit * se,
-                "t": t,
-                "df": df,
-                "p_value": p,
-            }
-        )
-    return pd.DataFrame(out)
+    return _frame(names, res)
 
 
 def adjust_p(p: Sequence[float], method: str) -> list[float]:
     """Holm (1979) step-down or Bonferroni adjusted p-values, as R's p.adjust."""
-    m = len(p)
-    if method == "none":
-        return list(p)
-    if method == "bonferroni":
-        return [min(1.0, m * x) for x in p]
-    if method == "holm":
-        order = sorted(range(m), key=lambda i: p[i])
-        adjusted = [0.0] * m
-        running = 0.0
-        for rank, i in enumerate(order):
-            running = max(running, min(1.0, (m - rank) * p[i]))
-            adjusted[i] = running
-        return adjusted
-    raise InvalidInputError(f"adjust must be 'holm', 'bonferroni' or 'none', got {method!r}")
+    return [float(x) for x in _core.adjust_p(np.asarray(p, dtype=np.float64), method)]
 
 
 def compare_rows(
@@ -253,10 +165,17 @@ def compare_rows(
     denominator: str | None = None,
 ) -> pd.DataFrame:
     """All pairwise differences between the levels of ``by`` (see Design.compare)."""
-    frame, _, _, _ = _domain_estimates(state, variable, by, level, statistic, denominator)
-    groups = [str(g) for g in frame[by]]
-    contrasts = {f"{a} - {b}": {a: 1.0, b: -1.0} for a, b in itertools.combinations(groups, 2)}
-    out = contrast_rows(state, variable, by, contrasts, level, statistic, conf_level, denominator)
-    out["p_adjusted"] = adjust_p(out.p_value.tolist(), adjust)
+    kwargs, labels = _request(state, variable, by, level, statistic, denominator)
+    res = _core.contrast(
+        state.core,
+        statistic,
+        pairwise=True,
+        adjust=adjust,
+        conf_level=float(conf_level),
+        **kwargs,
+    )
+    names = [f"{labels[a]} - {labels[b]}" for a, b in res.pairs.tolist()]
+    out = _frame(names, res)
+    out["p_adjusted"] = res.p_adjusted
     out.attrs["adjust"] = adjust
     return out

@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import _columns as cols
 from . import _core
-from .errors import NotEstimableError
+from .errors import InvalidInputError, NotEstimableError
 from .results import RESULT_COLUMNS, Estimates
 
 if TYPE_CHECKING:
@@ -22,7 +22,13 @@ DfRule = Union[str, float, int]
 def df_arguments(df_rule: DfRule) -> tuple[bool, float]:
     """Map ``df=`` ("design", "inf", a number, math.inf) to the core's (df_design, df)."""
     if isinstance(df_rule, str):
+        if df_rule not in ("design", "inf"):
+            raise InvalidInputError(f"df must be 'design', a number or math.inf, got {df_rule!r}")
         return (True, math.inf) if df_rule == "design" else (False, math.inf)
+    if isinstance(df_rule, bool) or not isinstance(df_rule, (int, float)) or not df_rule > 0:
+        raise InvalidInputError(
+            f"df must be 'design', a positive number or math.inf, got {df_rule!r}"
+        )
     return False, float(df_rule)
 
 
@@ -107,6 +113,17 @@ def estimate_frame(
         df_rule=df_rule,
         denominator=denominator,
     )
+    return result_frame(res, variable, labels, by, by_codes)
+
+
+def result_frame(
+    res: _core.EstimateResult,
+    variable: str,
+    labels: list[object],
+    by: list[str],
+    by_codes: list[cols.Codes],
+) -> pd.DataFrame:
+    """Return the tidy frame of a finished core result: one row per domain x level."""
     k = int(res.cells_per_domain)
     domains = int(res.domains)
     frame = pd.DataFrame(
@@ -155,6 +172,20 @@ def estimates(
         for v in variables
     ]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return as_estimates(state, statistic, variables, by, frame, level, df_rule, denominator)
+
+
+def as_estimates(
+    state: DesignState,
+    statistic: str,
+    variables: list[str],
+    by: list[str],
+    frame: pd.DataFrame,
+    level: float,
+    df_rule: DfRule,
+    denominator: str | None = None,
+) -> Estimates:
+    """Wrap result frames in :class:`Estimates` with the request's metadata."""
     meta = {
         "statistic": statistic,
         "variables": variables,

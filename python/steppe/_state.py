@@ -72,10 +72,6 @@ class DesignState:
     #: What the variance needs of a calibration (post-strata, raking, GREG), kept
     #: to re-apply after trimming; None when not calibrated.
     calibration: dict[str, Any] | None = None
-    #: Stage-1 design codes as given to the core (to_replicate builds replicates from them).
-    strata_codes: np.ndarray | None = None
-    psu_codes: np.ndarray | None = None
-    stratum_labels: tuple[str, ...] = ()
     cache: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def replace(self, **changes: Any) -> DesignState:
@@ -129,7 +125,7 @@ class DesignState:
         """Return the cached codes and labels of a categorical column (int8/int16 kept narrow)."""
         key = ("codes", column)
         if key not in self.cache:
-            self.cache[key] = cols.factorize(self.data[column], narrow=True)
+            self.cache[key] = cols.factorize(self.data[column], narrow=True, threads=self.threads)
         return self.cache[key]  # type: ignore[no-any-return]
 
     def numeric(self, column: str, role: str) -> np.ndarray:

@@ -1,48 +1,111 @@
-"""Two-way tables and design-based tests of association.
+"""Two-way tables and design-based tests of association: names, labels and frames.
 
-Cell, row and column shares, and R's ``svychisq``: the Rao & Scott (1981, 1984)
-corrections of Pearson's X^2 and the design-based Wald tests.
+The core computes every number: the cell, row and column shares with the cells'
+covariance (``cpp/src/crosstab.cpp``) and R's ``svychisq`` (``cpp/src/chisq_test.cpp``:
+the Rao & Scott corrections of Pearson's X^2 and the design-based Wald tests). This
+module turns its results into :class:`Estimates` and :class:`ChisqResult`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _columns as cols
 from . import _core
-from ._estimators import estimates
-from .errors import InvalidInputError, NotEstimableError
+from ._estimators import as_estimates, df_arguments, result_frame
+from .errors import NotEstimableError
 
 if TYPE_CHECKING:
     from ._state import DesignState
     from .results import Estimates
 
+DfRule = Union[str, float, int]
+
+#: The statistics of R's svychisq that steppe computes.
 STATISTICS = ("F", "Chisq", "Wald", "adjWald", "lincom", "saddlepoint")
 
 
-@dataclass
 class ChisqResult:
-    """A test of association in a two-way table.
+    """A test of association in a two-way table, as R's ``svychisq``.
 
-    ``statistic`` and ``p_value`` as R's ``svychisq``; ``ndf``/``ddf`` are the F
-    (or chi-square) degrees of freedom; for "lincom" and "saddlepoint" ``ndf``
-    is the number of design-effect eigenvalues and ``ddf`` the denominator
-    degrees of freedom d0 * nu (inf on replicate designs); ``pearson`` is
-    Pearson's X^2 on the weighted table rescaled to the sample size.
+    Attributes
+    ----------
+    statistic_name : str
+        R's name of the statistic: "F" or "X-squared".
+    statistic, p_value : float
+        The statistic and its p-value, as R's ``svychisq``.
+    ndf, ddf : float
+        Numerator and denominator degrees of freedom of the reference F. For
+        "Chisq", ``ndf`` is the chi-square's df and ``ddf`` is NaN (none); for
+        "lincom" and "saddlepoint", ``ndf`` is the number of design effects and
+        ``ddf`` the denominator df d0 * nu of their F-type reference (inf on
+        replicate designs, where there is none).
+    pearson : float
+        Pearson's X^2 of the weighted table rescaled to the design's rows.
+    method : str
+        R's description of the test.
+    design_effects : numpy.ndarray
+        The Rao-Scott design effects (eigenvalues of the design-effect matrix,
+        decreasing); empty for the Wald tests.
+    table : pandas.DataFrame
+        The weighted counts (levels present in the design's rows).
+
+    Examples
+    --------
+    >>> import pandas as pd, steppe as sp
+    >>> df = pd.DataFrame({"w": [1.0] * 8, "a": list("xxxxyyyy"), "b": list("uuuvuvvv")})
+    >>> r = sp.Design(df, weights="w").chisq("a", "b", statistic="Chisq")
+    >>> round(r.pearson, 6), r.statistic_name
+    (2.0, 'X-squared')
     """
 
-    statistic_name: str
-    statistic: float
-    ndf: float
-    ddf: float
-    p_value: float
-    pearson: float
-    method: str
-    table: pd.DataFrame = field(repr=False)
+    def __init__(self, result: _core.ChisqResult, table: pd.DataFrame) -> None:
+        self._result = result
+        self.table = table
+
+    @property
+    def statistic_name(self) -> str:
+        """R's name of the statistic: "F" or "X-squared"."""
+        return self._result.statistic_name
+
+    @property
+    def statistic(self) -> float:
+        """The test statistic."""
+        return self._result.statistic
+
+    @property
+    def ndf(self) -> float:
+        """Numerator degrees of freedom."""
+        return self._result.ndf
+
+    @property
+    def ddf(self) -> float:
+        """Denominator degrees of freedom (NaN where there is none)."""
+        return self._result.ddf
+
+    @property
+    def p_value(self) -> float:
+        """The p-value."""
+        return self._result.p_value
+
+    @property
+    def pearson(self) -> float:
+        """Pearson's X^2 of the weighted table rescaled to the design's rows."""
+        return self._result.pearson
+
+    @property
+    def method(self) -> str:
+        """R's description of the test."""
+        return self._result.method
+
+    @property
+    def design_effects(self) -> np.ndarray:
+        """The Rao-Scott design effects, decreasing (empty for the Wald tests)."""
+        return self._result.design_effects
 
     def __repr__(self) -> str:
         return (
@@ -50,7 +113,7 @@ class ChisqResult:
             f"ddf = {self.ddf:.6g}, p = {self.p_value:.4g}"
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, str | float]:
         """Return the test as a plain dict."""
         return {
             "statistic_name": self.statistic_name,
@@ -63,173 +126,44 @@ class ChisqResult:
         }
 
 
-def _cell_codes(state: DesignState, row: str, col: str) -> tuple[np.ndarray, list[Any], list[Any]]:
-    """Codes of the crossed table, rows varying fastest (R's interaction(row, col))."""
-    r = state.codes(row)
-    c = state.codes(col)
-    rc = r.codes.astype(np.int32)
-    cc = c.codes.astype(np.int32)
-    codes = np.where((rc >= 0) & (cc >= 0), rc + len(r.labels) * cc, -1).astype(np.int32)
-    return np.ascontiguousarray(codes), r.labels, c.labels
-
-
 def chisq(state: DesignState, row: str, col: str, statistic: str = "F") -> ChisqResult:
     """Rao-Scott / Wald tests of association (see Design.chisq)."""
-    if statistic not in STATISTICS:
-        raise InvalidInputError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
     cols.require_columns(state.data, [row, col], "chisq")
-    codes, rlab, clab = _cell_codes(state, row, col)
-    nr, nc = len(rlab), len(clab)
-    if nr < 2 or nc < 2:
-        raise NotEstimableError("chisq needs at least two levels in each variable")
-    k = nr * nc
-    run = "total" if statistic in ("Wald", "adjWald") else "mean"
-    raw = _core.estimate(
+    r, c = state.codes(row), state.codes(col)
+    result = _core.chisq(
         state.core,
-        run,
-        codes=codes,
-        levels=k,
+        r.codes,
+        len(r.labels),
+        c.codes,
+        len(c.labels),
+        statistic=statistic,
         subset=state.mask,
         threads=state.threads,
-        covariance=True,
+        row_name=row,
+        col_name=col,
+        row_labels=[str(x) for x in r.labels],
+        col_labels=[str(x) for x in c.labels],
     )
-    if int(raw.domains) != 1 or raw.covariance is None:
-        raise NotEstimableError("chisq: no rows")
-    est = raw.estimate
-    cov = raw.covariance[0]
-    nu = float(raw.design_df[0])  # R: degf(design)
-    # R: N = nrow(model.matrix(...)), the design's rows (the domain's, after subset).
-    n_rows = float(len(state.data) if state.mask is None else state.mask.sum())
-    w = state.weights if state.mask is None else state.weights * state.mask
-    valid = codes >= 0
-    table = np.bincount(codes[valid], weights=w[valid], minlength=k).reshape(nc, nr).T
-    scaled = table * n_rows / table.sum()  # svytable(..., Ntotal = N)
-    expected = np.outer(scaled.sum(axis=1), scaled.sum(axis=0)) / scaled.sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(expected > 0, (scaled - expected) ** 2 / expected, 0.0)
-    pearson = float(terms.sum())
-    frame = pd.DataFrame(table, index=pd.Index(rlab, name=row), columns=pd.Index(clab, name=col))
-
-    if statistic in ("Wald", "adjWald"):
-        # Totals of cells, row margins, column margins and the grand total are linear
-        # in the cell totals: their covariance is L V L'.
-        rows_of = np.tile(np.arange(nr), nc)
-        cols_of = np.repeat(np.arange(nc), nr)
-        lmat = np.vstack(
-            [
-                np.eye(k),
-                (rows_of[None, :] == np.arange(nr)[:, None]).astype(float),
-                (cols_of[None, :] == np.arange(nc)[:, None]).astype(float),
-                np.ones((1, k)),
-            ]
-        )
-        cells = lmat @ est
-        v_all = lmat @ cov @ lmat.T
-        rt, ct, tot = cells[k : k + nr], cells[k + nr : k + nr + nc], cells[-1]
-        jcb = np.hstack(
-            [
-                np.eye(k),
-                -(rows_of[:, None] == np.arange(nr)[None, :]).astype(float)
-                * np.repeat(ct / tot, nr)[:, None],
-                -(cols_of[:, None] == np.arange(nc)[None, :]).astype(float)
-                * (rt / tot)[rows_of][:, None],
-                np.outer(rt, ct).reshape(-1, order="F")[:, None] / tot**2,
-            ]
-        )
-        y = est - np.outer(rt, ct).reshape(-1, order="F") / tot
-        v = jcb @ v_all @ jcb.T
-        use = np.arange(k).reshape(nc, nr).T[1:, 1:].reshape(-1, order="F")
-        wald = float(y[use] @ np.linalg.solve(v[np.ix_(use, use)], y[use]))
-        ndf = float((nc - 1) * (nr - 1))
-        if statistic == "Wald":
-            stat, ddf = wald / ndf, nu
-        else:
-            ddf = nu - ndf + 1
-            stat = wald * ddf / (ndf * nu)
-        p = float(_core.pf(np.array([stat]), ndf, ddf, lower_tail=False)[0])
-        return ChisqResult(
-            "F", stat, ndf, ddf, p, pearson, "Design-based Wald test of association", frame
-        )
-
-    # Rao-Scott: the design effects of the interaction contrasts (Rao & Scott 1984).
-    x1 = np.hstack(
-        [
-            np.ones((k, 1)),
-            _dummies(np.tile(np.arange(nr), nc), nr),
-            _dummies(np.repeat(np.arange(nc), nr), nc),
-        ]
+    table = pd.DataFrame(
+        result.table,
+        index=pd.Index([r.labels[i] for i in result.row_levels], name=row),
+        columns=pd.Index([c.labels[i] for i in result.col_levels], name=col),
     )
-    x12_inter = np.column_stack(
-        [
-            (np.tile(np.arange(nr), nc) == a) * (np.repeat(np.arange(nc), nr) == b)
-            for b in range(1, nc)
-            for a in range(1, nr)
-        ]
-    ).astype(float)
-    q, _ = np.linalg.qr(x1)
-    cmat = x12_inter - q @ (q.T @ x12_inter)
-    p_hat = est
-    inv_d = np.diag(np.where(p_hat == 0, 0.0, 1.0 / np.where(p_hat == 0, 1.0, p_hat)))
-    denom = cmat.T @ (inv_d / n_rows) @ cmat
-    numr = cmat.T @ inv_d @ cov @ inv_d @ cmat
-    try:
-        delta = np.linalg.solve(denom, numr)
-    except np.linalg.LinAlgError:
-        delta = np.linalg.pinv(denom) @ numr  # zero cells: a generalised inverse
-    tr = float(np.trace(delta))
-    d0 = tr**2 / float(np.trace(delta @ delta))
-    if statistic == "F":
-        stat = pearson / tr
-        p = float(_core.pf(np.array([stat]), d0, d0 * nu, lower_tail=False)[0])
-        return ChisqResult(
-            "F", stat, d0, d0 * nu, p, pearson, "Pearson's X^2: Rao & Scott adjustment", frame
-        )
-    if statistic in ("lincom", "saddlepoint"):
-        # X^2 against sum_j delta_j chi2_1 (delta_j the design effects' eigenvalues):
-        # exactly ("lincom", what R computes with CompQuadForm::davies) or by R's
-        # saddlepoint approximation; over chi2_ddf / ddf with ddf = d0 nu
-        # (pFsum), or with none on replicate designs (pchisqsum), as svychisq.
-        eig = np.real(np.linalg.eigvals(delta))
-        method = "exact" if statistic == "lincom" else "saddlepoint"
-        x2 = np.array([pearson])
-        if state.replicated:
-            p = float(_core.pchisqsum(x2, eig, lower_tail=False, method=method)[0])
-            ddf = float("inf")
-        else:
-            ddf = d0 * nu
-            p = float(_core.pfsum(x2, eig, ddf, lower_tail=False, method=method)[0])
-        name = {"lincom": "asymptotic exact distribution"}.get(
-            statistic, "saddlepoint approximation"
-        )
-        return ChisqResult(
-            "X-squared", pearson, float(len(eig)), ddf, p, pearson, f"Pearson's X^2: {name}", frame
-        )
-    df = float(delta.shape[1])
-    p = float(_core.pchisq(np.array([pearson / float(np.mean(np.diag(delta)))]), df, False)[0])
-    return ChisqResult(
-        "X-squared",
-        pearson,
-        df,
-        float("inf"),
-        p,
-        pearson,
-        "Pearson's X^2: Rao & Scott adjustment",
-        frame,
-    )
-
-
-def _dummies(codes: np.ndarray, levels: int) -> np.ndarray:
-    """Treatment-coded indicators (levels 2..L), as model.matrix."""
-    return np.column_stack([(codes == j).astype(float) for j in range(1, levels)])
+    return ChisqResult(result, table)
 
 
 @dataclass
 class Crosstab:
-    """Cell, row and column shares of a two-way table, each an :class:`Estimates`."""
+    """Cell, row and column shares of a two-way table, each an :class:`Estimates`.
+
+    ``result`` is the core's table, whose ``cells.covariance`` holds the full
+    covariance of each domain's cell shares (cells ordered row level fastest).
+    """
 
     cells: Estimates
     rows: Estimates
     columns: Estimates
+    result: _core.Crosstab = field(repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """Return the three tables stacked, with a ``table`` column (cell, row, column)."""
@@ -242,19 +176,56 @@ class Crosstab:
 
 
 def crosstab(
-    state: DesignState, row: str, col: str, by: list[str], ci: str, level: float, df: Any
+    state: DesignState,
+    row: str,
+    col: str,
+    by: list[str],
+    ci: str | None,
+    level: float,
+    df: DfRule,
 ) -> Crosstab:
     """Cell, row and column proportions (see Design.crosstab)."""
-    data = state.data
-    cols.require_columns(data, [row, col, *by], "crosstab")
-    codes, rlab, clab = _cell_codes(state, row, col)
-    name = f"{row} x {col}"
-    labels = [f"{r} / {c}" for c in clab for r in rlab]
-    cell_col = pd.Series(
-        pd.Categorical.from_codes(codes, categories=pd.Index(labels)), index=data.index
+    cols.require_columns(state.data, [row, col, *by], "crosstab")
+    r, c = state.codes(row), state.codes(col)
+    by_codes = [state.codes(b) for b in by]
+    for name, codes in zip([row, col, *by], [r, c, *by_codes]):
+        if not codes.labels:
+            raise NotEstimableError(f"column {name!r} has no non-missing values (empty domain)")
+    df_design, df_value = df_arguments(df)
+    result = _core.crosstab(
+        state.core,
+        r.codes,
+        len(r.labels),
+        c.codes,
+        len(c.labels),
+        by=[b.codes for b in by_codes],
+        by_levels=[len(b.labels) for b in by_codes],
+        subset=state.mask,
+        threads=state.threads,
+        row_name=row,
+        col_name=col,
+        ci=ci or "logit",
+        level=float(level),
+        df_design=df_design,
+        df=df_value,
     )
-    tmp = state.with_column(name, cell_col)
-    cells = estimates(tmp, "proportion", [name], by, ci, level, df)
-    rows = estimates(state, "proportion", [col], [*by, row], ci, level, df)
-    columns = estimates(state, "proportion", [row], [*by, col], ci, level, df)
-    return Crosstab(cells, rows, columns)
+    name = f"{row} x {col}"
+    cell_labels: list[object] = [f"{x} / {y}" for y in c.labels for x in r.labels]
+    parts = (
+        (result.cells, name, cell_labels, by, by_codes),
+        (result.rows, col, list(c.labels), [*by, row], [*by_codes, r]),
+        (result.columns, row, list(r.labels), [*by, col], [*by_codes, c]),
+    )
+    cells, rows, columns = (
+        as_estimates(
+            state,
+            "proportion",
+            [variable],
+            names,
+            result_frame(part, variable, labels, names, codes),
+            level,
+            df,
+        )
+        for part, variable, labels, names, codes in parts
+    )
+    return Crosstab(cells, rows, columns, result)

@@ -100,27 +100,14 @@ class Design:
 
         strata_codes = cols.design_codes(data, strata_cols, "strata") if strata_cols else None
         psu_codes = cols.design_codes(data, [psu], "psu") if psu else None
-        if psu_codes is not None and strata_codes is not None:
-            if nest:
-                psu_codes = cols.pair_codes(strata_codes, psu_codes)
-            else:
-                _check_nested(strata_codes.codes, psu_codes.codes, psu or "", strata_cols)
+        if psu_codes is not None and strata_codes is not None and nest:
+            psu_codes = cols.pair_codes(strata_codes, psu_codes)
         psu2_codes = None
         if psu2 and psu_codes is not None:
             psu2_codes = cols.pair_codes(psu_codes, cols.design_codes(data, [psu2], "psu2")).codes
-        fpc_values = _fpc_values(data, fpc, "fpc")
-        fpc2_values = _fpc_values(data, fpc2, "fpc2")
-        if weights:
-            w = cols.weights(data[weights])
-        else:
-            w = _weights_from_fpc(
-                len(data),
-                strata_codes,
-                None if psu_codes is None else psu_codes.codes,
-                psu2_codes,
-                fpc_values,
-                fpc2_values,
-            )
+        fpc_values = cols.numeric(data[fpc], "fpc") if fpc else None
+        fpc2_values = cols.numeric(data[fpc2], "fpc2") if fpc2 else None
+        w = cols.weights(data[weights]) if weights else None  # None: from fpc, in the core
         core = _core.Design(
             w,
             strata=None if strata_codes is None else strata_codes.codes,
@@ -131,6 +118,8 @@ class Design:
             stratum_labels=[] if strata_codes is None else [str(x) for x in strata_codes.labels],
             psu_labels=[] if psu_codes is None else [str(x) for x in psu_codes.labels],
             lonely_psu=lonely_psu,
+            rows=len(data),
+            columns={role: ", ".join(c) for role, c in named.items() if c},  # for messages
         )
         spec = DesignSpec(
             weights=weights,
@@ -146,13 +135,8 @@ class Design:
             data=data,
             core=core,
             spec=spec,
-            weights=w,
+            weights=core.weights,  # given, or from fpc as R's svydesign
             threads=_threads(threads),
-            strata_codes=None if strata_codes is None else strata_codes.codes,
-            psu_codes=None if psu_codes is None else psu_codes.codes,
-            stratum_labels=()
-            if strata_codes is None
-            else tuple(str(x) for x in strata_codes.labels),
         )
 
     @classmethod
@@ -419,9 +403,9 @@ class Design:
         variable: str,
         by: str,
         contrasts: Any,
-        level: Any = None,
+        category: Any = None,
         statistic: str = "mean",
-        conf_level: float = 0.95,
+        level: float = 0.95,
         denominator: str | None = None,
     ) -> pd.DataFrame:
         """Linear contrasts of domain estimates with design-based SEs (R's ``svycontrast``).
@@ -432,11 +416,13 @@ class Design:
             ``{name: {by_level: coefficient, ...}}``, e.g.
             ``{"youth vs 60+": {"18-29": 1, "60+": -1}}``; or ``{name: (a, b)}``
             for the ratio of two domains' estimates (delta method).
-        level : optional
-            For a categorical ``variable``, the level whose share is compared.
+        category : optional
+            For a categorical ``variable``, the category whose share is compared.
         statistic : {"mean", "total", "ratio"}
             "ratio" compares domain ratios ``variable / denominator`` (R's
             ``svyby(..., svyratio, covmat = TRUE)``).
+        level : float
+            Confidence level of the intervals (as everywhere in steppe).
         denominator : str, optional
             The ratio's denominator column (``statistic="ratio"``).
 
@@ -458,34 +444,35 @@ class Design:
         4.0
         """
         return _contrast.contrast_rows(
-            self._state, variable, by, contrasts, level, statistic, conf_level, denominator
+            self._state, variable, by, contrasts, category, statistic, level, denominator
         )
 
     def compare(
         self,
         variable: str,
         by: str,
-        level: Any = None,
+        category: Any = None,
         statistic: str = "mean",
         adjust: str = "holm",
-        conf_level: float = 0.95,
+        level: float = 0.95,
         denominator: str | None = None,
     ) -> pd.DataFrame:
         """All pairwise differences between the levels of ``by``, with adjusted p-values.
 
         ``adjust``: "holm" (default), "bonferroni" or "none" (R's ``p.adjust``);
-        the frame of :meth:`contrast` plus ``p_adjusted``.
+        the frame of :meth:`contrast` plus ``p_adjusted``. ``category`` picks the
+        share compared for a categorical ``variable``; ``level`` is the confidence level.
 
         Examples
         --------
         >>> import steppe as sp
         >>> poll = sp.datasets.load_poll(wave="2023-05")
         >>> d = sp.Design(poll, weights="weight", strata="stratum", psu="psu")
-        >>> len(d.compare("attitude_to_russia", "age_group", level="improved"))
+        >>> len(d.compare("attitude_to_russia", "age_group", category="improved"))
         6
         """
         return _contrast.compare_rows(
-            self._state, variable, by, level, statistic, adjust, conf_level, denominator
+            self._state, variable, by, category, statistic, adjust, level, denominator
         )
 
     # ---------------------------------------------------------------- weighting
@@ -641,14 +628,15 @@ class Design:
         type: str = "auto",
         replicates: int = 50,
         seed: int | None = None,
-        fay_rho: float = 0.0,
+        rho: float = 0.0,
         mse: bool = False,
     ) -> ReplicateDesign:
         """Replicate weights built from this design, as R's ``as.svrepdesign``.
 
         ``type``: "auto" (JK1 unstratified, JKn stratified), "JK1", "JKn",
         "BRR" (two PSUs per stratum, Hadamard half-samples), "Fay" (BRR with
-        ``fay_rho``), "bootstrap" (``replicates`` Rao-Wu resamples, ``seed``).
+        ``rho``), "bootstrap" (``replicates`` resamples of n_h PSUs with replacement per
+        stratum, R's ``bootweights``; ``seed``).
         Returns a :class:`ReplicateDesign` over the same data.
 
         Examples
@@ -661,7 +649,7 @@ class Design:
         (6, 3)
         """
         state = _replicate_weights.to_replicate(
-            self._state, type=type, replicates=replicates, seed=seed, fay_rho=fay_rho, mse=mse
+            self._state, type=type, replicates=replicates, seed=seed, rho=rho, mse=mse
         )
         return ReplicateDesign._from_state(state)
 
@@ -733,59 +721,6 @@ def _check_df(df: DfRule) -> None:
         return
     if isinstance(df, bool) or not isinstance(df, (int, float)) or not df > 0:
         raise InvalidInputError(f"df must be 'design', a positive number or math.inf, got {df!r}")
-
-
-def _check_nested(
-    strata: np.ndarray, psu: np.ndarray, psu_name: str, strata_cols: list[str]
-) -> None:
-    pairs = pd.DataFrame({"p": psu, "s": strata}).drop_duplicates()
-    counts = pairs["p"].value_counts()
-    if (counts > 1).any():
-        raise InvalidInputError(
-            f"psu column {psu_name!r}: {int((counts > 1).sum())} PSU id(s) appear in more than one "
-            f"stratum of {strata_cols!r}: clusters are not nested in strata; "
-            "pass nest=True if PSU ids are only unique within strata"
-        )
-
-
-def _fpc_values(data: pd.DataFrame, column: str | None, role: str) -> np.ndarray | None:
-    if not column:
-        return None
-    values = cols.numeric(data[column], role)
-    bad = np.isnan(values) | (values < 0)
-    if bad.any():
-        raise InvalidInputError(
-            f"{role} column {column!r} is missing or negative in "
-            f"{cols.describe_rows(bad, data.index)}"
-        )
-    return values
-
-
-def _weights_from_fpc(
-    n: int,
-    strata: cols.Codes | None,
-    psu: np.ndarray | None,
-    ssu: np.ndarray | None,
-    fpc: np.ndarray | None,
-    fpc2: np.ndarray | None,
-) -> np.ndarray:
-    """Weights implied by the FPCs (R: probabilities n/N per stage), else 1."""
-    if fpc is None:
-        # R: "No weights or probabilities supplied, assuming equal probability".
-        return np.ones(n, dtype=np.float64)
-    s = np.zeros(n, dtype=np.int64) if strata is None else strata.codes.astype(np.int64)
-    units = np.arange(n) if psu is None else psu
-    sampsize = pd.Series(units).groupby(s).transform("nunique").to_numpy(dtype=np.float64)
-    is_popsize = bool((fpc > 1).any() or (fpc2 is not None and (fpc2 > 1).any()))
-    prob = sampsize / fpc if is_popsize else fpc.copy()
-    if ssu is not None and fpc2 is not None and psu is not None:
-        m = pd.Series(ssu).groupby(psu).transform("nunique").to_numpy(dtype=np.float64)
-        prob = prob * (m / fpc2 if is_popsize else fpc2)
-    with np.errstate(divide="ignore"):
-        w = 1.0 / prob
-    if not np.isfinite(w).all():
-        raise InvalidInputError("fpc implies zero sampling probability for some rows")
-    return np.ascontiguousarray(w)
 
 
 class ReplicateDesign(Design):

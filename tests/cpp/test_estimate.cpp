@@ -396,30 +396,30 @@ TEST(Design, ClustersMustBeNestedInStrata) {
 }  // namespace
 }  // namespace steppe
 
-// Design sorts rows by (stratum, psu, ssu), ties in row order: counting sorts for
+// Design sorts rows by (stratum, psu, psu2), ties in row order: counting sorts for
 // dense codes, a comparison sort for sparse ones; both must be that order.
 TEST(DesignOrder, SortsLikeAStableLexicographicSort) {
   std::mt19937 rng(11);
   for (const int32_t spread : {7, 1 << 28}) {  // dense codes, then sparse ones
     const size_t n = 2000;
     std::uniform_int_distribution<int32_t> code(0, spread);
-    std::vector<int32_t> strata(n), psu(n), ssu(n);
+    std::vector<int32_t> strata(n), psu(n), psu2(n);
     for (size_t i = 0; i < n; ++i) {
       psu[i] = code(rng);
-      strata[i] = psu[i] % 5;               // PSUs nested in strata
-      ssu[i] = psu[i] * 3 + code(rng) % 3;  // and SSUs in PSUs
+      strata[i] = psu[i] % 5;                // PSUs nested in strata
+      psu2[i] = psu[i] * 3 + code(rng) % 3;  // and psu2 units in PSUs
     }
     const std::vector<double> w(n, 1.0);
     steppe::DesignInput in;
     in.weights = w;
     in.strata = strata;
     in.psu = psu;
-    in.ssu = ssu;
+    in.psu2 = psu2;
     const steppe::Design d(in);
     std::vector<int32_t> want(n);
     std::iota(want.begin(), want.end(), 0);
     std::stable_sort(want.begin(), want.end(), [&](int32_t a, int32_t b) {
-      return std::tie(strata[a], psu[a], ssu[a]) < std::tie(strata[b], psu[b], ssu[b]);
+      return std::tie(strata[a], psu[a], psu2[a]) < std::tie(strata[b], psu[b], psu2[b]);
     });
     EXPECT_EQ(d.order(), want) << "code spread " << spread;
     for (size_t s = 0; s < n; ++s)

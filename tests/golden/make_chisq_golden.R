@@ -60,7 +60,15 @@ add <- function(dname, row, col, subset = NULL, replicate = NULL) {
   spec <- designs[[dname]]
   des <- spec$make()
   if (!is.null(replicate)) des <- as.svrepdesign(des, type = replicate)
-  if (!is.null(subset)) des <- des[des$variables[[subset$column]] == subset$equals, ]
+  if (!is.null(subset)) {
+    des <- des[des$variables[[subset$column]] == subset$equals, ]
+    # A subset keeps its factors' unused levels, and svychisq's svytable then has an
+    # empty row whose expected count is 0, making X^2 (and "F", "Chisq", ...) NaN,
+    # while its design-effect matrix already uses the levels present. steppe's table
+    # has the levels present: R's answer after droplevels (no change where every
+    # level occurs in the subset).
+    for (v in c(row, col)) des$variables[[v]] <- droplevels(des$variables[[v]])
+  }
   f <- as.formula(paste0("~`", row, "`+`", col, "`"))
   for (s in c("F", "Chisq", "Wald", "adjWald", "saddlepoint")) {
     r <- svychisq(f, des, statistic = s)
@@ -86,6 +94,8 @@ add("poll", "attitude_to_russia", "ethnicity", list(column = "wave", equals = "2
 add("poll", "side_supported", "age_group", list(column = "wave", equals = "2022-11"))
 add("apiclus2", "sch.wide", "stype")              # two-stage variance, 2 x 3
 add("apiclus2", "awards", "both")
+# a level absent from the subset (api00_band "800+" among sch.wide == "No")
+add("apistrat", "api00_band", "stype", list(column = "sch.wide", equals = "No"))
 
 # Replicate designs (svychisq.svyrep.design): the cell covariance from the replicates.
 add("apistrat", "api00_band", "stype", replicate = "JKn")

@@ -45,7 +45,7 @@ def test_contrast_matches_r(case: dict[str, Any]) -> None:
         case["variable"],
         case["by"],
         case["contrasts"],
-        level=case["level"],
+        category=case["level"],
         statistic=case["statistic"],
         denominator=case.get("denominator"),
     ).set_index("contrast")
@@ -79,7 +79,7 @@ def test_contrast_errors() -> None:
     d = design_of(case)
     with pytest.raises(sp.InvalidInputError, match="no domain"):
         d.contrast("api00", "stype", {"x": {"Z": 1}})
-    with pytest.raises(sp.InvalidInputError, match="level="):
+    with pytest.raises(sp.InvalidInputError, match="category="):
         d.contrast("sch.wide", "stype", {"x": {"E": 1, "H": -1}})
 
 

@@ -29,7 +29,7 @@ DATA_PATHS = {
     "kz_poll_simulated": ROOT / "python" / "steppe" / "datasets" / "data" / "kz_poll_simulated.csv",
 }
 # JSON files in tests/golden that are not estimate cases (owned by other tests)
-NOT_CASES = {"distributions.json", "weights.json", "chisq_sum.json"}  # read by the C++ tests
+NOT_CASES = {"distributions.json", "weights.json", "chisq_sum.json", "design.json"}  # C++ tests
 
 
 def load_cases() -> list[dict[str, Any]]:

@@ -65,7 +65,7 @@ def build_unweighted(b: dict[str, Any]) -> sp.ReplicateDesign:
     data = load_data(b["data"], b["filter"])
     if b["kind"] == "to_replicate":
         d = base_design(data, b["design"])
-        return d.to_replicate(b["type"], fay_rho=b["fay_rho"], mse=b["mse"])  # type: ignore[no-any-return]
+        return d.to_replicate(b["type"], rho=b["fay_rho"], mse=b["mse"])  # type: ignore[no-any-return]
     assert b["kind"] == "columns", b["kind"]
     reps = _read(b["replicate_csv"])
     assert len(reps) == len(data)
@@ -155,7 +155,7 @@ def test_logit_interval_with_a_replicate_share_of_zero() -> None:
 def test_to_replicate_weights_match_r(w: dict[str, Any]) -> None:
     data = load_data(w["data"], w["filter"])
     d = base_design(data, w["design"])
-    rd = d.to_replicate(w["type"], fay_rho=w["fay_rho"])
+    rd = d.to_replicate(w["type"], rho=w["fay_rho"])
     reps = rd.replicate_weights
     assert rd.summary()["type"] == w["r_type"]
     assert reps.shape == (len(data), len(w["rscales"]))
@@ -286,12 +286,12 @@ def test_to_replicate_bad_input() -> None:
         strat.to_replicate("JK1")
     for t in ("JKn", "BRR", "Fay"):
         with pytest.raises(sp.InvalidInputError, match="unstratified"):
-            clus.to_replicate(t, fay_rho=0.3)
-    with pytest.raises(sp.InvalidInputError, match="fay_rho"):
+            clus.to_replicate(t, rho=0.3)
+    with pytest.raises(sp.InvalidInputError, match="rho"):
         _scd().to_replicate("Fay")  # R would silently make BRR
     for rho in (-0.1, 1.0, "0.3"):
-        with pytest.raises(sp.InvalidInputError, match="fay_rho"):
-            _scd().to_replicate("Fay", fay_rho=rho)  # type: ignore[arg-type]
+        with pytest.raises(sp.InvalidInputError, match="rho"):
+            _scd().to_replicate("Fay", rho=rho)  # type: ignore[arg-type]
     with pytest.raises(sp.InvalidInputError, match="type must be"):
         clus.to_replicate("jackknife")
     for bad in (1, 2.5, True):

@@ -10,8 +10,10 @@
 //
 // Both states merge (threads, Dask partitions) and serialise to bytes. A
 // stratum whose PSUs were split between two states stays "partial" until merged.
+// partial.hpp is the public API over these pieces (slices, checks, finishing).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -56,6 +58,10 @@ struct DomainPlan {
   std::vector<double> spread_center;    ///< per domain: centre for the SRS variance (deff)
   std::vector<double> beta;             ///< calibrated designs: per cell x columns
   int64_t domains() const { return static_cast<int64_t>(domain_key.size()); }
+  /// Versioned bytes, so a plan made once can travel to the workers of scan 2.
+  std::string to_bytes() const;
+  /// Reads to_bytes' output; throws InvalidInput on anything else.
+  static DomainPlan from_bytes(std::string_view bytes);
 };
 
 /// Welford moments of PSU totals for the domains one stratum's PSUs touched.
@@ -84,9 +90,11 @@ struct SpreadState {
   std::vector<int64_t> strata_seen;    ///< per domain: strata with a z for it
   std::vector<int64_t> strata_ok;      ///< per domain: strata with a variance (lonely "average")
   std::vector<int32_t> lonely_strata;  ///< single-PSU strata met under "fail"
-  std::vector<int64_t> lonely_psus;    ///< PSUs with a single SSU met under "fail" (stage 2)
-  int64_t nan_stage2 = 0;              ///< stage-2 "average" with a lonely SSU (R gives NaN)
+  std::vector<int64_t> lonely_psus;    ///< PSUs with a single psu2 unit met under "fail" (stage 2)
+  int64_t nan_stage2 = 0;              ///< stage-2 "average" with a lonely psu2 unit (R gives NaN)
   std::vector<StratumMoments> partial;
+  uint64_t plan_fingerprint = 0;  ///< the plan it was scanned with (0: not recorded)
+  std::vector<int64_t> covered;   ///< PSU ranges [begin, end) scanned, as pairs
 
   SpreadState() = default;
   SpreadState(int64_t domains, int32_t cells);
@@ -98,6 +106,65 @@ struct SpreadState {
 /// Validates the request against the design (lengths, codes, values).
 void validate_request(const Design& design, const EstimateRequest& request);
 
+/// Each row's cell under a request: key * K + level for categorical variables,
+/// the key for numeric ones (key = mixed radix over the by codes), or -1 when
+/// the row is outside the subset or every domain, or its values are missing.
+/// Scan 1 and scan 2 find cells through this one rule.
+class RowCells {
+ public:
+  explicit RowCells(const EstimateRequest& request);
+  int64_t key_space() const { return key_space_; }
+  int32_t cells() const { return cells_; }
+  const std::vector<int64_t>& strides() const { return stride_; }
+  /// The cell of original row `row`; throws InvalidInput naming the row for a
+  /// code out of range or an infinite value.
+  int64_t operator()(size_t row) const {
+    int64_t key = 0;
+    return (*this)(row, key);
+  }
+  /// The cell of original row `row`, and its key when the cell is not -1.
+  int64_t operator()(size_t row, int64_t& key) const {
+    const EstimateRequest& q = *req_;
+    if (!q.subset.empty() && q.subset[row] == 0) return -1;
+    key = 0;
+    for (size_t j = 0; j < q.by.size(); ++j) {
+      const int32_t c = q.by[j][row];
+      if (c < 0) {
+        if (c != -1) fail("by", row, "negative code other than -1");
+        return -1;
+      }
+      if (c >= q.by_levels[j]) fail("by", row, "code beyond the number of levels");
+      key += c * stride_[j];
+    }
+    if (q.levels > 0) {
+      const int32_t level = q.codes[row];
+      if (level < 0) {
+        if (level != -1) fail("variable", row, "negative code other than -1");
+        return -1;
+      }
+      if (level >= cells_) fail("variable", row, "code beyond the number of levels");
+      return key * cells_ + level;
+    }
+    const double y = q.values[row];
+    if (std::isnan(y)) return -1;
+    if (!std::isfinite(y)) fail("variable", row, "infinite value");
+    if (ratio_) {
+      const double x = q.denominator[row];
+      if (std::isnan(x)) return -1;
+      if (!std::isfinite(x)) fail("denominator", row, "infinite value");
+    }
+    return key;
+  }
+
+ private:
+  [[noreturn]] static void fail(const char* what, size_t row, const char* problem);
+  const EstimateRequest* req_;
+  std::vector<int64_t> stride_;
+  int64_t key_space_ = 1;
+  int32_t cells_ = 1;
+  bool ratio_ = false;
+};
+
 /// Scan 1 over original rows [row_begin, row_end). Writes each row's cell, at
 /// the row's sorted position (Design::rank),
 /// (key * K + level for categorical variables, key for numeric ones; -1 when the
@@ -105,16 +172,23 @@ void validate_request(const Design& design, const EstimateRequest& request);
 DomainTotals accumulate_totals(const Design& design, const EstimateRequest& request,
                                int64_t row_begin, int64_t row_end, std::span<int32_t> cell_of_row);
 
+/// Scan 1 as above; each row's cell goes to cell_of_row at its sorted position
+/// and to slice_cells[row - row_begin] (either span may be empty: not written).
+DomainTotals accumulate_totals(const Design& design, const EstimateRequest& request,
+                               int64_t row_begin, int64_t row_end, std::span<int32_t> cell_of_row,
+                               std::span<int32_t> slice_cells);
+
 /// Fixes the domains (keys with a nonzero-weight row) and the linearisation centres.
 /// `inverse` is the design's calibration A^-1 (empty when not calibrated).
 DomainPlan plan_domains(const EstimateRequest& request, const DomainTotals& totals,
                         const std::vector<double>& inverse = {},
                         const Calibration* calibration = nullptr);
 
-/// Scan 2 over PSUs [psu_begin, psu_end) of the sorted design.
+/// Scan 2 over PSUs [psu_begin, psu_end) of the sorted design. cell_of_row[s -
+/// cells_first_row] is the cell of sorted row s.
 SpreadState accumulate_spread(const Design& design, const EstimateRequest& request,
                               const DomainPlan& plan, std::span<const int32_t> cell_of_row,
-                              int64_t psu_begin, int64_t psu_end);
+                              int64_t psu_begin, int64_t psu_end, int64_t cells_first_row = 0);
 
 /// Folds a complete stratum into the state (variance rules incl. lonely PSUs).
 void finish_stratum(const Design& design, const StratumMoments& moments, SpreadState& state);

@@ -1,5 +1,5 @@
 // A sampling design: strata, PSUs (and optionally second-stage units), finite
-// population corrections and weights, with the rows put in stratum / PSU / SSU
+// population corrections and weights, with the rows put in stratum / PSU / psu2
 // order once, so that every estimate afterwards is a sequential scan.
 #pragma once
 
@@ -41,22 +41,34 @@ struct CalibrationInput {
   bool active() const { return columns > 0; }
 };
 
+/// Column names for error messages (empty: the role alone, e.g. "fpc").
+struct DesignColumns {
+  std::string weights, strata, psu, psu2, fpc, fpc2;
+};
+
 /// Design columns in original row order. Codes are 0-based int32; the caller
-/// (the Python layer) factorises labels. PSU codes must already identify PSUs
-/// uniquely across strata, and SSU codes uniquely across PSUs.
+/// (the Python layer) factorises labels. PSU codes must identify PSUs uniquely
+/// across strata unless `nest`; psu2 codes are nested in PSUs (as R's svydesign).
 struct DesignInput {
-  std::span<const double> weights;      ///< sampling weights, finite and >= 0
+  /// Sampling weights, finite and >= 0. Empty: from fpc as R's svydesign (the
+  /// product over stages of N/n), or all 1 when there is no fpc.
+  std::span<const double> weights;
   std::span<const int32_t> strata;      ///< empty: a single stratum
   std::span<const int32_t> psu;         ///< empty: each row is its own PSU
-  std::span<const int32_t> ssu;         ///< empty: no second stage
-  std::span<const double> fpc;          ///< stage-1 population size per row; empty: none
-  std::span<const double> fpc2;         ///< stage-2 population size per row; empty: none
+  std::span<const int32_t> psu2;        ///< empty: no second stage
+  std::span<const double> fpc;          ///< stage-1 population size or fraction; empty: none
+  std::span<const double> fpc2;         ///< stage-2 population size or fraction; empty: none
   std::vector<std::string> stratum_labels;  ///< labels for messages, indexed by code
   std::vector<std::string> psu_labels;      ///< labels for messages, indexed by PSU code
   LonelyPsu lonely_psu = LonelyPsu::Fail;
   CalibrationInput calibration;
   /// Linear (GREG) calibration may leave negative weights, as R allows.
   bool allow_negative_weights = false;
+  /// Rows; -1: the length of the first column given (needed when none is).
+  int64_t rows = -1;
+  /// PSU ids repeat across strata (R's nest=TRUE): a PSU is a (stratum, psu) pair.
+  bool nest = false;
+  DesignColumns columns;
 };
 
 /// Calibration data in original row order (see CalibrationInput).
@@ -91,8 +103,10 @@ class Design {
   int32_t strata() const { return static_cast<int32_t>(stratum_psu_begin_.size()) - 1; }
   int64_t psus() const { return psu_count_; }
   bool rows_are_psus() const { return psu_row_begin_.empty(); }
-  bool has_second_stage() const { return !ssu_row_begin_.empty(); }
+  bool has_second_stage() const { return !psu2_row_begin_.empty(); }
   bool has_fpc() const { return has_fpc_; }
+  /// Strata were given (R's has.strata), even if only one.
+  bool has_strata() const { return has_strata_; }
   LonelyPsu lonely_psu() const { return lonely_; }
 
   /// Sorted position -> original row; empty when the input was already sorted.
@@ -109,9 +123,9 @@ class Design {
   const std::vector<int64_t>& psu_row_begin() const { return psu_row_begin_; }
   /// Stage-1 population size per stratum (+inf when there is no fpc).
   const std::vector<double>& stratum_popsize() const { return stratum_popsize_; }
-  /// Stage 2: SSU index range per PSU, first sorted row per SSU, population size per PSU.
-  const std::vector<int64_t>& psu_ssu_begin() const { return psu_ssu_begin_; }
-  const std::vector<int64_t>& ssu_row_begin() const { return ssu_row_begin_; }
+  /// Stage 2: psu2 index range per PSU, first sorted row per psu2, population size per PSU.
+  const std::vector<int64_t>& psu_psu2_begin() const { return psu_psu2_begin_; }
+  const std::vector<int64_t>& psu2_row_begin() const { return psu2_row_begin_; }
   const std::vector<double>& psu_popsize2() const { return psu_popsize2_; }
   const std::string& stratum_label(int32_t h) const { return stratum_labels_[static_cast<size_t>(h)]; }
   /// Label of the PSU at sorted index p (its code when no labels were given).
@@ -136,9 +150,13 @@ class Design {
 
  private:
   void set_calibration(const CalibrationInput& in);
+  void set_fpc(const DesignInput& in, const std::string& fpc_name, const std::string& fpc2_name);
+  void set_weights(const DesignInput& in, const std::string& fpc_name,
+                   const std::string& fpc2_name);
   int64_t rows_ = 0;
   int64_t psu_count_ = 0;
   bool has_fpc_ = false;
+  bool has_strata_ = false;
   LonelyPsu lonely_ = LonelyPsu::Fail;
   std::vector<int32_t> order_;
   std::vector<int32_t> rank_;
@@ -147,11 +165,12 @@ class Design {
   std::vector<int64_t> stratum_psu_begin_;
   std::vector<int64_t> psu_row_begin_;
   std::vector<double> stratum_popsize_;
-  std::vector<int64_t> psu_ssu_begin_;
-  std::vector<int64_t> ssu_row_begin_;
+  std::vector<int64_t> psu_psu2_begin_;
+  std::vector<int64_t> psu2_row_begin_;
   std::vector<double> psu_popsize2_;
   std::vector<std::string> stratum_labels_;
   std::vector<int32_t> psu_code_;  ///< per PSU index: its input code
+  bool nest_ = false;
   std::vector<std::string> psu_labels_;
   Calibration calibration_;
   std::shared_ptr<const ReplicateVariance> replicates_;

@@ -48,6 +48,15 @@ struct ReplicateVariance {
   /// taken over each domain's distinct patterns, and domains with the same set
   /// of patterns share one factorisation. Thread-safe (a lazily built cache).
   std::vector<double> domain_df(std::span<const int32_t> domain_of_row, int64_t domains) const;
+  /// Per row: the id of its replicate-weight pattern (rows with proportional
+  /// replicate weights share one; -1: zero in every replicate), numbered in order
+  /// of first appearance, so the same design gives the same ids anywhere. Built
+  /// once; thread-safe. pattern_count() ids in all.
+  std::span<const int32_t> row_patterns() const;
+  int32_t pattern_count() const;
+  /// domain_df from each domain's sorted, distinct pattern ids (partial states
+  /// carry these instead of rows).
+  std::vector<double> pattern_df(const std::vector<std::vector<int32_t>>& sets) const;
 
   ReplicateVariance();
   ReplicateVariance(ReplicateVariance&&) noexcept;
