@@ -15,7 +15,7 @@ void register_estimate(py::module_& m);
 void register_distributions(py::module_& m);
 void register_interval(py::module_& m);
 void register_json(py::module_& m);
-void register_calibrate(py::module_& m);
+void register_weighting(py::module_& m);
 void register_replicate_weights(py::module_& m);
 void register_tables(py::module_& m);
 void register_contrast(py::module_& m);

@@ -8,7 +8,7 @@ PYBIND11_MODULE(_core, m) {
   steppe::bindings::register_distributions(m);
   steppe::bindings::register_interval(m);
   steppe::bindings::register_json(m);
-  steppe::bindings::register_calibrate(m);
+  steppe::bindings::register_weighting(m);
   steppe::bindings::register_replicate_weights(m);
   steppe::bindings::register_tables(m);
   steppe::bindings::register_contrast(m);

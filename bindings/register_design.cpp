@@ -22,13 +22,8 @@ Design make_design(const std::optional<py::array>& weights, const std::optional<
                    const std::optional<py::array>& psu, const std::optional<py::array>& psu2,
                    const std::optional<py::array>& fpc, const std::optional<py::array>& fpc2,
                    std::vector<std::string> stratum_labels, std::vector<std::string> psu_labels,
-                   const std::string& lonely_psu, const std::optional<py::array>& cal_cell,
-                   const std::optional<py::array>& cal_matrix, int32_t cal_columns,
-                   const std::optional<py::array>& cal_base_weights,
-                   const std::optional<py::array>& cal_weights,
-                   const std::vector<py::array>& raking_levels,
-                   const std::vector<py::array>& raking_factors, bool allow_negative_weights,
-                   int64_t rows, bool nest, const std::map<std::string, std::string>& columns) {
+                   const std::string& lonely_psu, bool allow_negative_weights, int64_t rows,
+                   bool nest, const std::map<std::string, std::string>& columns) {
   DesignInput in;
   in.weights = view_or_empty<double>(weights, "weights");
   in.strata = view_or_empty<int32_t>(strata, "strata");
@@ -51,19 +46,6 @@ Design make_design(const std::optional<py::array>& weights, const std::optional<
     if (it == std::end(roles)) throw InvalidInput("columns: unknown design role '" + role + "'");
     *it->second = name;
   }
-  in.calibration.cell = view_or_empty<int32_t>(cal_cell, "calibration cells");
-  in.calibration.matrix = view_or_empty<double>(cal_matrix, "calibration matrix (flattened)");
-  in.calibration.columns = cal_columns;
-  in.calibration.base_weights = view_or_empty<double>(cal_base_weights, "calibration base weights");
-  in.calibration.calibrated_weights = view_or_empty<double>(cal_weights, "calibrated weights");
-  for (const auto& a : raking_levels) {
-    const auto v = view<int32_t>(a, "raking levels");
-    in.calibration.raking_levels.emplace_back(v.begin(), v.end());
-  }
-  for (const auto& a : raking_factors) {
-    const auto v = view<double>(a, "raking factors");
-    in.calibration.raking_factors.emplace_back(v.begin(), v.end());
-  }
   // Safe without the GIL: the arrays are kept alive by the caller's references
   // and the constructor copies what it keeps.
   py::gil_scoped_release release;
@@ -71,32 +53,6 @@ Design make_design(const std::optional<py::array>& weights, const std::optional<
 }
 
 }  // namespace
-
-Design reweight(const Design& base, const py::array& weights, const std::optional<py::array>& cal_cell,
-                const std::optional<py::array>& cal_matrix, int32_t cal_columns,
-                const std::optional<py::array>& cal_base_weights,
-                const std::optional<py::array>& cal_weights,
-                const std::vector<py::array>& raking_levels,
-                const std::vector<py::array>& raking_factors, bool allow_negative_weights) {
-  CalibrationInput cal;
-  cal.cell = view_or_empty<int32_t>(cal_cell, "calibration cells");
-  cal.matrix = view_or_empty<double>(cal_matrix, "calibration matrix (flattened)");
-  cal.columns = cal_columns;
-  cal.base_weights = view_or_empty<double>(cal_base_weights, "calibration base weights");
-  cal.calibrated_weights = view_or_empty<double>(cal_weights, "calibrated weights");
-  for (const auto& a : raking_levels) {
-    const auto v = view<int32_t>(a, "raking levels");
-    cal.raking_levels.emplace_back(v.begin(), v.end());
-  }
-  for (const auto& a : raking_factors) {
-    const auto v = view<double>(a, "raking factors");
-    cal.raking_factors.emplace_back(v.begin(), v.end());
-  }
-  const auto w = view<double>(weights, "weights");
-  // Safe without the GIL: as make_design.
-  py::gil_scoped_release release;
-  return base.reweighted(w, cal, allow_negative_weights);
-}
 
 Design with_replicates(const Design& base,
                        const py::array_t<double, py::array::f_style | py::array::forcecast>& weights,
@@ -129,10 +85,6 @@ void register_design(py::module_& m) {
            py::arg("psu") = py::none(), py::arg("psu2") = py::none(), py::arg("fpc") = py::none(),
            py::arg("fpc2") = py::none(), py::arg("stratum_labels") = std::vector<std::string>{},
            py::arg("psu_labels") = std::vector<std::string>{}, py::arg("lonely_psu") = "fail",
-           py::arg("cal_cell") = py::none(), py::arg("cal_matrix") = py::none(),
-           py::arg("cal_columns") = 0, py::arg("cal_base_weights") = py::none(),
-           py::arg("cal_weights") = py::none(), py::arg("raking_levels") = std::vector<py::array>{},
-           py::arg("raking_factors") = std::vector<py::array>{},
            py::arg("allow_negative_weights") = false, py::arg("rows") = -1, py::arg("nest") = false,
            py::arg("columns") = std::map<std::string, std::string>{})
       .def_property_readonly("rows", &Design::rows)
@@ -162,13 +114,6 @@ void register_design(py::module_& m) {
         return to_numpy(counts);
       })
       .def("stratum_popsizes", [](const Design& d) { return to_numpy(d.stratum_popsize()); })
-      .def("reweighted", &reweight, py::arg("weights"), py::arg("cal_cell") = py::none(),
-           py::arg("cal_matrix") = py::none(), py::arg("cal_columns") = 0,
-           py::arg("cal_base_weights") = py::none(), py::arg("cal_weights") = py::none(),
-           py::arg("raking_levels") = std::vector<py::array>{},
-           py::arg("raking_factors") = std::vector<py::array>{},
-           py::arg("allow_negative_weights") = false,
-           "The same design with new weights (and calibration), reusing its sort.")
       .def("with_replicates", &with_replicates, py::arg("weights"), py::arg("type"),
            py::arg("scale"), py::arg("rscales"), py::arg("mse") = false,
            py::arg("rho") = std::numeric_limits<double>::quiet_NaN(),

@@ -102,6 +102,15 @@ void check_rows(const CellTable& cells, std::span<const double> weights, const c
   }
 }
 
+void check_cell_weights(const CellTable& cells, std::span<const double> cell_weight,
+                        const char* what) {
+  if (cell_weight.size() != cells.size()) {
+    throw InvalidInput(std::string(what) + ": " + std::to_string(cell_weight.size()) +
+                       " cell weights for a cell table of " + std::to_string(cells.size()) +
+                       " cells");
+  }
+}
+
 }  // namespace
 
 CellTable build_cells(std::span<const double> weights, const std::vector<CodeColumn>& vars,
@@ -181,6 +190,16 @@ CellTable build_cells(std::span<const double> weights,
   return build_cells(weights, std::vector<CodeColumn>(vars.begin(), vars.end()), levels);
 }
 
+std::vector<double> cell_sums(const CellTable& cells, std::span<const double> weights) {
+  check_rows(cells, weights, "weighting");
+  std::vector<double> sums(cells.size(), 0.0);
+  // Row order, as build_cells sums them: the full sample's sums come out identical.
+  for (size_t i = 0; i < weights.size(); ++i) {
+    sums[static_cast<size_t>(cells.cell_of_row[i])] += weights[i];
+  }
+  return sums;
+}
+
 std::vector<double> apply_factors(const CellTable& cells, std::span<const double> weights,
                                   std::span<const double> g) {
   check_rows(cells, weights, "weighting");
@@ -197,7 +216,14 @@ std::vector<double> apply_factors(const CellTable& cells, std::span<const double
 // error (partial = FALSE), and each row's weight is multiplied by Pop.Freq/Freq.
 PostStratifyResult post_stratify(const CellTable& cells, std::span<const double> weights,
                                  const PopulationCells& population, const LevelLabels& labels) {
+  return post_stratify(cells, cells.weight, weights, population, labels);
+}
+
+PostStratifyResult post_stratify(const CellTable& cells, std::span<const double> cell_weight,
+                                 std::span<const double> weights, const PopulationCells& population,
+                                 const LevelLabels& labels) {
   check_rows(cells, weights, "poststratify");
+  check_cell_weights(cells, cell_weight, "poststratify");
   const size_t vars = cells.variables();
   if (population.levels.size() != vars) {
     throw InvalidInput("poststratify: the population has " +
@@ -245,7 +271,7 @@ PostStratifyResult post_stratify(const CellTable& cells, std::span<const double>
   }
   std::vector<std::string> only_sample, zero_weight;
   for (size_t c = 0; c < cells.size(); ++c) {
-    if (cells.weight[c] == 0) {
+    if (cell_weight[c] == 0) {
       // R: a sample count of 0 is "absent from the sample".
       if (pop[c] > 0) {
         only_population.push_back(cell_name(labels, cell_codes(cells, c)));
@@ -274,7 +300,7 @@ PostStratifyResult post_stratify(const CellTable& cells, std::span<const double>
   }
   PostStratifyResult r;
   r.g.resize(cells.size());
-  for (size_t c = 0; c < cells.size(); ++c) r.g[c] = pop[c] / cells.weight[c];
+  for (size_t c = 0; c < cells.size(); ++c) r.g[c] = pop[c] / cell_weight[c];
   r.weights = apply_factors(cells, weights, r.g);
   return r;
 }
@@ -290,7 +316,14 @@ PostStratifyResult post_stratify(const CellTable& cells, std::span<const double>
 RakeResult rake(const CellTable& cells, std::span<const double> weights,
                 const std::vector<std::span<const double>>& totals, const RakeOptions& options,
                 const LevelLabels& labels) {
+  return rake(cells, cells.weight, weights, totals, options, labels);
+}
+
+RakeResult rake(const CellTable& cells, std::span<const double> cell_weight,
+                std::span<const double> weights, const std::vector<std::span<const double>>& totals,
+                const RakeOptions& options, const LevelLabels& labels) {
   check_rows(cells, weights, "rake");
+  check_cell_weights(cells, cell_weight, "rake");
   const size_t margins = cells.variables();
   if (margins == 0) throw InvalidInput("rake: no margins given");
   if (totals.size() != margins) {
@@ -322,7 +355,7 @@ RakeResult rake(const CellTable& cells, std::span<const double> weights,
     std::vector<char> seen(sample.size(), 0);
     for (size_t c = 0; c < k; ++c) {
       const auto l = static_cast<size_t>(cells.level[m][c]);
-      sample[l] += cells.weight[c];
+      sample[l] += cell_weight[c];
       seen[l] = 1;
     }
     std::vector<std::string> only_sample, only_population, zero_weight;
@@ -354,7 +387,8 @@ RakeResult rake(const CellTable& cells, std::span<const double> weights,
   for (const double w : weights) wsum += w;
   r.tolerance = options.epsilon < 1 ? options.epsilon * static_cast<double>(wsum) : options.epsilon;
   std::vector<double> g(k, 1.0);
-  std::vector<double> old(cells.weight);  // svytable(ff, design) before raking
+  // svytable(ff, design) before raking.
+  std::vector<double> old(cell_weight.begin(), cell_weight.end());
   std::vector<double> now(k);
   std::vector<std::vector<double>> margin_g(margins);
   std::vector<double> sample;
@@ -364,7 +398,7 @@ RakeResult rake(const CellTable& cells, std::span<const double> weights,
       const std::span<const double> target = totals[m];
       sample.assign(target.size(), 0.0);
       for (size_t c = 0; c < k; ++c) {
-        sample[static_cast<size_t>(cells.level[m][c])] += cells.weight[c] * g[c];
+        sample[static_cast<size_t>(cells.level[m][c])] += cell_weight[c] * g[c];
       }
       // reweight = Pop.Freq / Freq per level; prob <- prob / reweight[index].
       for (size_t c = 0; c < k; ++c) {
@@ -375,7 +409,7 @@ RakeResult rake(const CellTable& cells, std::span<const double> weights,
     }
     double delta = 0;
     for (size_t c = 0; c < k; ++c) {
-      now[c] = cells.weight[c] * g[c];
+      now[c] = cell_weight[c] * g[c];
       delta = std::max(delta, std::abs(old[c] - now[c]));
     }
     r.change = delta;
@@ -392,7 +426,7 @@ RakeResult rake(const CellTable& cells, std::span<const double> weights,
     const std::span<const double> target = totals[m];
     sample.assign(target.size(), 0.0);
     for (size_t c = 0; c < k; ++c) {
-      sample[static_cast<size_t>(cells.level[m][c])] += cells.weight[c] * g[c];
+      sample[static_cast<size_t>(cells.level[m][c])] += cell_weight[c] * g[c];
     }
     double err = 0;
     for (size_t l = 0; l < target.size(); ++l) err = std::max(err, std::abs(target[l] - sample[l]));

@@ -15,9 +15,12 @@ namespace steppe {
 // outside; the weights just set to a bound are "inside" on the next round and
 // take a share too, so a bound can be crossed again and trimmed again.
 TrimResult trim_weights(std::span<const double> weights, double lower, double upper, bool strict) {
-  if (std::isnan(lower) || std::isnan(upper) || lower > upper) {
+  if (std::isnan(lower) || std::isnan(upper)) {
+    throw InvalidInput("trim: the bounds must be numbers (use -inf / inf for no bound)");
+  }
+  if (lower > upper) {
     std::ostringstream msg;
-    msg << "trim: lower (" << lower << ") must be <= upper (" << upper << ")";
+    msg << "trim: lower (" << lower << ") is above upper (" << upper << ")";
     throw InvalidInput(msg.str());
   }
   for (size_t i = 0; i < weights.size(); ++i) {
@@ -38,6 +41,7 @@ TrimResult trim_weights(std::span<const double> weights, double lower, double up
       outside[i] = w[i] < lower || w[i] > upper;
       n_out += static_cast<size_t>(outside[i]);
     }
+    if (r.rounds == 0) r.trimmed = static_cast<int64_t>(n_out);
     if (n_out == 0) break;
     if (r.rounds == kMaxRounds) {
       std::ostringstream msg;

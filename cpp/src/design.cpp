@@ -648,6 +648,13 @@ void Design::set_calibration(const CalibrationInput& in) {
 
 Design Design::reweighted(std::span<const double> weights, const CalibrationInput& calibration,
                           bool allow_negative_weights) const {
+  Design out = with_weights(weights, allow_negative_weights);
+  out.calibration_ = Calibration{};
+  out.set_calibration(calibration);
+  return out;
+}
+
+Design Design::with_weights(std::span<const double> weights, bool allow_negative_weights) const {
   if (static_cast<int64_t>(weights.size()) != rows_) {
     throw InvalidInput("new weights have " + std::to_string(weights.size()) +
                        " rows but the design has " + std::to_string(rows_));
@@ -663,8 +670,6 @@ Design Design::reweighted(std::span<const double> weights, const CalibrationInpu
   for (size_t s = 0; s < out.weight_sorted_.size(); ++s) {
     out.weight_sorted_[s] = weights[order_.empty() ? s : static_cast<size_t>(order_[s])];
   }
-  out.calibration_ = Calibration{};
-  out.set_calibration(calibration);
   return out;
 }
 

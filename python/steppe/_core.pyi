@@ -20,13 +20,6 @@ class Design:
         stratum_labels: list[str] = ...,
         psu_labels: list[str] = ...,
         lonely_psu: str = "fail",
-        cal_cell: npt.NDArray[np.int32] | None = None,
-        cal_matrix: npt.NDArray[np.float64] | None = None,
-        cal_columns: int = 0,
-        cal_base_weights: npt.NDArray[np.float64] | None = None,
-        cal_weights: npt.NDArray[np.float64] | None = None,
-        raking_levels: list[npt.NDArray[np.int32]] = ...,
-        raking_factors: list[npt.NDArray[np.float64]] = ...,
         allow_negative_weights: bool = False,
         rows: int = -1,
         nest: bool = False,
@@ -52,18 +45,6 @@ class Design:
     def lonely_psu(self) -> str: ...
     def stratum_psu_counts(self) -> npt.NDArray[np.int64]: ...
     def stratum_popsizes(self) -> npt.NDArray[np.float64]: ...
-    def reweighted(
-        self,
-        weights: npt.NDArray[np.float64],
-        cal_cell: npt.NDArray[np.int32] | None = None,
-        cal_matrix: npt.NDArray[np.float64] | None = None,
-        cal_columns: int = 0,
-        cal_base_weights: npt.NDArray[np.float64] | None = None,
-        cal_weights: npt.NDArray[np.float64] | None = None,
-        raking_levels: list[npt.NDArray[np.int32]] = ...,
-        raking_factors: list[npt.NDArray[np.float64]] = ...,
-        allow_negative_weights: bool = False,
-    ) -> Design: ...
     def with_replicates(
         self,
         weights: npt.NDArray[np.float64],
@@ -304,42 +285,71 @@ def effective_sample_size(p: _ArrayLike, var: _ArrayLike, n_rows: _ArrayLike) ->
 
 _Codes = npt.NDArray[np.int8] | npt.NDArray[np.int16] | npt.NDArray[np.int32]
 
-def build_cells(
-    weights: npt.NDArray[np.float64], codes: list[_Codes], levels: list[int]
-) -> dict[str, Any]: ...
+class WeightingReport:
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def iterations(self) -> int: ...
+    @property
+    def converged(self) -> bool: ...
+    @property
+    def change(self) -> float: ...
+    @property
+    def tolerance(self) -> float: ...
+    @property
+    def margin_errors(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def kept_columns(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def cells(self) -> int: ...
+    @property
+    def trimmed(self) -> int: ...
+
+_Weighted = tuple[Design, WeightingReport]
+
 def poststratify(
-    weights: npt.NDArray[np.float64],
+    design: Design,
     codes: list[_Codes],
     levels: list[int],
     population_codes: list[npt.NDArray[np.int32]],
     population_counts: npt.NDArray[np.float64],
     labels: list[list[str]] = ...,
-) -> dict[str, Any]: ...
+    threads: int = 0,
+    replicate_names: list[str] = ...,
+) -> _Weighted: ...
 def rake(
-    weights: npt.NDArray[np.float64],
+    design: Design,
     codes: list[_Codes],
     levels: list[int],
     totals: list[npt.NDArray[np.float64]],
     maxit: int = 10,
     epsilon: float = 1.0,
+    names: list[str] = ...,
     labels: list[list[str]] = ...,
-) -> dict[str, Any]: ...
+    threads: int = 0,
+    replicate_names: list[str] = ...,
+) -> _Weighted: ...
 def calibrate(
-    weights: npt.NDArray[np.float64],
+    design: Design,
     matrix: npt.NDArray[np.float64],
     totals: npt.NDArray[np.float64],
-    cell_of_row: npt.NDArray[np.int32] | None = None,
     calfun: str = "linear",
     lower: float = ...,
     upper: float = ...,
     maxit: int = 50,
-    epsilon: float | npt.NDArray[np.float64] = 1e-07,
-    trim_lower: float = ...,
-    trim_upper: float = ...,
-) -> dict[str, Any]: ...
-def trim_weights(
-    weights: npt.NDArray[np.float64], lower: float = ..., upper: float = ..., strict: bool = False
-) -> dict[str, Any]: ...
+    epsilon: float = 1e-07,
+    threads: int = 0,
+    replicate_names: list[str] = ...,
+) -> _Weighted: ...
+def trim(
+    design: Design,
+    lower: float = ...,
+    upper: float = ...,
+    strict: bool = False,
+    threads: int = 0,
+    replicate_names: list[str] = ...,
+) -> _Weighted: ...
 
 # replicate weights (bindings/register_replicate_weights.cpp)
 class ReplicateWeights:

@@ -153,7 +153,6 @@ def _replicate_state(state: DesignState, result: _core.ReplicateWeights) -> Desi
     return state.replace(
         core=core,
         spec=spec,
-        calibration=None,
         cache=dict(state.cache),
     )
 

@@ -69,9 +69,6 @@ class DesignState:
     base_weights: np.ndarray | None = None
     mask: np.ndarray | None = None
     threads: int = 0
-    #: What the variance needs of a calibration (post-strata, raking, GREG), kept
-    #: to re-apply after trimming; None when not calibrated.
-    calibration: dict[str, Any] | None = None
     cache: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def replace(self, **changes: Any) -> DesignState:

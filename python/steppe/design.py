@@ -610,9 +610,11 @@ class Design:
         """Trim weights into [lower, upper], as R's ``trimWeights``.
 
         Weights outside the bounds are set to the bound and the amount trimmed is
-        shared equally among the weights inside, so the total is kept. With
-        ``strict=True`` this repeats until no weight is outside. A calibrated
-        design keeps its calibration residuals in the variance, as in R.
+        shared equally among the weights inside, so the total is kept. When every
+        weight is outside, each is set to its bound and the total changes, as in R.
+        With ``strict=True`` this repeats until no weight is outside (an error if
+        it cannot settle). A calibrated design keeps its calibration residuals in
+        the variance, as in R.
 
         Examples
         --------

@@ -181,8 +181,15 @@ TEST(CalibrateGolden, Calibrate) {
 TEST(CalibrateGolden, Trim) {
   for (const auto& c : golden()["trim"]) {
     const std::string name = c["name"];
-    const TrimResult r = trim_weights(doubles(c["weights"]), bound(c["lower"], -kInf),
-                                      bound(c["upper"], kInf), c["strict"].get<bool>());
+    const auto w = doubles(c["weights"]);
+    const double lower = bound(c["lower"], -kInf), upper = bound(c["upper"], kInf);
+    const bool strict = c["strict"].get<bool>();
+    if (c["r_error"].get<bool>()) {
+      // R recurses until its stack runs out: the bounds cannot hold the total.
+      EXPECT_THROW(trim_weights(w, lower, upper, strict), NotEstimable) << name;
+      continue;
+    }
+    const TrimResult r = trim_weights(w, lower, upper, strict);
     expect_close(r.weights, doubles(c["expected"]), "trim " + name);
   }
 }

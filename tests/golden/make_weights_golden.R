@@ -19,7 +19,8 @@
 #                   calfun, lower, upper, maxit, epsilon, trim_lower, trim_upper,
 #                   cell_vars (codes of the categorical auxiliaries, when all are
 #                   categorical, else []), expected, r_iter, converged}]
-#   trim:         [{name, weights, lower, upper, strict, expected}]
+#   trim:         [{name, weights, lower, upper, strict, expected (null where R fails),
+#                   r_error}]
 # Infinite bounds are written as null. Numbers carry 15 significant digits (jsonlite).
 
 suppressPackageStartupMessages({
@@ -218,15 +219,21 @@ calibrate_cases <- list(
 # trimWeights
 # ---------------------------------------------------------------------------------
 dclus1g <- calibrate(dclus1, ~stype + api99, api99)
+# R fails (r_error, expected null) where strict trimming cannot settle: bounds
+# that cannot hold the weights' total make trimWeights recurse until R's stack
+# runs out; steppe reports NotEstimable.
 trim_case <- function(name, design, lower = -Inf, upper = Inf, strict = FALSE) {
+  r <- tryCatch(unname(weights(trimWeights(design, lower = lower, upper = upper,
+                                           strict = strict))),
+                error = function(e) NULL)
   list(
     name = name,
     weights = unname(weights(design)),
     lower = num(lower),
     upper = num(upper),
     strict = strict,
-    expected = unname(weights(trimWeights(design, lower = lower, upper = upper,
-                                          strict = strict)))
+    expected = if (is.null(r)) NA else r,
+    r_error = is.null(r)
   )
 }
 trim_cases <- list(
@@ -235,7 +242,14 @@ trim_cases <- list(
   trim_case("dclus1g_upper_40", dclus1g, upper = 40),
   trim_case("apistrat_upper_40_strict", dstrat, upper = 40, strict = TRUE),
   trim_case("apistrat_lower_20", dstrat, lower = 20),
-  trim_case("apistrat_untouched", dstrat, lower = 1, upper = 100)
+  trim_case("apistrat_untouched", dstrat, lower = 1, upper = 100),
+  # Every weight outside the bounds (E above, H and M below): each is set to its
+  # bound and nothing is shared, so the total changes (R's sum(!outside) is 0).
+  trim_case("apistrat_all_outside", dstrat, lower = 30, upper = 40),
+  trim_case("apistrat_all_outside_strict", dstrat, lower = 30, upper = 40, strict = TRUE),
+  trim_case("apistrat_all_above_strict", dstrat, upper = 10, strict = TRUE),
+  # 200 weights of at most 25 cannot hold apistrat's total of 6194.
+  trim_case("apistrat_strict_unsettled", dstrat, upper = 25, strict = TRUE)
 )
 
 out <- list(

@@ -41,6 +41,11 @@ CellTable build_cells(std::span<const double> weights,
                       const std::vector<std::span<const int32_t>>& vars,
                       const std::vector<int32_t>& levels);
 
+/// Per cell: the sum of its rows' weights (summed in row order, as build_cells
+/// does): the cell table of another set of weights over the same cells, such
+/// as a replicate column's.
+std::vector<double> cell_sums(const CellTable& cells, std::span<const double> weights);
+
 /// Per row: weights[i] * g[cell_of_row[i]].
 std::vector<double> apply_factors(const CellTable& cells, std::span<const double> weights,
                                   std::span<const double> g);
@@ -69,6 +74,11 @@ struct PostStratifyResult {
 /// cell whose weights sum to 0.
 PostStratifyResult post_stratify(const CellTable& cells, std::span<const double> weights,
                                  const PopulationCells& population, const LevelLabels& labels = {});
+/// The same for weights whose per-cell sums are cell_weight (cell_sums of
+/// weights): a replicate column post-stratified over the full sample's cells.
+PostStratifyResult post_stratify(const CellTable& cells, std::span<const double> cell_weight,
+                                 std::span<const double> weights, const PopulationCells& population,
+                                 const LevelLabels& labels = {});
 
 struct RakeOptions {
   int32_t maxit = 10;    ///< R: control$maxit
@@ -97,6 +107,10 @@ struct RakeResult {
 RakeResult rake(const CellTable& cells, std::span<const double> weights,
                 const std::vector<std::span<const double>>& totals, const RakeOptions& options = {},
                 const LevelLabels& labels = {});
+/// The same for weights whose per-cell sums are cell_weight (cell_sums of weights).
+RakeResult rake(const CellTable& cells, std::span<const double> cell_weight,
+                std::span<const double> weights, const std::vector<std::span<const double>>& totals,
+                const RakeOptions& options = {}, const LevelLabels& labels = {});
 
 /// R's calibration distances (survey::cal.linear, cal.raking, cal.logit).
 enum class CalFun { Linear, Raking, Logit };
@@ -141,12 +155,17 @@ CalibrateResult calibrate(std::span<const double> matrix, int32_t columns,
 
 struct TrimResult {
   std::vector<double> weights;
-  int32_t rounds = 0;  ///< times a weight was outside the bounds and trimmed
+  int32_t rounds = 0;   ///< times a weight was outside the bounds and trimmed
+  int64_t trimmed = 0;  ///< weights outside the bounds at the start
 };
 
 /// R's trimWeights.survey.design2: weights outside [lower, upper] are set to
 /// the bound and the amount trimmed is shared equally among the weights that
-/// were inside; strict repeats until none is outside (R recurses).
+/// were inside (when every weight is outside, none is: the total changes, as
+/// in R); strict repeats until none is outside (R recurses). InvalidInput for
+/// lower > upper or a non-finite weight; NotEstimable when strict trimming
+/// does not settle (bounds that cannot hold the total: R recurses until its
+/// stack runs out).
 TrimResult trim_weights(std::span<const double> weights, double lower, double upper,
                         bool strict = false);
 

@@ -98,6 +98,9 @@ class Design {
   /// weighting steps reuse the sort instead of redoing it.
   Design reweighted(std::span<const double> weights, const CalibrationInput& calibration,
                     bool allow_negative_weights) const;
+  /// The same design, calibration included, with new weights (trimming a
+  /// calibrated design keeps its calibration residuals, as R keeps postStrata).
+  Design with_weights(std::span<const double> weights, bool allow_negative_weights) const;
 
   int64_t rows() const { return rows_; }
   int32_t strata() const { return static_cast<int32_t>(stratum_psu_begin_.size()) - 1; }
