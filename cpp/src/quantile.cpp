@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "steppe/accumulate.hpp"
 #include "steppe/distributions.hpp"
 #include "steppe/errors.hpp"
 #include "steppe/estimate.hpp"
@@ -23,6 +24,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kNoLimit =
     "review: no quantile at a limit of the CDF interval (R gives NaN there)";
+constexpr const char* kNoDf = "suppress: no degrees of freedom (domain within one PSU per stratum)";
 
 /// A double as Python's repr() writes it (shortest round trip), for messages.
 std::string repr(double v) {
@@ -81,28 +83,21 @@ struct Domains {
   std::span<const int32_t> rows_of(size_t d) const { return {rows.data() + begin[d], size(d)}; }
 };
 
-void check_request(const Design& design, const QuantileRequest& req) {
-  const size_t rows = static_cast<size_t>(design.rows());
-  auto check_len = [&](size_t size, const std::string& what) {
-    if (size != rows) {
-      throw InvalidInput(what + " has " + std::to_string(size) + " rows but the design has " +
-                         std::to_string(rows));
-    }
-  };
-  check_len(req.values.size(), "column '" + req.variable + "'");
-  if (!req.subset.empty()) check_len(req.subset.size(), "subset");
-  if (req.by.size() != req.by_levels.size())
-    throw InvalidInput("by and by_levels differ in length");
-  double space = 1;
-  for (size_t j = 0; j < req.by.size(); ++j) {
-    check_len(req.by[j].size(), "by");
-    if (req.by_levels[j] < 1) throw InvalidInput("each by variable needs at least one level");
-    space *= req.by_levels[j];
-  }
-  if (space > static_cast<double>(1 << 30)) {
-    throw InvalidInput(
-        "too many combinations of by levels for direct indexing; combine them first");
-  }
+/// The engine's request behind the quantiles: the variable's rows and the
+/// domains (the CDF passes add the 0/1 codes, the interval and the df).
+EstimateRequest domain_request(const QuantileRequest& req) {
+  EstimateRequest er;
+  er.statistic = Statistic::Mean;
+  er.values = req.values;
+  er.by = req.by;
+  er.by_levels = req.by_levels;
+  er.subset = req.subset;
+  er.threads = req.threads;
+  return er;
+}
+
+void check_request(const Design& design, const QuantileRequest& req, const EstimateRequest& er) {
+  validate_request(design, er);  // lengths, by levels, the key space
   if (req.probs.empty()) throw InvalidInput("probs must be in [0, 1], got []");
   for (double p : req.probs) {
     if (!(p >= 0 && p <= 1)) throw InvalidInput("probs must be in [0, 1], got " + repr(p));
@@ -128,44 +123,21 @@ void check_request(const Design& design, const QuantileRequest& req) {
   }
 }
 
-/// One pass over the rows: each valid row's domain key, then the rows bucketed
-/// by key (a counting sort when the key space is small, else a stable sort).
-Domains group_rows(const Design& design, const QuantileRequest& req) {
+/// One pass over the rows: each valid row's domain key (the engine's RowCells:
+/// in the subset, a value, every by code), then the rows bucketed by key (a
+/// counting sort when the key space is small, else a stable sort).
+Domains group_rows(const Design& design, const EstimateRequest& er) {
   const size_t rows = static_cast<size_t>(design.rows());
   const auto& w = design.weights();
-  std::vector<int64_t> stride(req.by.size());
-  int64_t space = 1;
-  for (size_t j = req.by.size(); j-- > 0;) {
-    stride[j] = space;
-    space *= req.by_levels[j];
-  }
+  const RowCells cell_of(er);
+  const int64_t space = cell_of.key_space();
   Domains dom;
   dom.valid.assign(rows, 0);
   std::vector<std::pair<int64_t, int32_t>> keyed;  // (key, row), valid rows in row order
   keyed.reserve(rows);
   for (size_t r = 0; r < rows; ++r) {
-    if (!req.subset.empty() && req.subset[r] == 0) continue;
-    const double x = req.values[r];
-    if (std::isnan(x)) continue;
-    if (std::isinf(x)) {
-      throw InvalidInput("column '" + req.variable + "' has an infinite value in row " +
-                         std::to_string(r));
-    }
-    int64_t key = 0;
-    bool in = true;
-    for (size_t j = 0; j < req.by.size(); ++j) {
-      const int32_t c = req.by[j][r];
-      if (c < -1 || c >= req.by_levels[j]) {
-        throw InvalidInput("by codes: row " + std::to_string(r) + " has code " + std::to_string(c) +
-                           " outside -1 .. " + std::to_string(req.by_levels[j] - 1));
-      }
-      if (c < 0) {
-        in = false;
-        break;
-      }
-      key += c * stride[j];
-    }
-    if (!in) continue;
+    const int64_t key = cell_of(r);  // numeric variable: the cell is the domain key
+    if (key < 0) continue;
     dom.valid[r] = 1;
     keyed.emplace_back(key, static_cast<int32_t>(r));
   }
@@ -249,9 +221,10 @@ double bound(const WeightedQuantile& q, double p) {
 }  // namespace
 
 QuantileResult quantile(const Design& design, const QuantileRequest& req) {
-  check_request(design, req);
+  EstimateRequest er = domain_request(req);
+  check_request(design, req, er);
   const ReplicateVariance* rv = design.replicates();
-  Domains dom = group_rows(design, req);
+  Domains dom = group_rows(design, er);
   const size_t D = dom.count();
   if (D == 0) {
     throw NotEstimable("column '" + req.variable +
@@ -278,11 +251,11 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
   res.probs = static_cast<int32_t>(P);
   res.by_count = static_cast<int32_t>(req.by.size());
   res.domain_codes.resize(D * req.by.size());
+  const std::vector<int64_t> stride = RowCells(er).strides();
   for (size_t d = 0; d < D; ++d) {
-    int64_t key = dom.key[d];
-    for (size_t j = req.by.size(); j-- > 0;) {
-      res.domain_codes[d * req.by.size() + j] = static_cast<int32_t>(key % req.by_levels[j]);
-      key /= req.by_levels[j];
+    for (size_t j = 0; j < req.by.size(); ++j) {
+      res.domain_codes[d * req.by.size() + j] =
+          static_cast<int32_t>((dom.key[d] / stride[j]) % req.by_levels[j]);
     }
   }
   res.prob.resize(cells);
@@ -321,14 +294,10 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
   std::vector<double> cdf_low(cells), cdf_high(cells), df_design(D, kNaN);
   if (req.ci != QuantileCi::Quantile) {
     std::vector<int8_t> below(w.size(), -1);
-    EstimateRequest er;
-    er.statistic = Statistic::Mean;
+    er.values = {};
     er.codes = CodeColumn(std::span<const int8_t>(below));
     er.levels = 2;
-    er.by = req.by;
-    er.by_levels = req.by_levels;
     er.subset = dom.valid;
-    er.threads = req.threads;
     er.ci = req.ci == QuantileCi::Beta     ? "beta"
             : req.ci == QuantileCi::XLogit ? "xlogit"
             : req.ci == QuantileCi::Asin   ? "asin"
@@ -359,14 +328,7 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
     // replicate weights minus 1 (or svrepdesign's degf=).
     df_design = rv->domain_df(dom.domain_of_row, static_cast<int64_t>(D));
   }
-  for (size_t c = 0; c < cells; ++c) {
-    res.df[c] = req.df ? *req.df : df_design[c / P];
-    if (!(res.df[c] > 0)) {
-      throw InvalidInput("quantile: a domain has " + repr(res.df[c]) +
-                         " design degrees of freedom (its rows span too few PSUs or replicates); "
-                         "pass df=math.inf or a positive number");
-    }
-  }
+  for (size_t c = 0; c < cells; ++c) res.df[c] = req.df ? *req.df : df_design[c / P];
 
   // ci = "quantile" (R's repCI): the quantile under every replicate's weights.
   std::vector<double> rep_se;
@@ -390,6 +352,11 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
   // Woodruff (1952): the CDF interval's limits mapped back through the rule;
   // se = (upper - lower) / (2 t) as R's svyquantile (survey 4.x).
   for (size_t c = 0; c < cells; ++c) {
+    if (!(res.df[c] > 0)) {  // R: qt(, df = 0) is NaN, and so are the se and the limits
+      res.se[c] = res.ci_low[c] = res.ci_high[c] = kNaN;
+      res.flag[c] = kNoDf;
+      continue;
+    }
     const double crit = qt(1 - (1 - req.level) / 2, res.df[c]);
     double low, high, se;
     if (req.ci == QuantileCi::Quantile) {

@@ -392,6 +392,30 @@ TEST(QuantileGolden, ReplicateQuantilesMatchR) {
   EXPECT_EQ(checked, 3);
 }
 
+TEST(Quantile, ADomainWithoutDegreesOfFreedomHasNaNLimitsAsR) {
+  // Domain 0 lies in PSU 0 alone: R's degf of the domain is 1 PSU - 1 stratum = 0,
+  // qt(, 0) is NaN, so R's se and limits are NaN; domain 1 spans PSUs 1 and 2.
+  const std::vector<double> w{1, 1, 1, 1, 1, 1}, x{1, 2, 3, 4, 5, 6};
+  const std::vector<int32_t> psu{0, 0, 1, 1, 2, 2}, by{0, 0, 1, 1, 1, 1};
+  DesignInput in;
+  in.weights = w;
+  in.psu = psu;
+  const Design design(in);
+  QuantileRequest req;
+  req.values = x;
+  req.probs = {0.5};
+  req.by = {CodeColumn(by)};
+  req.by_levels = {2};
+  const QuantileResult res = quantile(design, req);
+  ASSERT_EQ(res.domains, 2);
+  EXPECT_EQ(res.estimate[0], 1.0);  // math: cumw 1, 2 of W = 2 reaches 0.5 at x = 1
+  EXPECT_EQ(res.df[0], 0.0);
+  EXPECT_TRUE(std::isnan(res.se[0]) && std::isnan(res.ci_low[0]) && std::isnan(res.ci_high[0]));
+  EXPECT_EQ(res.flag[0].rfind("suppress", 0), 0u) << res.flag[0];
+  EXPECT_EQ(res.df[1], 1.0);
+  EXPECT_EQ(res.flag[1].rfind("suppress", 0), std::string::npos) << res.flag[1];
+}
+
 TEST(Quantile, ErrorsNameTheProblem) {
   const std::vector<double> w{1, 2, 1, 2}, x{1, 2, 3, 4};
   DesignInput in;

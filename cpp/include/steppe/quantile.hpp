@@ -104,7 +104,9 @@ struct QuantileResult {
   std::vector<double> df;          ///< per cell: df of t
   std::vector<int64_t> n;          ///< per cell: rows of the domain with a value
   std::vector<double> weight_sum;  ///< per cell: the domain's sum of weights
-  std::vector<std::string> flag;   ///< per cell: "" or why the row needs review
+  /// per cell: "", "review: ..." (a CDF limit outside [0, 1]: no quantile there,
+  /// as R) or "suppress: ..." (no degrees of freedom: se and limits NaN, as R)
+  std::vector<std::string> flag;
 };
 
 /// Quantiles of the request for every domain. The rows are grouped by domain
