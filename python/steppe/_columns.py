@@ -174,15 +174,6 @@ def design_codes(data: pd.DataFrame, names: Sequence[str], role: str) -> Codes:
     return Codes(np.ascontiguousarray(codes.astype(np.int32)), labels)
 
 
-def pair_codes(outer: Codes, inner: Codes) -> Codes:
-    """Codes of (outer, inner) pairs, R's interaction() of nested ids; labels "outer / inner"."""
-    key = outer.codes.astype(np.int64) * (int(inner.codes.max()) + 1) + inner.codes
-    codes, _ = pd.factorize(key, sort=True)
-    _, first = np.unique(codes, return_index=True)
-    labels = [f"{outer.labels[outer.codes[i]]} / {inner.labels[inner.codes[i]]}" for i in first]
-    return Codes(np.ascontiguousarray(codes.astype(np.int32)), labels)
-
-
 def mask(values: Any, data: pd.DataFrame) -> np.ndarray:
     """Return a boolean domain mask as uint8; missing is outside (R: r & !is.na(r))."""
     if isinstance(values, pd.Series):
