@@ -23,8 +23,30 @@ Design make_design(const std::optional<py::array>& weights, const std::optional<
                    const std::optional<py::array>& fpc, const std::optional<py::array>& fpc2,
                    std::vector<std::string> stratum_labels, std::vector<std::string> psu_labels,
                    const std::string& lonely_psu, bool allow_negative_weights, int64_t rows,
-                   bool nest, const std::map<std::string, std::string>& columns) {
+                   bool nest, const std::map<std::string, std::string>& columns,
+                   const std::optional<std::string>& pps, const std::string& variance,
+                   const std::optional<py::array>& joint, const std::vector<double>& hr_p2bar,
+                   double pps_tolerance) {
   DesignInput in;
+  if (pps) {
+    in.pps.method = parse_pps_method(*pps);
+    in.pps.variance = parse_pps_variance(variance);
+    in.pps.hr_p2bar = hr_p2bar;
+    in.pps.tolerance = pps_tolerance;
+    if (in.pps.method == PpsMethod::Joint) {
+      if (!joint) throw InvalidInput("pps='joint' needs the joint-probability matrix");
+      if (!joint->dtype().is(py::dtype::of<double>()) || joint->ndim() != 2 ||
+          !(joint->flags() & py::array::c_style) || joint->shape(0) != joint->shape(1)) {
+        throw InvalidInput("the joint-probability matrix must be a square, C-contiguous "
+                           "float64 array");
+      }
+      in.pps.joint = {static_cast<const double*>(joint->data()),
+                      static_cast<size_t>(joint->shape(0) * joint->shape(1))};
+    }
+  } else if (parse_pps_variance(variance) != PpsVariance::HorvitzThompson) {
+    throw InvalidInput("variance='YG' needs a PPS design (pps='overton', 'hartley-rao' or a "
+                       "joint-probability matrix); R: only variance='HT' for this design");
+  }
   in.weights = view_or_empty<double>(weights, "weights");
   in.strata = view_or_empty<int32_t>(strata, "strata");
   in.psu = view_or_empty<int32_t>(psu, "psu");
@@ -86,7 +108,9 @@ void register_design(py::module_& m) {
            py::arg("fpc2") = py::none(), py::arg("stratum_labels") = std::vector<std::string>{},
            py::arg("psu_labels") = std::vector<std::string>{}, py::arg("lonely_psu") = "fail",
            py::arg("allow_negative_weights") = false, py::arg("rows") = -1, py::arg("nest") = false,
-           py::arg("columns") = std::map<std::string, std::string>{})
+           py::arg("columns") = std::map<std::string, std::string>{},
+           py::arg("pps") = py::none(), py::arg("variance") = "HT", py::arg("joint") = py::none(),
+           py::arg("hr_p2bar") = std::vector<double>{}, py::arg("pps_tolerance") = 1e-4)
       .def_property_readonly("rows", &Design::rows)
       .def_property_readonly(
           "weights",
@@ -100,6 +124,19 @@ void register_design(py::module_& m) {
             return out;
           },
           "Sampling weights in row order (given, or derived from fpc as R's svydesign).")
+      .def_property_readonly("pps",
+                             [](const Design& d) -> std::optional<std::string> {
+                               if (d.pps() == nullptr) return std::nullopt;
+                               return std::string(to_string(d.pps()->method));
+                             },
+                             "The PPS method ('brewer', 'overton', 'hartley-rao', 'joint') or None.")
+      .def_property_readonly("pps_variance",
+                             [](const Design& d) -> std::optional<std::string> {
+                               if (d.pps() == nullptr) return std::nullopt;
+                               return d.pps()->variance == PpsVariance::YatesGrundy
+                                          ? std::string("YG")
+                                          : std::string("HT");
+                             })
       .def_property_readonly("strata", &Design::strata)
       .def_property_readonly("psus", &Design::psus)
       .def_property_readonly("degf", &Design::degf)

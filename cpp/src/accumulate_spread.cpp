@@ -4,6 +4,7 @@
 
 #include "steppe/accumulate.hpp"
 #include "steppe/errors.hpp"
+#include "steppe/pps_variance.hpp"
 
 namespace steppe {
 
@@ -382,6 +383,17 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
   const auto& weights = design.sorted_weights();
   const auto& spb = design.stratum_psu_begin();
 
+  // PPS without replacement: the PSU totals are kept for the quadratic forms of
+  // pps_variance.hpp, which pair PSUs (across strata, for a joint matrix).
+  const bool pps = design.pps() != nullptr;
+  if (pps && (psu_begin != 0 || psu_end != design.psus())) {
+    throw InvalidInput("a PPS design's variance needs every PSU in one scan (PSUs " +
+                       std::to_string(psu_begin) + " to " + std::to_string(psu_end) + " of " +
+                       std::to_string(design.psus()) + " given)");
+  }
+  PpsTotals pps_totals;
+  pps_totals.cells = K;
+
   GroupSums unit(D, K);                        // rows -> the innermost group's sums
   RunningMoments strat(D, K, req.covariance);  // PSU totals within the current stratum
   RunningMoments within(stage2 ? D : 0, K, req.covariance);  // psu2 totals within the current PSU
@@ -494,7 +506,12 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
     for (int64_t p = first; p < last; ++p) {
       if (!stage2) {
         read_group(design.psu_first_row(p), design.psu_first_row(p + 1), add_rows);
-        for_each_group_z([&](int32_t d, bool real, auto&& z_of) { strat.add(d, real, z_of); });
+        if (pps) {
+          for_each_group_z(
+              [&](int32_t d, bool real, auto&& z_of) { pps_totals.add(p, d, real, z_of); });
+        } else {
+          for_each_group_z([&](int32_t d, bool real, auto&& z_of) { strat.add(d, real, z_of); });
+        }
         unit.reset();
         cal_reset();
         continue;
@@ -580,6 +597,7 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
       st.partial.push_back(std::move(moments));
     }
   }
+  if (pps) pps_spread(design, pps_totals, req.covariance, st);
   return st;
 }
 

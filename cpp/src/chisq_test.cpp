@@ -1,5 +1,6 @@
 // R survey's svychisq: Rao-Scott corrections of Pearson's X^2 and design-based
 // Wald tests, from one table's cell estimates and their covariance.
+#include "steppe/pps_variance.hpp"
 #include "steppe/chisq_test.hpp"
 
 #include <algorithm>
@@ -593,6 +594,7 @@ double design_degf(const Design& design, const std::vector<char>& in_design, boo
 }  // namespace
 
 ChisqResult chisq(const Design& design, const ChisqRequest& req) {
+  require_not_pps(design, "chisq");
   const size_t n = static_cast<size_t>(design.rows());
   auto check_len = [&](size_t len, const std::string& what) {
     if (len != n) {

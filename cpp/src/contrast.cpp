@@ -1,5 +1,6 @@
 // Contrasts of domain estimates: the domains' full covariance (linearised or
 // from replicate weights), then each contrast's estimate, SE, t, df, p and CI.
+#include "steppe/pps_variance.hpp"
 #include "steppe/contrast.hpp"
 
 #include <algorithm>
@@ -738,6 +739,7 @@ double linearised_df(const LinearisedPart& part, const Coefficients& co, size_t 
 }  // namespace
 
 ContrastResult contrast(const Design& design, const ContrastRequest& req) {
+  require_not_pps(design, "contrast");
   if (!(req.conf_level > 0 && req.conf_level < 1)) {
     throw InvalidInput("conf_level must be in (0, 1), got " + std::to_string(req.conf_level));
   }

@@ -347,7 +347,11 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
   stratum_psu_begin_[static_cast<size_t>(n_strata)] = psu_count_;
   if (psu_count_ < 2) throw InvalidInput("the design has only one primary sampling unit");
 
-  set_fpc(in, fpc_name, fpc2_name);
+  if (in.pps.active()) {
+    set_pps(in, fpc_name);
+  } else {
+    set_fpc(in, fpc_name, fpc2_name);
+  }
   set_weights(in, fpc_name, fpc2_name);
   set_calibration(in.calibration);
 }
@@ -463,6 +467,63 @@ void Design::set_fpc(const DesignInput& in, const std::string& fpc_name,
   }
 }
 
+void Design::set_pps(const DesignInput& in, const std::string& fpc_name) {
+  stratum_popsize_.assign(static_cast<size_t>(strata()), kInf);
+  const PpsMethod method = in.pps.method;
+  const std::string label = method == PpsMethod::Joint
+                                ? std::string("a joint-probability matrix")
+                                : "pps='" + std::string(to_string(method)) + "'";
+  if (in.fpc.empty()) {
+    throw InvalidInput(label + " needs fpc: each row's PSU inclusion probability (R's fpc as " +
+                       "sampling fractions)");
+  }
+  if (!in.psu2.empty() || !in.fpc2.empty()) {
+    throw InvalidInput("psu2/fpc2: a PPS design has a single stage here (" + label + ")");
+  }
+  if (method != PpsMethod::Brewer) {
+    if (!in.weights.empty()) {
+      throw InvalidInput("weights: with " + label + " the weights are 1 / fpc (R's svydesign " +
+                         "ignores weights= there); omit weights");
+    }
+    if (in.lonely_psu != LonelyPsu::Fail) {
+      throw InvalidInput("lonely_psu does not apply to " + label + ": a stratum with a single " +
+                         "PSU adds (1 - pi) z^2 to the variance, as in R; omit lonely_psu");
+    }
+  }
+  if (method == PpsMethod::Joint && !in.psu.empty()) {
+    throw InvalidInput("a joint-probability matrix needs one row per PSU: omit psu (R's ppsmat " +
+                       std::string("indexes the matrix by the data's rows)"));
+  }
+  has_fpc_ = true;
+  auto original = [&](int64_t s) -> int64_t {
+    return order_.empty() ? s : order_[static_cast<size_t>(s)];
+  };
+  // Each PSU's inclusion probability: its rows' fpc, which must agree (R warns).
+  const auto P = static_cast<size_t>(psu_count_);
+  std::vector<double> pi(P);
+  std::vector<int64_t> psu_row(P);
+  BadRows varies;
+  int64_t varies_psu = -1;
+  for (size_t p = 0; p < P; ++p) {
+    const auto q = static_cast<int64_t>(p);
+    psu_row[p] = original(psu_first_row(q));
+    pi[p] = in.fpc[static_cast<size_t>(psu_row[p])];
+    for (int64_t s = psu_first_row(q) + 1; s < psu_first_row(q + 1); ++s) {
+      if (in.fpc[static_cast<size_t>(original(s))] != pi[p]) {
+        if (!varies.any()) varies_psu = q;
+        varies.add(original(s));
+      }
+    }
+  }
+  if (varies.any()) {
+    throw InvalidInput("fpc varies within PSU '" + psu_label(varies_psu) + "': " + fpc_name +
+                       " must be the PSU's inclusion probability, the same on its rows; " +
+                       "it differs in " + varies.describe());
+  }
+  pps_ = std::make_shared<const PpsDesign>(
+      make_pps_design(in.pps, std::move(pi), stratum_psu_begin_, psu_row, fpc_name));
+}
+
 void Design::set_weights(const DesignInput& in, const std::string& fpc_name,
                          const std::string& fpc2_name) {
   const auto n = static_cast<size_t>(rows_);
@@ -475,6 +536,20 @@ void Design::set_weights(const DesignInput& in, const std::string& fpc_name,
   } else if (!has_fpc_) {
     // R: "No weights or probabilities supplied, assuming equal probability".
     weight_original_.assign(n, 1.0);
+  } else if (pps_) {
+    // R's svydesign with pps: probability 1 / ((n_h / pi) / n_h) per PSU (as.fpc
+    // then weights.survey_fpc), weight 1 / probability.
+    weight_original_.assign(n, 0.0);
+    for (int32_t h = 0; h < strata(); ++h) {
+      const auto n_h = static_cast<double>(stratum_psu_count(h));
+      for (int64_t p = stratum_psu_begin_[static_cast<size_t>(h)];
+           p < stratum_psu_begin_[static_cast<size_t>(h) + 1]; ++p) {
+        const double prob = 1.0 / ((n_h / pps_->pi[static_cast<size_t>(p)]) / n_h);
+        for (int64_t s = psu_first_row(p); s < psu_first_row(p + 1); ++s) {
+          weight_original_[original(s)] = 1.0 / prob;
+        }
+      }
+    }
   } else {
     // R's svydesign: probabilities 1 / (N / n) per stage (weights.survey_fpc with
     // final = FALSE), their product per row, and weights 1 / probability; it
@@ -655,6 +730,11 @@ Design Design::reweighted(std::span<const double> weights, const CalibrationInpu
 }
 
 Design Design::with_weights(std::span<const double> weights, bool allow_negative_weights) const {
+  if (pps_ && pps_->method != PpsMethod::Brewer) {
+    throw NotEstimable("weighting a design with pps='" + std::string(to_string(pps_->method)) +
+                       "' is not supported (R's postStratify and rake fail on such designs); " +
+                       "pps='brewer' designs can be weighted");
+  }
   if (static_cast<int64_t>(weights.size()) != rows_) {
     throw InvalidInput("new weights have " + std::to_string(weights.size()) +
                        " rows but the design has " + std::to_string(rows_));
@@ -675,6 +755,7 @@ Design Design::with_weights(std::span<const double> weights, bool allow_negative
 
 Design Design::with_replicates(std::shared_ptr<const ReplicateVariance> replicates) const {
   if (replicates) {
+    require_not_pps(*this, "a replicate-weight variance");
     if (!order_.empty() || !rows_are_psus()) {
       throw InvalidInput("a replicate-weight design has no strata or PSUs: its variance comes "
                          "from the replicate weights alone");

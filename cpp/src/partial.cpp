@@ -261,6 +261,8 @@ int worker_count(int requested, int64_t rows) {
 std::vector<int64_t> psu_chunks(const Design& design, int parts) {
   std::vector<int64_t> cut{0};
   const int64_t P = design.psus();
+  if (design.pps() != nullptr) return {0, P};  // PPS forms pair PSUs: one scan
+
   for (int i = 1; i < parts; ++i) {
     const int64_t target = design.rows() * i / parts;
     int64_t lo = cut.back(), hi = P;

@@ -1,6 +1,7 @@
 // Quantiles for every domain: rows grouped by domain in one pass, each
 // domain's values sorted once, Woodruff intervals from the engine's CDF
 // variance, replicate quantiles on replicate designs.
+#include "steppe/pps_variance.hpp"
 #include "steppe/quantile.hpp"
 
 #include <algorithm>
@@ -221,6 +222,8 @@ double bound(const WeightedQuantile& q, double p) {
 }  // namespace
 
 QuantileResult quantile(const Design& design, const QuantileRequest& req) {
+  // R 4.1.1 gives no interval for PPS designs (NaN); nothing to check against.
+  require_not_pps(design, "quantile");
   EstimateRequest er = domain_request(req);
   check_request(design, req, er);
   const ReplicateVariance* rv = design.replicates();

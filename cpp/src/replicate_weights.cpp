@@ -1,5 +1,6 @@
 // Replicate weights from a design's strata and PSUs, as R survey's
 // as.svrepdesign (jk1weights, jknweights, brrweights, bootweights).
+#include "steppe/pps_variance.hpp"
 #include "steppe/replicate_weights.hpp"
 
 #include <algorithm>
@@ -407,6 +408,7 @@ ReplicateMultipliers subbootstrap(const Layout& L, int64_t replicates, uint64_t 
 
 ReplicateMultipliers replicate_multipliers(const Design& design,
                                            const ReplicateWeightsOptions& options) {
+  require_not_pps(design, "to_replicate");
   const double rho = options.rho;
   if (!(rho >= 0 && rho < 1)) {
     std::ostringstream msg;

@@ -25,6 +25,7 @@ except ImportError as exc:  # pragma: no cover - only without a build
     ) from exc
 
 from . import datasets
+from ._pps import HartleyRao
 from .design import Design, ReplicateDesign
 from .errors import InvalidInputError, NotEstimableError, SteppeError
 from .phrasing import one_in, percent, percent_ci
@@ -35,6 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Design",
     "Estimates",
+    "HartleyRao",
     "InvalidInputError",
     "NotEstimableError",
     "ReplicateDesign",

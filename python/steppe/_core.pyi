@@ -24,9 +24,18 @@ class Design:
         rows: int = -1,
         nest: bool = False,
         columns: dict[str, str] = ...,
+        pps: str | None = None,
+        variance: str = "HT",
+        joint: npt.NDArray[np.float64] | None = None,
+        hr_p2bar: list[float] = ...,
+        pps_tolerance: float = 0.0001,
     ) -> None: ...
     @property
     def rows(self) -> int: ...
+    @property
+    def pps(self) -> str | None: ...
+    @property
+    def pps_variance(self) -> str | None: ...
     @property
     def weights(self) -> npt.NDArray[np.float64]: ...
     @property

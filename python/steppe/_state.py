@@ -31,6 +31,8 @@ class DesignSpec:
     fpc2: str | None = None
     nest: bool = False
     lonely_psu: str = "fail"
+    pps: str | None = None
+    variance: str = "HT"
     replicate_weights: tuple[str, ...] = ()
     weighting: tuple[dict[str, Any], ...] = ()
 
@@ -46,6 +48,9 @@ class DesignSpec:
             "nest": self.nest,
             "lonely_psu": self.lonely_psu,
         }
+        if self.pps is not None:
+            out["pps"] = self.pps
+            out["variance"] = self.variance
         if self.replicate_weights:
             out["replicate_weights"] = list(self.replicate_weights)
         if self.weighting:

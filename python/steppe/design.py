@@ -17,6 +17,7 @@ import pandas as pd
 from . import _columns as cols
 from . import _contrast, _core, _diagnostics, _quantile, _replicate_weights, _tables, _weighting
 from ._estimators import estimates
+from ._pps import PpsArg, pps_options
 from ._replicate_spec import TYPES, replicate_columns, replicate_constants
 from ._state import DesignSpec, DesignState
 from .errors import InvalidInputError, NotEstimableError
@@ -45,7 +46,8 @@ class Design:
         Primary sampling unit (cluster) ids. Omitted: each row is its own PSU.
     fpc : str, optional
         Stage-1 finite population correction: population sizes (all >= 1) or
-        sampling fractions (all <= 1), constant within strata, as R.
+        sampling fractions (all <= 1), constant within strata, as R. With
+        ``pps``: each PSU's inclusion probability (varying within strata).
     psu2, fpc2 : str, optional
         Second-stage unit ids and their population sizes or fractions.
     nest : bool
@@ -53,6 +55,36 @@ class Design:
         within strata.
     lonely_psu : {"fail", "remove", "certainty", "adjust", "average"}
         Rule for strata with a single PSU, R's ``options(survey.lonely.psu)``.
+    pps : str, array or HartleyRao, optional
+        Sampling with probability proportional to size, without replacement, as
+        R's ``svydesign(pps=)``; ``fpc`` then holds each PSU's inclusion
+        probability and the weights are ``1 / fpc``:
+
+        - ``"brewer"``: Brewer's approximation, ``n/(n-1) sum (1 - pi_i)(z_i -
+          zbar)^2`` per stratum (R's ``pps="brewer"``); the only method that
+          takes ``weights``, ``lonely_psu`` and weighting steps, as in R.
+        - ``"overton"``: Overton's approximation of the joint probabilities
+          (R's ``pps="overton"``).
+        - ``"hartley-rao"``: Hartley–Rao's, with each stratum's mean sample
+          probability for sum(pi^2)/n (R's ``pps=HR()``); ``HartleyRao(psum)``
+          gives the population's value (R's ``HR(psum)``).
+        - a square numpy array or DataFrame of joint inclusion probabilities, one
+          row and column per data row (each row its own PSU): the
+          Horvitz–Thompson form with Dcheck entries below 1e-4 set to 0 (R's
+          ``pps=ppsmat(jointprob)``).
+
+        Variances are quadratic forms in the PSU totals of the influence values
+        (zero outside a domain), so ``by=``, ``subset``, means, totals,
+        proportions and ratios work as in R. Design effects compare with simple
+        random sampling as R's ``svydesign`` designs do (for ``"brewer"`` R's own
+        value; R's ``svytotal`` on the other PPS designs omits a factor n).
+        ``crosstab`` works; ``chisq``, ``contrast``, ``compare`` and
+        ``to_replicate`` raise for PPS designs, as does weighting except for
+        ``"brewer"``.
+    variance : {"HT", "YG"}
+        Horvitz–Thompson (default) or Yates–Grundy form (R's ``variance=``);
+        "YG" needs joint probabilities: ``pps="overton"``, ``"hartley-rao"``,
+        ``HartleyRao`` or a matrix.
     threads : int, optional
         Worker threads for estimation (default: all cores). Results do not
         depend on it beyond rounding.
@@ -65,6 +97,14 @@ class Design:
     >>> d = sp.Design(df, weights="w", strata="s")
     >>> round(float(d.mean("y").to_frame().estimate.iloc[0]), 4)
     2.6667
+
+    A PPS sample without replacement (fpc = inclusion probabilities):
+
+    >>> pps = pd.DataFrame({"p": [0.2, 0.4, 0.6, 0.3], "y": [1.0, 3, 4, 2]})
+    >>> d = sp.Design(pps, fpc="p", pps="overton")
+    >>> est = d.total("y").to_frame()
+    >>> round(float(est.estimate.iloc[0]), 4), round(float(est.se.iloc[0]), 4)
+    (25.8333, 0.7136)
     """
 
     def __init__(
@@ -79,6 +119,8 @@ class Design:
         nest: bool = False,
         lonely_psu: str = "fail",
         threads: int | None = None,
+        pps: PpsArg = None,
+        variance: str = "HT",
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise InvalidInputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -105,6 +147,8 @@ class Design:
         fpc_values = cols.numeric(data[fpc], "fpc") if fpc else None
         fpc2_values = cols.numeric(data[fpc2], "fpc2") if fpc2 else None
         w = cols.weights(data[weights]) if weights else None  # None: from fpc, in the core
+        stratum_labels = [] if strata_codes is None else [str(x) for x in strata_codes.labels]
+        pps_kwargs = pps_options(pps, variance, len(data))
         core = _core.Design(
             w,
             strata=None if strata_codes is None else strata_codes.codes,
@@ -112,12 +156,13 @@ class Design:
             psu2=psu2_codes,
             fpc=fpc_values,
             fpc2=fpc2_values,
-            stratum_labels=[] if strata_codes is None else [str(x) for x in strata_codes.labels],
+            stratum_labels=stratum_labels,
             psu_labels=[] if psu_codes is None else [str(x) for x in psu_codes.labels],
             lonely_psu=lonely_psu,
             nest=nest,
             rows=len(data),
             columns={role: ", ".join(c) for role, c in named.items() if c},  # for messages
+            **pps_kwargs,
         )
         spec = DesignSpec(
             weights=weights,
@@ -128,6 +173,8 @@ class Design:
             fpc2=fpc2,
             nest=nest,
             lonely_psu=lonely_psu,
+            pps=core.pps,
+            variance=variance if pps is not None else "HT",
         )
         self._state = DesignState(
             data=data,

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "steppe/pps_variance.hpp"
+
 namespace steppe {
 
 struct ReplicateVariance;  // replicate.hpp: a replicate-weight variance backend
@@ -68,6 +70,8 @@ struct DesignInput {
   int64_t rows = -1;
   /// PSU ids repeat across strata (R's nest=TRUE): a PSU is a (stratum, psu) pair.
   bool nest = false;
+  /// PPS sampling without replacement (R's pps=): fpc are inclusion probabilities.
+  PpsInput pps;
   DesignColumns columns;
 };
 
@@ -148,12 +152,15 @@ class Design {
   const ReplicateVariance* replicates() const { return replicates_.get(); }
   /// The same design with a replicate-weight variance backend (shared, immutable).
   Design with_replicates(std::shared_ptr<const ReplicateVariance> replicates) const;
+  /// The PPS variance constants (R's svydesign(pps = ...)), or nullptr.
+  const PpsDesign* pps() const { return pps_.get(); }
   /// R's degf(design): PSUs minus strata.
   int64_t degf() const { return psu_count_ - strata(); }
 
  private:
   void set_calibration(const CalibrationInput& in);
   void set_fpc(const DesignInput& in, const std::string& fpc_name, const std::string& fpc2_name);
+  void set_pps(const DesignInput& in, const std::string& fpc_name);
   void set_weights(const DesignInput& in, const std::string& fpc_name,
                    const std::string& fpc2_name);
   int64_t rows_ = 0;
@@ -177,6 +184,7 @@ class Design {
   std::vector<std::string> psu_labels_;
   Calibration calibration_;
   std::shared_ptr<const ReplicateVariance> replicates_;
+  std::shared_ptr<const PpsDesign> pps_;
 };
 
 }  // namespace steppe
