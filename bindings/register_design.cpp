@@ -37,15 +37,16 @@ Design make_design(const std::optional<py::array>& weights, const std::optional<
       if (!joint) throw InvalidInput("pps='joint' needs the joint-probability matrix");
       if (!joint->dtype().is(py::dtype::of<double>()) || joint->ndim() != 2 ||
           !(joint->flags() & py::array::c_style) || joint->shape(0) != joint->shape(1)) {
-        throw InvalidInput("the joint-probability matrix must be a square, C-contiguous "
-                           "float64 array");
+        throw InvalidInput(
+            "the joint-probability matrix must be a square, C-contiguous float64 array");
       }
       in.pps.joint = {static_cast<const double*>(joint->data()),
                       static_cast<size_t>(joint->shape(0) * joint->shape(1))};
     }
   } else if (parse_pps_variance(variance) != PpsVariance::HorvitzThompson) {
-    throw InvalidInput("variance='YG' needs a PPS design (pps='overton', 'hartley-rao' or a "
-                       "joint-probability matrix); R: only variance='HT' for this design");
+    throw InvalidInput(
+        "variance='YG' needs a PPS design (pps='overton', 'hartley-rao' or a joint-probability "
+        "matrix); R allows only variance='HT' without pps");
   }
   in.weights = view_or_empty<double>(weights, "weights");
   in.strata = view_or_empty<int32_t>(strata, "strata");
@@ -108,8 +109,8 @@ void register_design(py::module_& m) {
            py::arg("fpc2") = py::none(), py::arg("stratum_labels") = std::vector<std::string>{},
            py::arg("psu_labels") = std::vector<std::string>{}, py::arg("lonely_psu") = "fail",
            py::arg("allow_negative_weights") = false, py::arg("rows") = -1, py::arg("nest") = false,
-           py::arg("columns") = std::map<std::string, std::string>{},
-           py::arg("pps") = py::none(), py::arg("variance") = "HT", py::arg("joint") = py::none(),
+           py::arg("columns") = std::map<std::string, std::string>{}, py::arg("pps") = py::none(),
+           py::arg("variance") = "HT", py::arg("joint") = py::none(),
            py::arg("hr_p2bar") = std::vector<double>{}, py::arg("pps_tolerance") = 1e-4)
       .def_property_readonly("rows", &Design::rows)
       .def_property_readonly(
@@ -124,12 +125,13 @@ void register_design(py::module_& m) {
             return out;
           },
           "Sampling weights in row order (given, or derived from fpc as R's svydesign).")
-      .def_property_readonly("pps",
-                             [](const Design& d) -> std::optional<std::string> {
-                               if (d.pps() == nullptr) return std::nullopt;
-                               return std::string(to_string(d.pps()->method));
-                             },
-                             "The PPS method ('brewer', 'overton', 'hartley-rao', 'joint') or None.")
+      .def_property_readonly(
+          "pps",
+          [](const Design& d) -> std::optional<std::string> {
+            if (d.pps() == nullptr) return std::nullopt;
+            return std::string(to_string(d.pps()->method));
+          },
+          "The PPS method ('brewer', 'overton', 'hartley-rao', 'joint') or None.")
       .def_property_readonly("pps_variance",
                              [](const Design& d) -> std::optional<std::string> {
                                if (d.pps() == nullptr) return std::nullopt;

@@ -1,6 +1,5 @@
 // R survey's svychisq: Rao-Scott corrections of Pearson's X^2 and design-based
 // Wald tests, from one table's cell estimates and their covariance.
-#include "steppe/pps_variance.hpp"
 #include "steppe/chisq_test.hpp"
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include "steppe/crosstab.hpp"
 #include "steppe/distributions.hpp"
 #include "steppe/errors.hpp"
+#include "steppe/pps_variance.hpp"
 #include "steppe/replicate.hpp"
 
 namespace steppe {

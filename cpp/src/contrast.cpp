@@ -1,6 +1,5 @@
 // Contrasts of domain estimates: the domains' full covariance (linearised or
 // from replicate weights), then each contrast's estimate, SE, t, df, p and CI.
-#include "steppe/pps_variance.hpp"
 #include "steppe/contrast.hpp"
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include "steppe/accumulate.hpp"
 #include "steppe/distributions.hpp"
 #include "steppe/errors.hpp"
+#include "steppe/pps_variance.hpp"
 
 namespace steppe {
 

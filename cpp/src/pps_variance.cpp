@@ -46,7 +46,7 @@ void hartley_rao_pairs(PpsDesign& out, int64_t first, int64_t last, double scale
   std::stable_sort(psus.begin(), psus.end(), [&](int64_t x, int64_t y) {
     return out.pi[static_cast<size_t>(x)] < out.pi[static_cast<size_t>(y)];
   });
-  std::vector<double> values;           // distinct pi, ascending
+  std::vector<double> values;  // distinct pi, ascending
   std::vector<std::vector<int64_t>> members;
   for (int64_t p : psus) {
     const double v = out.pi[static_cast<size_t>(p)];
@@ -104,9 +104,11 @@ void build_joint(PpsDesign& out, const PpsInput& in, std::span<const int64_t> ps
     for (size_t q = 0; q < P; ++q) {
       const double pij = at(p, q);
       if (!(pij > 0 && pij <= 1)) {
-        throw InvalidInput("the joint-probability matrix must hold probabilities in (0, 1]; "
-                           "row " + std::to_string(psu_row[p]) + ", column " +
-                           std::to_string(psu_row[q]) + " has " + number(pij));
+        throw InvalidInput(
+            "the joint-probability matrix must hold probabilities in (0, 1]; "
+            "row " +
+            std::to_string(psu_row[p]) + ", column " + std::to_string(psu_row[q]) + " has " +
+            number(pij));
       }
       // Dcheck_ij = (pi_ij - pi_i pi_j) / pi_ij with pi_i = pi_ii (R's pi2Dcheck),
       // entries below the tolerance set to 0.
@@ -124,8 +126,10 @@ PpsMethod parse_pps_method(std::string_view name) {
   for (const auto& [n, m] : kMethods) {
     if (n == name) return m;
   }
-  throw InvalidInput("pps must be 'brewer', 'overton', 'hartley-rao' or a joint-probability "
-                     "matrix; got '" + std::string(name) + "'");
+  throw InvalidInput(
+      "pps must be 'brewer', 'overton', 'hartley-rao' or a joint-probability "
+      "matrix; got '" +
+      std::string(name) + "'");
 }
 
 PpsVariance parse_pps_variance(std::string_view name) {
@@ -142,22 +146,24 @@ std::string_view to_string(PpsMethod method) {
   return "none";
 }
 
-PpsDesign make_pps_design(const PpsInput& in, std::vector<double> pi,
-                          std::span<const int64_t> spb, std::span<const int64_t> psu_row,
-                          const std::string& fpc_name) {
+PpsDesign make_pps_design(const PpsInput& in, std::vector<double> pi, std::span<const int64_t> spb,
+                          std::span<const int64_t> psu_row, const std::string& fpc_name) {
   PpsDesign out;
   out.method = in.method;
   out.variance = in.variance;
   if (in.method == PpsMethod::Brewer && in.variance == PpsVariance::YatesGrundy) {
-    throw InvalidInput("variance='YG' needs joint inclusion probabilities (pps='overton', "
-                       "'hartley-rao' or a matrix); Brewer's approximation has only "
-                       "variance='HT', as R's svydesign");
+    throw InvalidInput(
+        "variance='YG' needs joint inclusion probabilities (pps='overton', "
+        "'hartley-rao' or a matrix); Brewer's approximation has only "
+        "variance='HT', as R's svydesign");
   }
   const auto P = static_cast<size_t>(pi.size());
   for (size_t p = 0; p < P; ++p) {
     if (!(pi[p] > 0 && pi[p] <= 1)) {
-      throw InvalidInput(fpc_name + " must hold inclusion probabilities in (0, 1] for a PPS "
-                         "design; row " + std::to_string(psu_row[p]) + " has " + number(pi[p]));
+      throw InvalidInput(fpc_name +
+                         " must hold inclusion probabilities in (0, 1] for a PPS "
+                         "design; row " +
+                         std::to_string(psu_row[p]) + " has " + number(pi[p]));
     }
   }
   out.pi = std::move(pi);
@@ -176,9 +182,10 @@ PpsDesign make_pps_design(const PpsInput& in, std::vector<double> pi,
   out.p2bar.assign(H, 0.0);
   if (in.method == PpsMethod::HartleyRao && !in.hr_p2bar.empty() && in.hr_p2bar.size() != 1 &&
       in.hr_p2bar.size() != H) {
-    throw InvalidInput("Hartley-Rao's sum of squared probabilities needs one value or one per "
-                       "stratum (" + std::to_string(H) + "); got " +
-                       std::to_string(in.hr_p2bar.size()));
+    throw InvalidInput(
+        "Hartley-Rao's sum of squared probabilities needs one value or one per "
+        "stratum (" +
+        std::to_string(H) + "); got " + std::to_string(in.hr_p2bar.size()));
   }
   for (size_t h = 0; h < H; ++h) {
     const int64_t first = spb[h], last = spb[h + 1];
@@ -302,8 +309,7 @@ double pps_form(const PpsDesign& pps, int32_t h, int64_t n_h, std::span<const in
   return s;
 }
 
-std::vector<double> pps_stratum_dcheck(PpsMethod method, std::span<const double> pi,
-                                       double p2bar) {
+std::vector<double> pps_stratum_dcheck(PpsMethod method, std::span<const double> pi, double p2bar) {
   const size_t N = pi.size();
   const auto n = static_cast<double>(N);
   std::vector<double> d(N * N, 0.0);
@@ -389,8 +395,8 @@ void pps_spread(const Design& design, const PpsTotals& t, bool covariance, Sprea
     size_t e = start[d];
     while (e < start[d + 1]) {
       const int64_t p0 = t.psu[idx[e]];
-      const auto h = static_cast<int32_t>(std::upper_bound(spb.begin(), spb.end(), p0) -
-                                          spb.begin() - 1);
+      const auto h =
+          static_cast<int32_t>(std::upper_bound(spb.begin(), spb.end(), p0) - spb.begin() - 1);
       size_t e1 = e;
       int64_t real = 0;
       while (e1 < start[d + 1] && t.psu[idx[e1]] < spb[static_cast<size_t>(h) + 1]) {

@@ -1,7 +1,6 @@
 // Quantiles for every domain: rows grouped by domain in one pass, each
 // domain's values sorted once, Woodruff intervals from the engine's CDF
 // variance, replicate quantiles on replicate designs.
-#include "steppe/pps_variance.hpp"
 #include "steppe/quantile.hpp"
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include "steppe/distributions.hpp"
 #include "steppe/errors.hpp"
 #include "steppe/estimate.hpp"
+#include "steppe/pps_variance.hpp"
 #include "steppe/replicate.hpp"
 
 namespace steppe {

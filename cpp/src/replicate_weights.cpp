@@ -1,6 +1,5 @@
 // Replicate weights from a design's strata and PSUs, as R survey's
 // as.svrepdesign (jk1weights, jknweights, brrweights, bootweights).
-#include "steppe/pps_variance.hpp"
 #include "steppe/replicate_weights.hpp"
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include <unordered_set>
 
 #include "steppe/errors.hpp"
+#include "steppe/pps_variance.hpp"
 
 namespace steppe {
 

@@ -24,10 +24,10 @@ VARIANCES = ("HT", "YG")
 
 @dataclass(frozen=True)
 class HartleyRao:
-    """Hartley–Rao's approximation with the population's sum of squared
-    inclusion probabilities over the sample size (R's ``HR(psum)``).
+    """Hartley–Rao's PPS approximation with a population value (R's ``HR(psum)``).
 
-    ``pps="hartley-rao"`` uses each stratum's mean sample probability instead, as
+    ``psum`` is the population's sum of squared inclusion probabilities over the
+    sample size; ``pps="hartley-rao"`` uses each stratum's mean sample probability instead, as
     R's ``HR()`` without ``psum``.
 
     Parameters

@@ -69,8 +69,10 @@ def test_pps_golden(case: dict[str, Any]) -> None:
 
 
 def test_pps_golden_cases_cover_every_method() -> None:
-    seen = {(c["design"]["pps"], c["design"]["variance"], c["design"]["psum"] is not None)
-            for c in CASES}
+    seen = {
+        (c["design"]["pps"], c["design"]["variance"], c["design"]["psum"] is not None)
+        for c in CASES
+    }
     assert seen >= {
         ("brewer", "HT", False),
         ("overton", "HT", False),
@@ -131,9 +133,12 @@ def _raises(exc: type[Exception], pattern: str, **kwargs: Any) -> None:
 def test_pps_unknown_method() -> None:
     _raises(
         sp.InvalidInputError,
-        re.escape("pps must be one of ('brewer', 'overton', 'hartley-rao'), a HartleyRao(psum) "
-                  "or a square matrix of joint inclusion probabilities; got 'HR'"),
-        fpc="p", pps="HR",
+        re.escape(
+            "pps must be one of ('brewer', 'overton', 'hartley-rao'), a HartleyRao(psum) "
+            "or a square matrix of joint inclusion probabilities; got 'HR'"
+        ),
+        fpc="p",
+        pps="HR",
     )
     _raises(sp.InvalidInputError, "got list", fpc="p", pps=[[1.0]])
 
@@ -142,38 +147,52 @@ def test_pps_variance_values() -> None:
     _raises(
         sp.InvalidInputError,
         re.escape("variance must be 'HT' (Horvitz-Thompson) or 'YG' (Yates-Grundy), got 'ht'"),
-        fpc="p", pps="overton", variance="ht",
+        fpc="p",
+        pps="overton",
+        variance="ht",
     )
 
 
 def test_pps_yates_grundy_needs_joint_probabilities() -> None:
     _raises(
         sp.InvalidInputError,
-        re.escape("variance='YG' needs a PPS design (pps='overton', 'hartley-rao' or a "
-                  "joint-probability matrix); R allows only variance='HT' without pps"),
-        weights="p", variance="YG",
+        re.escape(
+            "variance='YG' needs a PPS design (pps='overton', 'hartley-rao' or a "
+            "joint-probability matrix); R allows only variance='HT' without pps"
+        ),
+        weights="p",
+        variance="YG",
     )
     _raises(
         sp.InvalidInputError,
-        re.escape("variance='YG' needs joint inclusion probabilities (pps='overton', "
-                  "'hartley-rao' or a matrix); Brewer's approximation has only variance='HT', "
-                  "as R's svydesign"),
-        fpc="p", pps="brewer", variance="YG",
+        re.escape(
+            "variance='YG' needs joint inclusion probabilities (pps='overton', "
+            "'hartley-rao' or a matrix); Brewer's approximation has only variance='HT', "
+            "as R's svydesign"
+        ),
+        fpc="p",
+        pps="brewer",
+        variance="YG",
     )
 
 
 def test_pps_needs_fpc_as_probabilities() -> None:
     _raises(
         sp.InvalidInputError,
-        re.escape("pps='overton' needs fpc: each row's PSU inclusion probability (R's fpc as "
-                  "sampling fractions)"),
-        weights="p", pps="overton",
+        re.escape(
+            "pps='overton' needs fpc: each row's PSU inclusion probability (R's fpc as "
+            "sampling fractions)"
+        ),
+        weights="p",
+        pps="overton",
     )
     data = DATA.assign(N=1 / DATA.p)
     with pytest.raises(
         sp.InvalidInputError,
-        match=re.escape("fpc column 'N' must hold inclusion probabilities in (0, 1] for a PPS "
-                        "design; row 0 has 1.1066138"),
+        match=re.escape(
+            "fpc column 'N' must hold inclusion probabilities in (0, 1] for a PPS "
+            "design; row 0 has 1.1066138"
+        ),
     ):
         sp.Design(data, fpc="N", pps="brewer")
 
@@ -182,8 +201,10 @@ def test_pps_fpc_constant_within_psu() -> None:
     data = DATA.assign(cluster=np.arange(len(DATA)) // 2)
     with pytest.raises(
         sp.InvalidInputError,
-        match=re.escape("fpc varies within PSU '0': fpc column 'p' must be the PSU's inclusion "
-                        "probability, the same on its rows; it differs in 20 rows (first: row 1)"),
+        match=re.escape(
+            "fpc varies within PSU '0': fpc column 'p' must be the PSU's inclusion "
+            "probability, the same on its rows; it differs in 20 rows (first: row 1)"
+        ),
     ):
         sp.Design(data, fpc="p", psu="cluster", pps="overton")
 
@@ -191,21 +212,31 @@ def test_pps_fpc_constant_within_psu() -> None:
 def test_pps_options_that_do_not_apply() -> None:
     _raises(
         sp.InvalidInputError,
-        re.escape("weights: with pps='overton' the weights are 1 / fpc (R's svydesign ignores "
-                  "weights= there); omit weights"),
-        weights="p", fpc="p", pps="overton",
+        re.escape(
+            "weights: with pps='overton' the weights are 1 / fpc (R's svydesign ignores "
+            "weights= there); omit weights"
+        ),
+        weights="p",
+        fpc="p",
+        pps="overton",
     )
     _raises(
         sp.InvalidInputError,
-        re.escape("lonely_psu does not apply to pps='hartley-rao': a stratum with a single PSU "
-                  "adds (1 - pi) z^2 to the variance, as in R; omit lonely_psu"),
-        fpc="p", pps="hartley-rao", lonely_psu="adjust",
+        re.escape(
+            "lonely_psu does not apply to pps='hartley-rao': a stratum with a single PSU "
+            "adds (1 - pi) z^2 to the variance, as in R; omit lonely_psu"
+        ),
+        fpc="p",
+        pps="hartley-rao",
+        lonely_psu="adjust",
     )
     data = DATA.assign(cluster=np.arange(len(DATA)))
     with pytest.raises(
         sp.InvalidInputError,
-        match=re.escape("a joint-probability matrix needs one row per PSU: omit psu (R's ppsmat "
-                        "indexes the matrix by the data's rows)"),
+        match=re.escape(
+            "a joint-probability matrix needs one row per PSU: omit psu (R's ppsmat "
+            "indexes the matrix by the data's rows)"
+        ),
     ):
         sp.Design(data, fpc="p", psu="cluster", pps=JOINT)
 
@@ -213,17 +244,22 @@ def test_pps_options_that_do_not_apply() -> None:
 def test_pps_joint_matrix_checks() -> None:
     _raises(
         sp.InvalidInputError,
-        re.escape("pps: the joint-probability matrix must be 40 x 40 (one row and column per "
-                  "data row, in row order); got shape (39, 39)"),
-        fpc="p", pps=JOINT[:39, :39],
+        re.escape(
+            "pps: the joint-probability matrix must be 40 x 40 (one row and column per "
+            "data row, in row order); got shape (39, 39)"
+        ),
+        fpc="p",
+        pps=JOINT[:39, :39],
     )
     bad = JOINT.copy()
     bad[2, 5] = 0.0
     _raises(
         sp.InvalidInputError,
-        re.escape("the joint-probability matrix must hold probabilities in (0, 1]; row 2, "
-                  "column 5 has 0"),
-        fpc="p", pps=bad,
+        re.escape(
+            "the joint-probability matrix must hold probabilities in (0, 1]; row 2, column 5 has 0"
+        ),
+        fpc="p",
+        pps=bad,
     )
 
 
@@ -231,8 +267,10 @@ def test_pps_refuses_what_would_ignore_it() -> None:
     d = sp.Design(DATA, fpc="p", pps="overton")
     with pytest.raises(
         sp.NotEstimableError,
-        match=re.escape("chisq is not available for a PPS design (pps='overton'): it would "
-                        "ignore the joint inclusion probabilities"),
+        match=re.escape(
+            "chisq is not available for a PPS design (pps='overton'): it would "
+            "ignore the joint inclusion probabilities"
+        ),
     ):
         d.chisq("winner", "size")
     with pytest.raises(sp.NotEstimableError, match=re.escape("contrast is not available")):
@@ -244,9 +282,11 @@ def test_pps_refuses_what_would_ignore_it() -> None:
     pop = pd.DataFrame({"size": [1, 2], "Freq": [300.0, 2400.0]})
     with pytest.raises(
         sp.NotEstimableError,
-        match=re.escape("weighting a design with pps='overton' is not supported (R's "
-                        "postStratify and rake fail on such designs); pps='brewer' designs can "
-                        "be weighted"),
+        match=re.escape(
+            "weighting a design with pps='overton' is not supported (R's "
+            "postStratify and rake fail on such designs); pps='brewer' designs can "
+            "be weighted"
+        ),
     ):
         d.poststratify(["size"], pop)
 
@@ -256,8 +296,10 @@ def test_hartley_rao_psum() -> None:
     b = sp.Design(DATA, fpc="p", pps=sp.HartleyRao(0.1)).total("Bush").to_frame()
     assert a.estimate.iloc[0] == b.estimate.iloc[0]
     assert a.se.iloc[0] != b.se.iloc[0]
-    with pytest.raises(sp.InvalidInputError, match=re.escape("HartleyRao: psum must be a finite "
-                                                             "number >= 0, got -1.0")):
+    with pytest.raises(
+        sp.InvalidInputError,
+        match=re.escape("HartleyRao: psum must be a finite number >= 0, got -1.0"),
+    ):
         sp.Design(DATA, fpc="p", pps=sp.HartleyRao(-1.0))
 
 

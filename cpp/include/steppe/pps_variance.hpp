@@ -60,10 +60,10 @@ struct PpsInput {
 struct PpsDesign {
   PpsMethod method = PpsMethod::None;
   PpsVariance variance = PpsVariance::HorvitzThompson;
-  std::vector<double> pi;    ///< per PSU: inclusion probability (fpc)
-  std::vector<double> diag;  ///< per PSU: weight of the centred square
-  std::vector<double> row;   ///< per PSU: sum_j Dcheck_ij of the smooth form
-  std::vector<double> yg;    ///< per PSU: sum_j Dcheck_ji as R's Dcheck has it (Yates-Grundy)
+  std::vector<double> pi;          ///< per PSU: inclusion probability (fpc)
+  std::vector<double> diag;        ///< per PSU: weight of the centred square
+  std::vector<double> row;         ///< per PSU: sum_j Dcheck_ij of the smooth form
+  std::vector<double> yg;          ///< per PSU: sum_j Dcheck_ji as R's Dcheck has it (Yates-Grundy)
   std::vector<double> diag_total;  ///< per stratum: sum of diag
   std::vector<double> row_total;   ///< per stratum: sum of row
   std::vector<uint8_t> certain;    ///< per stratum (Brewer): every 1 - pi below 1e-7
