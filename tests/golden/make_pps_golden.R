@@ -52,10 +52,18 @@ jointprob <- unname(as.matrix(read.csv(JOINT_CSV)))
 stopifnot(nrow(jointprob) == nrow(ep), ncol(jointprob) == nrow(ep))
 POP_PSUM <- sum(election$p^2) / 40  # ?svydesign's HR(sum(election$p^2) / 40)
 
-spec <- function(pps, variance = "HT", strata = NULL, psum = NULL) {
+spec <- function(pps, variance = "HT", strata = NULL, psum = NULL, weighting = NULL) {
   list(fpc = "p", strata = strata, pps = pps, psum = psum, variance = variance,
-       joint = if (pps == "joint") "election_jointprob" else NULL)
+       joint = if (pps == "joint") "election_jointprob" else NULL, weighting = weighting)
 }
+
+# Weighting steps (the format of weighting_steps.R, which the test applies as the
+# other goldens' do): Brewer designs are ordinary svydesign designs, so R weights them.
+bq <- function(v) paste0("`", v, "`")
+source(file.path(GOLDEN, "weighting_steps.R"))
+POP_WINNER <- data.frame(winner = c("Bush", "Kerry"),
+                         Freq = as.vector(table(election$Bush > election$Kerry)[c("TRUE", "FALSE")]))
+POP_VOTES <- sum(election$votes)
 
 build <- function(s) {
   strata <- if (is.null(s$strata)) NULL else reformulate(s$strata)
@@ -63,10 +71,14 @@ build <- function(s) {
                 brewer = "brewer", overton = "overton",
                 "hartley-rao" = if (is.null(s$psum)) HR() else HR(s$psum),
                 joint = ppsmat(jointprob))
-  svydesign(id = ~1, strata = strata, fpc = ~p, data = ep, pps = pps, variance = s$variance)
+  des <- svydesign(id = ~1, strata = strata, fpc = ~p, data = ep, pps = pps,
+                   variance = s$variance)
+  for (step in s$weighting) des <- apply_weighting(des, step)
+  des
 }
 
-brewer_twin <- function(s) build(spec("brewer", strata = s$strata))
+# The design whose SRS variance gives the deff (see the header): Brewer's own.
+brewer_twin <- function(s) build(spec("brewer", strata = s$strata, weighting = s$weighting))
 
 call_spec <- function(stat, variable, denominator = NULL, by = NULL, subset = NULL,
                       ci = NULL, level = 0.95, df = "design") {
@@ -208,6 +220,12 @@ DESIGNS <- list(
   yg_hr_strat = spec("hartley-rao", variance = "YG", strata = "size")
 )
 
+WEIGHTED <- list(
+  brewer_post = spec("brewer", weighting = list(poststratify_step("winner", POP_WINNER))),
+  brewer_cal = spec("brewer", strata = "size", weighting = list(
+    calibrate_step(list(winner = POP_WINNER, votes = POP_VOTES))))
+)
+
 for (dn in names(DESIGNS)) {
   s <- DESIGNS[[dn]]
   make_case(paste0(dn, "_total_bush"), s, call_spec("total", "Bush"))
@@ -225,6 +243,14 @@ for (dn in names(DESIGNS)) {
   make_case(paste0(dn, "_prop_winner_mean"), s, call_spec("proportion", "winner", ci = "mean"))
   make_case(paste0(dn, "_prop_winner_logit"), s,
             call_spec("proportion", "winner", ci = "logit", level = 0.9))
+}
+
+for (dn in names(WEIGHTED)) {
+  s <- WEIGHTED[[dn]]
+  make_case(paste0(dn, "_total_bush"), s, call_spec("total", "Bush"))
+  make_case(paste0(dn, "_mean_kerry"), s, call_spec("mean", "Kerry"))
+  make_case(paste0(dn, "_ratio_bush_votes"), s, call_spec("ratio", "Bush", "votes"))
+  make_case(paste0(dn, "_total_kerry_by_size"), s, call_spec("total", "Kerry", by = "size"))
 }
 
 # Whole-sample means: R's svymean on a "pps" design gives the same deff as the

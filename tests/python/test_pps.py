@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from golden_compare import FIELDS, assert_rows_match
+from golden_compare import FIELDS, apply_weighting, assert_rows_match
 
 import steppe as sp
 
@@ -40,9 +40,8 @@ def design(spec: dict[str, Any]) -> sp.Design:
         pps = JOINT
     elif pps == "hartley-rao" and spec["psum"] is not None:
         pps = sp.HartleyRao(spec["psum"])
-    return sp.Design(
-        DATA, fpc=spec["fpc"], strata=spec["strata"], pps=pps, variance=spec["variance"]
-    )
+    d = sp.Design(DATA, fpc=spec["fpc"], strata=spec["strata"], pps=pps, variance=spec["variance"])
+    return apply_weighting(d, spec.get("weighting"))  # type: ignore[no-any-return]
 
 
 def run(case: dict[str, Any]) -> pd.DataFrame:
@@ -84,6 +83,10 @@ def test_pps_golden_cases_cover_every_method() -> None:
         ("hartley-rao", "YG", False),
     }
     assert any(c["call"]["by"] for c in CASES) and any(c["call"]["subset"] for c in CASES)
+    assert {s["method"] for c in CASES for s in c["design"]["weighting"] or []} == {
+        "poststratify",
+        "calibrate",
+    }
     assert len(CASES) >= 100
 
 
