@@ -541,7 +541,10 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
       }
       const double m = static_cast<double>(q1 - q0);
       const double popsize2 = design.psu_popsize2()[static_cast<size_t>(p)];
-      const double f1 = std::isinf(popsize1) ? 0.0 : n_h / popsize1;
+      // PPS (Brewer): R's multistage scales by n_h / popsize_i = pi_i of the PSU.
+      const double f1 = pps                      ? design.pps()->pi[static_cast<size_t>(p)]
+                        : std::isinf(popsize1) ? 0.0
+                                               : n_h / popsize1;
       const double f2 = fpc_factor(m, popsize2);
       for (int32_t d : psu_touched) {
         const size_t di = static_cast<size_t>(d);
@@ -578,8 +581,12 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
             }
           }
         }
-        strat.add(d, psu_real[di] != 0,
-                  [&](int32_t k) { return psu_z[di * Ks + static_cast<size_t>(k)]; });
+        auto psu_total = [&](int32_t k) { return psu_z[di * Ks + static_cast<size_t>(k)]; };
+        if (pps) {
+          pps_totals.add(p, d, psu_real[di] != 0, psu_total);
+        } else {
+          strat.add(d, psu_real[di] != 0, psu_total);
+        }
         std::fill(psu_z.begin() + static_cast<std::ptrdiff_t>(di * Ks),
                   psu_z.begin() + static_cast<std::ptrdiff_t>((di + 1) * Ks), 0.0);
         psu_mark[di] = 0;

@@ -348,7 +348,7 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
   if (psu_count_ < 2) throw InvalidInput("the design has only one primary sampling unit");
 
   if (in.pps.active()) {
-    set_pps(in, fpc_name);
+    set_pps(in, fpc_name, fpc2_name);
   } else {
     set_fpc(in, fpc_name, fpc2_name);
   }
@@ -467,7 +467,8 @@ void Design::set_fpc(const DesignInput& in, const std::string& fpc_name,
   }
 }
 
-void Design::set_pps(const DesignInput& in, const std::string& fpc_name) {
+void Design::set_pps(const DesignInput& in, const std::string& fpc_name,
+                     const std::string& fpc2_name) {
   stratum_popsize_.assign(static_cast<size_t>(strata()), kInf);
   const PpsMethod method = in.pps.method;
   const std::string label = method == PpsMethod::Joint
@@ -478,7 +479,14 @@ void Design::set_pps(const DesignInput& in, const std::string& fpc_name) {
                        "sampling fractions)");
   }
   if (!in.psu2.empty() || !in.fpc2.empty()) {
-    throw InvalidInput("psu2/fpc2: a PPS design has a single stage here (" + label + ")");
+    if (method != PpsMethod::Brewer) {
+      throw InvalidInput("psu2/fpc2: " + label + " has a single stage (R: \"Multistage PPS " +
+                         "sampling not supported with this method\"); pps='brewer' has two");
+    }
+    if (in.psu2.empty() || in.fpc2.empty()) {
+      throw InvalidInput("a two-stage PPS design needs psu2 and fpc2 (the second stage's " +
+                         std::string("sampling fractions), as R's fpc has one column per stage"));
+    }
   }
   if (method != PpsMethod::Brewer) {
     if (!in.weights.empty()) {
@@ -520,6 +528,36 @@ void Design::set_pps(const DesignInput& in, const std::string& fpc_name) {
                        " must be the PSU's inclusion probability, the same on its rows; " +
                        "it differs in " + varies.describe());
   }
+  if (!in.fpc2.empty()) {
+    // Stage 2 (Brewer only): sampling fractions, constant within each PSU, the
+    // population m / f as R's as.fpc.
+    psu_popsize2_.assign(P, kInf);
+    BadRows varies2, bad2;
+    int64_t varies2_psu = -1;
+    for (int64_t q = 0; q < psu_count_; ++q) {
+      const auto p = static_cast<size_t>(q);
+      const double f = in.fpc2[static_cast<size_t>(psu_row[p])];
+      if (!(f > 0 && f <= 1)) bad2.add(psu_row[p]);
+      const int64_t s0 = psu_row_begin_[p], s1 = psu_row_begin_[p + 1];
+      for (int64_t s = s0 + 1; s < s1; ++s) {
+        if (in.fpc2[static_cast<size_t>(original(s))] != f) {
+          if (!varies2.any()) varies2_psu = q;
+          varies2.add(original(s));
+        }
+      }
+      const auto m = static_cast<double>(psu_psu2_begin_[p + 1] - psu_psu2_begin_[p]);
+      psu_popsize2_[p] = m / f;
+    }
+    if (bad2.any()) {
+      throw InvalidInput(fpc2_name + " must hold sampling fractions in (0, 1] for a PPS design " +
+                         "(R: \"fpc must be specified as sampling fraction for PPS sampling\"); " +
+                         "not so in " + bad2.describe());
+    }
+    if (varies2.any()) {
+      throw InvalidInput("fpc2 varies within PSU '" + psu_label(varies2_psu) + "': " + fpc2_name +
+                         " must be constant within each PSU; it differs in " + varies2.describe());
+    }
+  }
   pps_ = std::make_shared<const PpsDesign>(
       make_pps_design(in.pps, std::move(pi), stratum_psu_begin_, psu_row, fpc_name));
 }
@@ -544,7 +582,12 @@ void Design::set_weights(const DesignInput& in, const std::string& fpc_name,
       const auto n_h = static_cast<double>(stratum_psu_count(h));
       for (int64_t p = stratum_psu_begin_[static_cast<size_t>(h)];
            p < stratum_psu_begin_[static_cast<size_t>(h) + 1]; ++p) {
-        const double prob = 1.0 / ((n_h / pps_->pi[static_cast<size_t>(p)]) / n_h);
+        double prob = 1.0 / ((n_h / pps_->pi[static_cast<size_t>(p)]) / n_h);
+        if (!psu_popsize2_.empty()) {
+          const auto m = static_cast<double>(psu_psu2_begin_[static_cast<size_t>(p) + 1] -
+                                             psu_psu2_begin_[static_cast<size_t>(p)]);
+          prob *= 1.0 / (psu_popsize2_[static_cast<size_t>(p)] / m);
+        }
         for (int64_t s = psu_first_row(p); s < psu_first_row(p + 1); ++s) {
           weight_original_[original(s)] = 1.0 / prob;
         }

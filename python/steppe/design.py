@@ -62,7 +62,8 @@ class Design:
 
         - ``"brewer"``: Brewer's approximation, ``n/(n-1) sum (1 - pi_i)(z_i -
           zbar)^2`` per stratum (R's ``pps="brewer"``); the only method that
-          takes ``weights``, ``lonely_psu`` and weighting steps, as in R.
+          takes ``weights``, ``lonely_psu``, weighting steps and a second stage
+          (``psu2``, ``fpc2`` as sampling fractions), as in R.
         - ``"overton"``: Overton's approximation of the joint probabilities
           (R's ``pps="overton"``).
         - ``"hartley-rao"``: Hartley–Rao's, with each stratum's mean sample

@@ -9,11 +9,13 @@
 # Writes
 #   tests/golden/data/election_pps.csv        the sample (+ winner, size columns)
 #   tests/golden/data/election_jointprob.csv  the 40 x 40 joint probabilities
+#   tests/golden/data/apiclus2_pps.csv        R's apiclus2 with a PPS first stage (below)
 #   tests/golden/pps/pps.json                 the cases, read by tests/python/test_pps.py
 #
 # Every number is computed on the CSVs as read back. Case format as make_golden.R's
 # ({name, data, design, call, expect_error, rows: [{by, level, estimate, se, ci_low,
-# ci_high, deff, df, n}]}); design = {fpc, strata, pps, psum, variance, joint}: pps is
+# ci_high, deff, df, n}]}); design = {fpc, strata, psu, psu2, fpc2, pps, psum, variance,
+# joint, weighting}: pps is
 # "brewer", "overton", "hartley-rao" or "joint" (joint = the CSV's name), psum R's
 # HR(psum) (null: HR()). Domains are design[rows, ] as svyby (checked against svyby).
 # CIs: confint(df = degf(domain)) for means, totals and ratios; svyciprop for
@@ -52,10 +54,25 @@ jointprob <- unname(as.matrix(read.csv(JOINT_CSV)))
 stopifnot(nrow(jointprob) == nrow(ep), ncol(jointprob) == nrow(ep))
 POP_PSUM <- sum(election$p^2) / 40  # ?svydesign's HR(sum(election$p^2) / 40)
 
-spec <- function(pps, variance = "HT", strata = NULL, psum = NULL, weighting = NULL) {
-  list(fpc = "p", strata = strata, pps = pps, psum = psum, variance = variance,
+spec <- function(pps, variance = "HT", strata = NULL, psum = NULL, weighting = NULL,
+                 fpc = "p", psu = NULL, psu2 = NULL, fpc2 = NULL) {
+  list(fpc = fpc, strata = strata, psu = psu, psu2 = psu2, fpc2 = fpc2, pps = pps,
+       psum = psum, variance = variance,
        joint = if (pps == "joint") "election_jointprob" else NULL, weighting = weighting)
 }
+
+# Two stages (Brewer only, as R): apiclus2's 40 districts given inclusion probabilities
+# proportional to their number of schools in apipop (40 x share, at most 1), schools
+# within a district at the sampled fraction m / fpc2.
+data(api)
+dsize <- table(apipop$dnum)
+c2 <- apiclus2[, c("dnum", "snum", "stype", "api00", "api99", "fpc2")]
+c2$p1 <- pmin(1, 40 * as.vector(dsize[as.character(c2$dnum)]) / sum(dsize))
+c2$frac2 <- ave(rep(1, nrow(c2)), c2$dnum, FUN = length) / c2$fpc2
+C2_CSV <- file.path(GOLDEN, "data", "apiclus2_pps.csv")
+write.csv(c2, C2_CSV, row.names = FALSE)
+c2 <- read.csv(C2_CSV, stringsAsFactors = TRUE)
+DATA <- list(election_pps = ep, apiclus2_pps = c2)
 
 # Weighting steps (the format of weighting_steps.R, which the test applies as the
 # other goldens' do): Brewer designs are ordinary svydesign designs, so R weights them.
@@ -65,20 +82,25 @@ POP_WINNER <- data.frame(winner = c("Bush", "Kerry"),
                          Freq = as.vector(table(election$Bush > election$Kerry)[c("TRUE", "FALSE")]))
 POP_VOTES <- sum(election$votes)
 
-build <- function(s) {
+build <- function(s, data = ep) {
   strata <- if (is.null(s$strata)) NULL else reformulate(s$strata)
+  ids <- if (is.null(s$psu)) ~1 else reformulate(c(s$psu, s$psu2))
+  fpc <- reformulate(c(s$fpc, s$fpc2))
   pps <- switch(s$pps,
                 brewer = "brewer", overton = "overton",
                 "hartley-rao" = if (is.null(s$psum)) HR() else HR(s$psum),
                 joint = ppsmat(jointprob))
-  des <- svydesign(id = ~1, strata = strata, fpc = ~p, data = ep, pps = pps,
+  des <- svydesign(id = ids, strata = strata, fpc = fpc, data = data, pps = pps,
                    variance = s$variance)
   for (step in s$weighting) des <- apply_weighting(des, step)
   des
 }
 
 # The design whose SRS variance gives the deff (see the header): Brewer's own.
-brewer_twin <- function(s) build(spec("brewer", strata = s$strata, weighting = s$weighting))
+brewer_twin <- function(s, data) {
+  if (s$pps == "brewer") return(build(s, data))
+  build(spec("brewer", strata = s$strata, weighting = s$weighting), data)
+}
 
 call_spec <- function(stat, variable, denominator = NULL, by = NULL, subset = NULL,
                       ci = NULL, level = 0.95, df = "design") {
@@ -137,9 +159,9 @@ ratio_rows <- function(num, den, dd, tw, dfv, level) {
            r$var[1, 1] / vsrs))
 }
 
-subset_rows <- function(sub) {
-  if (is.null(sub)) return(rep(TRUE, nrow(ep)))
-  x <- ep[[sub$column]]
+subset_rows <- function(sub, data) {
+  if (is.null(sub)) return(rep(TRUE, nrow(data)))
+  x <- data[[sub$column]]
   x == sub$equals
 }
 
@@ -151,14 +173,14 @@ domain <- function(des, rows) {
   des[rows, ]
 }
 
-compute_rows <- function(des, tw, cl) {
-  in_sub <- subset_rows(cl$subset)
+compute_rows <- function(des, tw, cl, data) {
+  in_sub <- subset_rows(cl$subset, data)
   doms <- if (is.null(cl$by)) {
     list(list(by = setNames(list(), character(0)), rows = in_sub))
   } else {
     b <- as.character(cl$by)
-    lapply(sort(unique(as.character(ep[[b]][in_sub]))), function(v) {
-      list(by = setNames(list(v), b), rows = in_sub & as.character(ep[[b]]) == v)
+    lapply(sort(unique(as.character(data[[b]][in_sub]))), function(v) {
+      list(by = setNames(list(v), b), rows = in_sub & as.character(data[[b]]) == v)
     })
   }
   out <- list()
@@ -192,12 +214,13 @@ check_svyby <- function(des, cl, rows) {
 }
 
 CASES <- list()
-make_case <- function(name, s, cl) {
-  des <- build(s)
-  tw <- brewer_twin(s)
-  rows <- compute_rows(des, tw, cl)
+make_case <- function(name, s, cl, dataset = "election_pps") {
+  data <- DATA[[dataset]]
+  des <- build(s, data)
+  tw <- brewer_twin(s, data)
+  rows <- compute_rows(des, tw, cl, data)
   check_svyby(des, cl, rows)
-  case <- list(name = name, data = "election_pps", design = s, call = cl,
+  case <- list(name = name, data = dataset, design = s, call = cl,
                expect_error = NULL, rows = rows)
   if (identical(cl$ci, "logit")) {
     case$alt_fields <- list(ci_low = "ci_low_exact", ci_high = "ci_high_exact")
@@ -252,6 +275,15 @@ for (dn in names(WEIGHTED)) {
   make_case(paste0(dn, "_ratio_bush_votes"), s, call_spec("ratio", "Bush", "votes"))
   make_case(paste0(dn, "_total_kerry_by_size"), s, call_spec("total", "Kerry", by = "size"))
 }
+
+TWO_STAGE <- spec("brewer", fpc = "p1", psu = "dnum", psu2 = "snum", fpc2 = "frac2")
+make_case("brewer_2stage_mean_api00", TWO_STAGE, call_spec("mean", "api00"), "apiclus2_pps")
+make_case("brewer_2stage_total_api99", TWO_STAGE, call_spec("total", "api99"), "apiclus2_pps")
+make_case("brewer_2stage_mean_api00_by_stype", TWO_STAGE,
+          call_spec("mean", "api00", by = "stype"), "apiclus2_pps")
+make_case("brewer_2stage_ratio", TWO_STAGE, call_spec("ratio", "api00", "api99"), "apiclus2_pps")
+make_case("brewer_2stage_prop_stype", TWO_STAGE, call_spec("proportion", "stype", ci = "beta"),
+          "apiclus2_pps")
 
 # Whole-sample means: R's svymean on a "pps" design gives the same deff as the
 # svydesign formula used above.

@@ -31,24 +31,35 @@ def _read(name: str) -> pd.DataFrame:
 
 
 DATA = _read("election_pps")
+CLUS2 = _read("apiclus2_pps")
 JOINT = _read("election_jointprob").to_numpy()
 
 
-def design(spec: dict[str, Any]) -> sp.Design:
+def design(spec: dict[str, Any], data: pd.DataFrame = DATA) -> sp.Design:
     pps: Any = spec["pps"]
     if pps == "joint":
         pps = JOINT
     elif pps == "hartley-rao" and spec["psum"] is not None:
         pps = sp.HartleyRao(spec["psum"])
-    d = sp.Design(DATA, fpc=spec["fpc"], strata=spec["strata"], pps=pps, variance=spec["variance"])
+    d = sp.Design(
+        data,
+        fpc=spec["fpc"],
+        strata=spec["strata"],
+        psu=spec["psu"],
+        psu2=spec["psu2"],
+        fpc2=spec["fpc2"],
+        pps=pps,
+        variance=spec["variance"],
+    )
     return apply_weighting(d, spec.get("weighting"))  # type: ignore[no-any-return]
 
 
 def run(case: dict[str, Any]) -> pd.DataFrame:
-    d = design(case["design"])
+    data = {"election_pps": DATA, "apiclus2_pps": CLUS2}[case["data"]]
+    d = design(case["design"], data)
     call = case["call"]
     if call["subset"] is not None:
-        d = d.subset(DATA[call["subset"]["column"]] == call["subset"]["equals"])
+        d = d.subset(data[call["subset"]["column"]] == call["subset"]["equals"])
     kwargs: dict[str, Any] = {"by": call["by"], "level": call["level"]}
     stat = call["stat"]
     if stat == "ratio":
@@ -87,6 +98,7 @@ def test_pps_golden_cases_cover_every_method() -> None:
         "poststratify",
         "calibrate",
     }
+    assert any(c["design"]["psu2"] for c in CASES)  # two-stage Brewer
     assert len(CASES) >= 100
 
 
@@ -242,6 +254,30 @@ def test_pps_options_that_do_not_apply() -> None:
         ),
     ):
         sp.Design(data, fpc="p", psu="cluster", pps=JOINT)
+
+
+def test_pps_second_stage_checks() -> None:
+    with pytest.raises(
+        sp.InvalidInputError,
+        match=re.escape(
+            "psu2/fpc2: pps='overton' has a single stage (R: \"Multistage PPS sampling not "
+            "supported with this method\"); pps='brewer' has two"
+        ),
+    ):
+        sp.Design(CLUS2, psu="dnum", psu2="snum", fpc="p1", fpc2="frac2", pps="overton")
+    with pytest.raises(
+        sp.InvalidInputError,
+        match=re.escape("psu2 with fpc needs fpc2 (the second-stage population size or fraction)"),
+    ):
+        sp.Design(CLUS2, psu="dnum", psu2="snum", fpc="p1", pps="brewer")
+    with pytest.raises(
+        sp.InvalidInputError,
+        match=re.escape(
+            "fpc2 column 'fpc2' must hold sampling fractions in (0, 1] for a PPS design (R: "
+            '"fpc must be specified as sampling fraction for PPS sampling"); not so in '
+        ),
+    ):
+        sp.Design(CLUS2, psu="dnum", psu2="snum", fpc="p1", fpc2="fpc2", pps="brewer")
 
 
 def test_pps_joint_matrix_checks() -> None:

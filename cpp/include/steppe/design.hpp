@@ -160,7 +160,7 @@ class Design {
  private:
   void set_calibration(const CalibrationInput& in);
   void set_fpc(const DesignInput& in, const std::string& fpc_name, const std::string& fpc2_name);
-  void set_pps(const DesignInput& in, const std::string& fpc_name);
+  void set_pps(const DesignInput& in, const std::string& fpc_name, const std::string& fpc2_name);
   void set_weights(const DesignInput& in, const std::string& fpc_name,
                    const std::string& fpc2_name);
   int64_t rows_ = 0;
