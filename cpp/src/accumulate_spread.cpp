@@ -542,7 +542,7 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
       const double m = static_cast<double>(q1 - q0);
       const double popsize2 = design.psu_popsize2()[static_cast<size_t>(p)];
       // PPS (Brewer): R's multistage scales by n_h / popsize_i = pi_i of the PSU.
-      const double f1 = pps                      ? design.pps()->pi[static_cast<size_t>(p)]
+      const double f1 = pps                    ? design.pps()->pi[static_cast<size_t>(p)]
                         : std::isinf(popsize1) ? 0.0
                                                : n_h / popsize1;
       const double f2 = fpc_factor(m, popsize2);
