@@ -2,8 +2,8 @@
 // design in, the bound ReplicateWeights out, whose matrix numpy views in place.
 #include <cstdint>
 #include <limits>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <steppe/replicate.hpp>
 #include <steppe/replicate_weights.hpp>
 #include <string>
@@ -97,10 +97,9 @@ void register_replicate_weights(py::module_& m) {
         py::arg("rho") = 0.0, py::arg("mse") = false, py::arg("threads") = 1,
         "R's as.svrepdesign(design, type): 'auto', 'JK1', 'JKn', 'BRR', 'Fay', 'bootstrap' "
         "or 'subbootstrap'.");
-  m.def("replicate_design", &replicate_design_py, py::arg("design"), py::arg("base"),
-        py::kw_only(), py::arg("type") = "auto", py::arg("replicates") = 50,
-        py::arg("seed") = py::none(), py::arg("rho") = 0.0, py::arg("mse") = false,
-        py::arg("threads") = 1,
+  m.def("replicate_design", &replicate_design_py, py::arg("design"), py::arg("base"), py::kw_only(),
+        py::arg("type") = "auto", py::arg("replicates") = 50, py::arg("seed") = py::none(),
+        py::arg("rho") = 0.0, py::arg("mse") = false, py::arg("threads") = 1,
         "replicate_weights(design, ...) as the variance backend of `base` (a design of the "
         "full-sample weights alone), the matrix moved into it: R's as.svrepdesign.");
   m.def("hadamard", &hadamard_py, py::arg("n"),

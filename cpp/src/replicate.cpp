@@ -241,7 +241,6 @@ EstimateResult estimate_replicates(const Design& design, const EstimateRequest& 
                                  std::move(scanned.spread));
 }
 
-
 void ReplicateVariance::assign_columns(std::span<const std::span<const double>> columns,
                                        std::span<const std::string> names,
                                        std::span<const double> multiply, int threads) {

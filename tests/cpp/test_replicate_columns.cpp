@@ -18,9 +18,7 @@ using steppe::ReplicateVariance;
 struct Columns {
   std::vector<std::vector<double>> values;
   std::vector<std::string> names;
-  std::vector<std::span<const double>> spans() const {
-    return {values.begin(), values.end()};
-  }
+  std::vector<std::span<const double>> spans() const { return {values.begin(), values.end()}; }
 };
 
 Columns make_columns(size_t rows, size_t count) {

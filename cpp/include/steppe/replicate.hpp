@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <string>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "steppe/design.hpp"
