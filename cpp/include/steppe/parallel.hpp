@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <thread>
 #include <vector>
@@ -17,6 +18,11 @@ inline size_t worker_count(int requested, size_t tasks) {
   const size_t cores = std::max(1u, std::thread::hardware_concurrency());
   const size_t wanted = requested > 0 ? static_cast<size_t>(requested) : cores;
   return std::clamp<size_t>(wanted, 1, std::max<size_t>(tasks, 1));
+}
+
+/// Threads for a scan of `rows` rows: below ~20k rows a thread costs more than it gives.
+inline size_t row_workers(int requested, int64_t rows) {
+  return worker_count(requested, static_cast<size_t>(std::max<int64_t>(1, rows / 20000)));
 }
 
 /// work(task) for every task < tasks, striped over `workers` threads (the caller's
