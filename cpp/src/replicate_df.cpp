@@ -113,8 +113,20 @@ int64_t qr_rank(std::vector<double> a, size_t m, size_t n, double tol) {
   return static_cast<int64_t>(l);
 }
 
-/// A row's replicate weights scaled to a largest magnitude of 1 and rounded to
-/// ~1e-12 relative, so the rows of one PSU (proportional rows) come out alike.
+/// v rounded to the nearest integer (ties to even) for |v| < 2^51, without a
+/// libm call: adding and removing 1.5 * 2^52 leaves no fraction bits (IEEE
+/// doubles, no -ffast-math: the compiler may not fold the two steps).
+inline double round_whole(double v) {
+  constexpr double kShift = 6755399441055744.0;  // 1.5 * 2^52
+  return (v + kShift) - kShift;
+}
+
+/// Scale of a pattern: its values are whole numbers up to 1e12 (the largest
+/// magnitude), i.e. rounded to 1e-12 relative; a uniform scale leaves ranks alone.
+constexpr double kPatternScale = 1e12;
+
+/// A row's replicate weights scaled to a largest magnitude of kPatternScale and
+/// rounded to whole numbers, so the rows of one PSU (proportional rows) come out alike.
 /// Returns false for a row that is in no replicate (all weights 0).
 bool normalised_pattern(const ReplicateVariance& rv, size_t row, double* out) {
   const size_t R = rv.count();
@@ -122,7 +134,8 @@ bool normalised_pattern(const ReplicateVariance& rv, size_t row, double* out) {
   double peak = 0;
   for (size_t r = 0; r < R; ++r) peak = std::max(peak, std::abs(rv.weights[r * n + row]));
   if (peak == 0) return false;
-  for (size_t r = 0; r < R; ++r) out[r] = std::round(rv.weights[r * n + row] / peak * 1e12) / 1e12;
+  const double scale = kPatternScale / peak;
+  for (size_t r = 0; r < R; ++r) out[r] = round_whole(rv.weights[r * n + row] * scale);
   return true;
 }
 
@@ -148,18 +161,24 @@ void normalised_block(const ReplicateVariance& rv, size_t i0, size_t i1, std::ve
     in_any[b] = peak[b] == 0 ? 0 : 1;
     if (peak[b] == 0) continue;
     double* row = out.data() + b * R;
-    for (size_t r = 0; r < R; ++r) row[r] = std::round(row[r] / peak[b] * 1e12) / 1e12;
+    const double scale = kPatternScale / peak[b];
+    for (size_t r = 0; r < R; ++r) row[r] = round_whole(row[r] * scale);
   }
 }
 
 /// Rows per block of normalised_block: R doubles a row stay in cache.
 constexpr size_t kPatternBlock = 256;
 
-/// FNV-1a over the pattern's bytes.
+/// A 64-bit hash of the pattern, one multiply-xorshift step per value (a byte-wise
+/// hash costs eight dependent multiplies per value, the bulk of the first df).
 uint64_t pattern_hash(const double* p, size_t R) {
-  uint64_t h = 1469598103934665603ULL;
-  const auto* bytes = reinterpret_cast<const unsigned char*>(p);
-  for (size_t i = 0; i < R * sizeof(double); ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+  uint64_t h = 0x243F6A8885A308D3ULL ^ R;
+  for (size_t r = 0; r < R; ++r) {
+    uint64_t bits;
+    std::memcpy(&bits, p + r, sizeof bits);
+    h = (h ^ bits) * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 29;
+  }
   return h;
 }
 
