@@ -47,8 +47,11 @@ _NAME = re.compile(r"`([^`]+)`|([A-Za-z_.][A-Za-z0-9_.]*)(\s*\()?")
 
 
 def _variables(formula: str, data: pd.DataFrame) -> list[str]:
-    """The data columns a formula names, R's way: a name may hold dots (``sch.wide``)
-    or be backquoted; a name followed by ``(`` is a function."""
+    """Return the data columns a formula names, read R's way.
+
+    A name may hold dots (``sch.wide``) or be backquoted; a name followed by
+    ``(`` is a function.
+    """
     found: list[str] = []
     unknown: list[str] = []
     for m in _NAME.finditer(formula):
@@ -68,11 +71,11 @@ def _variables(formula: str, data: pd.DataFrame) -> list[str]:
     return found
 
 
-def _as_factor(series: pd.Series) -> pd.Categorical:
-    """The column as R's factor(): categories' order kept, other labels sorted."""
+def _as_factor(series: pd.Series) -> pd.Series:
+    """Return the column as R's factor(): categories' order kept, other labels sorted."""
     codes = cols.factorize(series)
-    labels = [str(x) for x in codes.labels]
-    return pd.Categorical.from_codes(codes.codes, categories=labels)
+    dtype = pd.CategoricalDtype([str(x) for x in codes.labels])
+    return pd.Series(pd.Categorical.from_codes(codes.codes.astype(np.int64), dtype=dtype))
 
 
 def _r_name(part: str) -> tuple[str, ColumnPart]:
@@ -89,7 +92,7 @@ def model_matrix(formula: str, data: pd.DataFrame, role: str) -> ModelMatrix:
 
     Missing values in the formula's columns are an error (every row is weighted).
     """
-    from formulaic import model_matrix as formulaic_matrix
+    from formulaic import model_matrix as formulaic_matrix  # type: ignore[import-untyped]
 
     if not isinstance(formula, str) or "~" not in formula:
         raise InvalidInputError(f"{role}: a formula is a string such as '~stype + api99'")
@@ -141,7 +144,7 @@ def model_totals(
     total: float | None,
     counts: Any,
 ) -> np.ndarray:
-    """Population totals of the model's columns, in its order.
+    """Return the population totals of the model's columns, in its order.
 
     ``population`` is R's model-matrix totals (a Series or dict named as R's
     ``model.matrix`` names the columns, or a sequence in their order), or
@@ -153,8 +156,10 @@ def model_totals(
     p = len(mm.names)
     if isinstance(population, (pd.Series, Mapping)):
         items = list(population.items())
-        if items and all(_is_number(v) for _, v in items) and all(
-            str(k) in mm.names for k, _ in items
+        if (
+            items
+            and all(_is_number(v) for _, v in items)
+            and all(str(k) in mm.names for k, _ in items)
         ):
             given = {str(k): float(v) for k, v in items}
             missing = [n for n in mm.names if n not in given]

@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import _columns as cols
-from . import _core
-from . import _formula
+from . import _core, _formula
 from .errors import ConvergenceWarning, InvalidInputError, NotEstimableError
 
 if TYPE_CHECKING:
@@ -61,7 +60,9 @@ def _not_converged(message: str, strict: bool) -> None:
     warnings.warn(message, ConvergenceWarning, stacklevel=4)
 
 
-def joint_codes(data: pd.DataFrame, names: Sequence[str], role: str) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+def joint_codes(
+    data: pd.DataFrame, names: Sequence[str], role: str
+) -> tuple[np.ndarray, list[tuple[str, ...]]]:
     """Codes of the combinations of ``names`` that occur, and each code's labels.
 
     Combinations are ordered as R's crossed factors: by the first column's
@@ -90,7 +91,7 @@ def _margin_name(key: tuple[str, ...]) -> str:
 
 
 def margin_key(key: Any) -> tuple[str, ...]:
-    """A margin's columns: one name, or a tuple/list of names for a joint margin."""
+    """Return a margin's columns: one name, or a tuple/list of names for a joint margin."""
     return tuple(str(k) for k in key) if isinstance(key, (tuple, list)) else (str(key),)
 
 
@@ -174,9 +175,8 @@ def poststratify(
     )
 
 
-def margins_dict(margins: Any) -> dict[str | tuple[str, ...], Population]:
-    """Margins as {column: population}, a tuple of columns for a joint margin; also
-    accepts a long DataFrame (variable, level, count)."""
+def margins_dict(margins: Any) -> dict[str, Population]:
+    """Margins as {column: population}; also accepts a long DataFrame (variable, level, count)."""
     if isinstance(margins, pd.DataFrame):
         need = {"variable", "level", "count"}
         if not need <= set(margins.columns):
@@ -188,18 +188,25 @@ def margins_dict(margins: Any) -> dict[str | tuple[str, ...], Population]:
             for v, g in margins.groupby("variable", sort=False)
         }
     if isinstance(margins, Mapping):
-        return {
-            tuple(str(c) for c in k) if isinstance(k, (tuple, list)) else str(k): v
-            for k, v in margins.items()
-        }
+        return {str(k): v for k, v in margins.items()}
     raise InvalidInputError(f"margins must be a dict or a DataFrame, got {type(margins).__name__}")
+
+
+def rake_margins(margins: Any) -> dict[tuple[str, ...], Population]:
+    """Return margins as {(column, ...): population}: a tuple key is a joint margin.
+
+    Accepts what :func:`margins_dict` does, and dict keys that are tuples of columns.
+    """
+    if isinstance(margins, Mapping):
+        return {margin_key(k): v for k, v in margins.items()}
+    return {(k,): v for k, v in margins_dict(margins).items()}
 
 
 def rake(
     state: DesignState, margins: Any, max_iter: int = 10, tol: float = 1.0, strict: bool = False
 ) -> Weighted:
     """Rake to margins as R's ``rake`` (see Design.rake)."""
-    by_margin = {margin_key(k): v for k, v in margins_dict(margins).items()}
+    by_margin = rake_margins(margins)
     if len(by_margin) < 1:
         raise InvalidInputError("rake: no margins given")
     keys = list(by_margin)
@@ -297,9 +304,12 @@ def trim(
 def _dict_model(
     data: pd.DataFrame, targets: Mapping[Any, Any], total: float | None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The model of per-level targets: an intercept plus each categorical target's
-    levels but its first (R's treatment coding; a tuple key is a joint target over
-    its columns' combinations) plus the numeric targets, and the columns' totals."""
+    """Return the model matrix, totals and column labels of per-level targets.
+
+    An intercept, each categorical target's levels but its first (R's treatment
+    coding; a tuple key is a joint target over its columns' combinations), then
+    the numeric targets.
+    """
     columns: list[np.ndarray] = []
     totals: list[float] = []
     labels: list[str] = []
@@ -411,7 +421,7 @@ def calibrate(
             f"Calibration did not converge after {max_iter} iterations ({method}, {where}): "
             f"the largest misfit |target - total| / (1 + |target|) is {report.change:.6g}, tol "
             f"{tol:g}. The weights are the last iteration's, as R's calibrate(force = TRUE); "
-            "without force R stops with \"Calibration failed\". Widen the bounds, raise "
+            'without force R stops with "Calibration failed". Widen the bounds, raise '
             "max_iter or check the targets.",
             strict,
         )

@@ -641,7 +641,7 @@ class Design:
         """
         if bounds is not None:
             return self.calibrate(
-                _weighting.margins_dict(margins),
+                _weighting.rake_margins(margins),
                 method="raking",
                 bounds=bounds,
                 max_iter=max_iter,

@@ -36,8 +36,9 @@ with open(GOLDEN / "chain" / "weighting_chain.json", encoding="utf-8") as _f:
 @functools.cache
 def _read(name: str) -> pd.DataFrame:
     exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-    return pd.read_csv(GOLDEN / "data" / f"{name}.csv", keep_default_na=False, na_values=[""],
-                       **exact)
+    return pd.read_csv(
+        GOLDEN / "data" / f"{name}.csv", keep_default_na=False, na_values=[""], **exact
+    )
 
 
 def _records(records: list[dict[str, Any]], columns: list[str]) -> pd.Series:
@@ -101,9 +102,17 @@ def test_chain_golden(case: dict[str, Any]) -> None:
 
 def test_golden_covers_the_issue() -> None:
     names = {c["name"].rsplit("_", 1)[0] for c in CASES}
-    assert {"clus1_ps_cal_trim", "clus1_rake_cal", "clus1_rake_joint",
-            "clus1_formula_linear", "clus1_formula_raking", "strat_formula_logit",
-            "clus1_rake_not_converged", "clus1_jk1_formula", "clus1_jk1_ps_cal"} <= names
+    assert {
+        "clus1_ps_cal_trim",
+        "clus1_rake_cal",
+        "clus1_rake_joint",
+        "clus1_formula_linear",
+        "clus1_formula_raking",
+        "strat_formula_logit",
+        "clus1_rake_not_converged",
+        "clus1_jk1_formula",
+        "clus1_jk1_ps_cal",
+    } <= names
     assert len(CASES) >= 40
     # every trim in the golden chains trims something
     for c in CASES:
@@ -139,15 +148,24 @@ def test_formula_totals_named_positional_and_counts_agree() -> None:
 def test_interaction_totals_from_joint_counts() -> None:
     data = _read("apiclus1")
     joint = pd.DataFrame(
-        {"stype": ["E", "E", "H", "H", "M", "M"], "sch.wide": ["No", "Yes"] * 3,
-         "n": [400.0, 4021, 300, 455, 370, 648]}
+        {
+            "stype": ["E", "E", "H", "H", "M", "M"],
+            "sch.wide": ["No", "Yes"] * 3,
+            "n": [400.0, 4021, 300, 455, 370, 648],
+        }
     )
     d = sp.Design(data.copy(), weights="pw", psu="dnum", fpc="fpc")
     by_counts = d.calibrate("~stype*sch.wide", {("stype", "sch.wide"): joint})
     by_names = d.calibrate(
         "~stype*sch.wide",
-        {"(Intercept)": 6194.0, "stypeH": 755.0, "stypeM": 1018.0, "sch.wideYes": 5124.0,
-         "stypeH:sch.wideYes": 455.0, "stypeM:sch.wideYes": 648.0},
+        {
+            "(Intercept)": 6194.0,
+            "stypeH": 755.0,
+            "stypeM": 1018.0,
+            "sch.wideYes": 5124.0,
+            "stypeH:sch.wideYes": 455.0,
+            "stypeM:sch.wideYes": 648.0,
+        },
     )
     np.testing.assert_allclose(by_counts.weights, by_names.weights, rtol=1e-12)
     # The interaction is a joint post-stratification: every cell hits its count.
@@ -172,8 +190,9 @@ def test_chains_record_every_step_and_keep_each_steps_targets() -> None:
     raked = (
         clus1()
         .poststratify("stype", pop)
-        .calibrate("~sch.wide + api99", {"(Intercept)": 6194.0, "sch.wideYes": 5122.0,
-                                          "api99": 3914069.0})
+        .calibrate(
+            "~sch.wide + api99", {"(Intercept)": 6194.0, "sch.wideYes": 5122.0, "api99": 3914069.0}
+        )
         .rake({"stype": pop, "sch.wide": {"No": 1072.0, "Yes": 5122.0}}, tol=1e-9, max_iter=50)
     )
     t = raked.total("stype").to_frame().estimate.to_numpy()
@@ -193,7 +212,8 @@ def test_joint_margin_rakes_to_the_cells() -> None:
     )
     d = sp.Design(data.copy(), weights="pw", psu="dnum", fpc="fpc").rake(
         {("stype", "sch.wide"): cells, "awards": {"No": 2027.0, "Yes": 4167.0}},
-        tol=1e-10, max_iter=100,
+        tol=1e-10,
+        max_iter=100,
     )
     w = d.weights
     got = pd.Series(w).groupby([data["stype"], data["sch.wide"]]).sum()
@@ -202,12 +222,17 @@ def test_joint_margin_rakes_to_the_cells() -> None:
 
 
 def test_rake_not_converging_warns_and_keeps_the_last_iterate() -> None:
-    margins = {"stype": {"E": 4421.0, "H": 755.0, "M": 1018.0},
-               "sch.wide": {"No": 1072.0, "Yes": 5122.0}}
-    with pytest.warns(sp.ConvergenceWarning, match=r"^Raking did not converge after 1 iterations "
-                      r"\(R's warning\): the largest change .* margin errors: stype .*, sch.wide "
-                      r".*The weights are the last iteration's; raise max_iter or check the "
-                      r"margins\.$"):
+    margins = {
+        "stype": {"E": 4421.0, "H": 755.0, "M": 1018.0},
+        "sch.wide": {"No": 1072.0, "Yes": 5122.0},
+    }
+    with pytest.warns(
+        sp.ConvergenceWarning,
+        match=r"^Raking did not converge after 1 iterations "
+        r"\(R's warning\): the largest change .* margin errors: stype .*, sch.wide "
+        r".*The weights are the last iteration's; raise max_iter or check the "
+        r"margins\.$",
+    ):
         d = clus1().rake(margins, max_iter=1, tol=1e-12)
     step = d.summary()["weighting"][0]
     assert step["converged"] is False and step["iterations"] == 1
@@ -220,82 +245,139 @@ def test_rake_not_converging_warns_and_keeps_the_last_iterate() -> None:
 
 def test_calibration_not_converging_warns_or_raises() -> None:
     pop = {"(Intercept)": 6194.0, "stypeH": 755.0, "stypeM": 1018.0, "api99": 3914069.0}
-    with pytest.warns(sp.ConvergenceWarning, match=(
-        r"^Calibration did not converge after 2 iterations \(raking, bounds \(0\.5, 2\.0\)\): "
-        r"the largest misfit \|target - total\| / \(1 \+ \|target\|\) is .*, tol 1e-07\. The "
-        r"weights are the last iteration's, as R's calibrate\(force = TRUE\); without force R "
-        r"stops with \"Calibration failed\"\. Widen the bounds, raise max_iter or check the "
-        r"targets\.$"
-    )):
-        d = clus1().calibrate("~stype + api99", pop, method="raking", bounds=(0.5, 2.0),
-                              max_iter=2)
+    with pytest.warns(
+        sp.ConvergenceWarning,
+        match=(
+            r"^Calibration did not converge after 2 iterations \(raking, bounds \(0\.5, 2\.0\)\): "
+            r"the largest misfit \|target - total\| / \(1 \+ \|target\|\) is .*, tol 1e-07\. The "
+            r"weights are the last iteration's, as R's calibrate\(force = TRUE\); without force R "
+            r"stops with \"Calibration failed\"\. Widen the bounds, raise max_iter or check the "
+            r"targets\.$"
+        ),
+    ):
+        d = clus1().calibrate("~stype + api99", pop, method="raking", bounds=(0.5, 2.0), max_iter=2)
     assert d.summary()["weighting"][0]["converged"] is False
     with pytest.raises(sp.NotEstimableError, match="^Calibration did not converge after 2"):
-        clus1().calibrate("~stype + api99", pop, method="raking", bounds=(0.5, 2.0),
-                          max_iter=2, strict=True)
+        clus1().calibrate(
+            "~stype + api99", pop, method="raking", bounds=(0.5, 2.0), max_iter=2, strict=True
+        )
     # bounded raking through rake(bounds=) takes strict= too
     with pytest.raises(sp.NotEstimableError, match="^Calibration did not converge after 1"):
-        clus1().rake({"stype": {"E": 4421.0, "H": 755.0, "M": 1018.0}}, bounds=(0.9, 1.1),
-                     max_iter=1, strict=True)
+        clus1().rake(
+            {"stype": {"E": 4421.0, "H": 755.0, "M": 1018.0}},
+            bounds=(0.9, 1.1),
+            max_iter=1,
+            strict=True,
+        )
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda d: d.calibrate("~stype + api99"),
-         r"^calibrate: the formula '~stype \+ api99' needs population= \(R's model-matrix totals "
-         r"or per-level counts\)$"),
-        (lambda d: d.calibrate({"stype": {"E": 1.0}}, {"x": 1}),
-         r"^calibrate: population= goes with a formula; per-level targets carry their own "
-         r"counts$"),
-        (lambda d: d.calibrate(["stype"]),
-         r"^calibrate: targets must be a formula such as '~stype \+ api99' or a dict of "
-         r"per-level counts, got list$"),
-        (lambda d: d.calibrate("~stype + nosuch", [1.0]),
-         r"^formula '~stype \+ nosuch' names column\(s\) \['nosuch'\] that the data does not "
-         r"have$"),
-        (lambda d: d.calibrate("stype", [1.0]),
-         r"^calibrate: a formula is a string such as '~stype \+ api99'$"),
-        (lambda d: d.calibrate("~stype + api99", [6194.0, 755.0]),
-         r"^calibrate: 2 totals given for 4 model columns \['\(Intercept\)', 'stypeH', "
-         r"'stypeM', 'api99'\]$"),
-        (lambda d: d.calibrate("~stype + api99", {"(Intercept)": 6194.0, "stypeH": 755.0}),
-         r"^calibrate: the totals lack the model column\(s\) \['stypeM', 'api99'\]; the model's "
-         r"columns are \['\(Intercept\)', 'stypeH', 'stypeM', 'api99'\]$"),
-        (lambda d: d.calibrate("~stype", pd.Series({"(Intercept)": 1.0, "stype[T.H]": 2.0})),
-         r"^calibrate: total\(s\) named \['stype\[T.H\]'\] are not model columns; the model's "
-         r"columns are \['\(Intercept\)', 'stypeH', 'stypeM'\] \(as R's model.matrix names "
-         r"them\)$"),
-        (lambda d: d.calibrate("~stype", "x"),
-         r"^calibrate: population must be R's model-matrix totals \(a Series, dict or list\) or "
-         r"per-level counts \(a dict\), got str$"),
-        (lambda d: d.calibrate("~stype*sch.wide", {"stype": {"E": 4421, "H": 755, "M": 1018}}),
-         r"^calibrate: no counts cover \['sch.wide'\] for the model column 'sch.wideYes'; give "
-         r"counts over those columns \(a key such as \('sch.wide',\)\) or R's model-matrix "
-         r"totals$"),
-        (lambda d: d.calibrate("~stype:api99", {"stype": {"E": 4421, "H": 755, "M": 1018}}),
-         r"^calibrate: the model column 'stypeE:api99' needs its population total; per-level "
-         r"counts give only counts and numeric totals, so give R's model-matrix totals$"),
-        (lambda d: d.calibrate("~api99", {"api99": 1.0, "x": 2.0}),
-         r"^calibrate: the intercept needs the population size: give counts of a categorical "
-         r"column or total=$"),
-        (lambda d: d.calibrate("~stype + sch.wide", {"stype": {"E": 4421, "H": 755, "M": 1018},
-                                                     "sch.wide": {"No": 1.0, "Yes": 2.0}}),
-         r"^calibrate: the counts of \['sch.wide'\] sum to 3.0, other totals to 6194.0$"),
-        (lambda d: d.calibrate("~stype + acs.k3", [1.0, 2.0, 3.0, 4.0]),
-         r"^calibrate: column 'acs.k3' is missing in .*; auxiliaries may not be missing$"),
-        (lambda d: d.calibrate({("stype", "sch.wide"): 5.0}),
-         r"^calibrate: the total of \('stype', 'sch.wide'\) must be one number$"),
-        (lambda d: d.rake({("stype", "sch.wide"): pd.Series(
-            [1.0], index=pd.MultiIndex.from_tuples([("E", "No")]))}),
-         r"^rake: level\(s\) \['E / Yes', 'H / No', 'H / Yes', 'M / No', 'M / Yes'\] of "
-         r"'stype:sch.wide' are in the sample, not in its margin$"),
-        (lambda d: d.rake({("stype", "sch.wide"): pd.Series(
-            [1.0] * 7, index=pd.MultiIndex.from_product([["E", "H", "M"], ["No", "Yes"]]).append(
-                pd.MultiIndex.from_tuples([("X", "No")])))}),
-         r"^rake: margin 'stype:sch.wide' has level\(s\) \['X / No'\] with no sample$"),
-        (lambda d: d.rake({("stype", "nosuch"): {}}),
-         r"^rake margins: unknown column\(s\) \['nosuch'\]"),
+        (
+            lambda d: d.calibrate("~stype + api99"),
+            r"^calibrate: the formula '~stype \+ api99' needs population= "
+            r"\(R's model-matrix totals or per-level counts\)$",
+        ),
+        (
+            lambda d: d.calibrate({"stype": {"E": 1.0}}, {"x": 1}),
+            r"^calibrate: population= goes with a formula; per-level targets carry their own "
+            r"counts$",
+        ),
+        (
+            lambda d: d.calibrate(["stype"]),
+            r"^calibrate: targets must be a formula such as '~stype \+ api99' or a dict of "
+            r"per-level counts, got list$",
+        ),
+        (
+            lambda d: d.calibrate("~stype + nosuch", [1.0]),
+            r"^formula '~stype \+ nosuch' names column\(s\) \['nosuch'\] that the data does not "
+            r"have$",
+        ),
+        (
+            lambda d: d.calibrate("stype", [1.0]),
+            r"^calibrate: a formula is a string such as '~stype \+ api99'$",
+        ),
+        (
+            lambda d: d.calibrate("~stype + api99", [6194.0, 755.0]),
+            r"^calibrate: 2 totals given for 4 model columns \['\(Intercept\)', 'stypeH', "
+            r"'stypeM', 'api99'\]$",
+        ),
+        (
+            lambda d: d.calibrate("~stype + api99", {"(Intercept)": 6194.0, "stypeH": 755.0}),
+            r"^calibrate: the totals lack the model column\(s\) \['stypeM', 'api99'\]; the model's "
+            r"columns are \['\(Intercept\)', 'stypeH', 'stypeM', 'api99'\]$",
+        ),
+        (
+            lambda d: d.calibrate("~stype", pd.Series({"(Intercept)": 1.0, "stype[T.H]": 2.0})),
+            r"^calibrate: total\(s\) named \['stype\[T.H\]'\] are not model columns; the model's "
+            r"columns are \['\(Intercept\)', 'stypeH', 'stypeM'\] \(as R's model.matrix names "
+            r"them\)$",
+        ),
+        (
+            lambda d: d.calibrate("~stype", "x"),
+            r"^calibrate: population must be R's model-matrix totals \(a Series, dict or list\) or "
+            r"per-level counts \(a dict\), got str$",
+        ),
+        (
+            lambda d: d.calibrate("~stype*sch.wide", {"stype": {"E": 4421, "H": 755, "M": 1018}}),
+            r"^calibrate: no counts cover \['sch.wide'\] for the model column 'sch.wideYes'; give "
+            r"counts over those columns \(a key such as \('sch.wide',\)\) or R's model-matrix "
+            r"totals$",
+        ),
+        (
+            lambda d: d.calibrate("~stype:api99", {"stype": {"E": 4421, "H": 755, "M": 1018}}),
+            r"^calibrate: the model column 'stypeE:api99' needs its population total; per-level "
+            r"counts give only counts and numeric totals, so give R's model-matrix totals$",
+        ),
+        (
+            lambda d: d.calibrate("~api99", {"api99": 1.0, "x": 2.0}),
+            r"^calibrate: the intercept needs the population size: give counts of a categorical "
+            r"column or total=$",
+        ),
+        (
+            lambda d: d.calibrate(
+                "~stype + sch.wide",
+                {"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1.0, "Yes": 2.0}},
+            ),
+            r"^calibrate: the counts of \['sch.wide'\] sum to 3.0, other totals to 6194.0$",
+        ),
+        (
+            lambda d: d.calibrate("~stype + acs.k3", [1.0, 2.0, 3.0, 4.0]),
+            r"^calibrate: column 'acs.k3' is missing in .*; auxiliaries may not be missing$",
+        ),
+        (
+            lambda d: d.calibrate({("stype", "sch.wide"): 5.0}),
+            r"^calibrate: the total of \('stype', 'sch.wide'\) must be one number$",
+        ),
+        (
+            lambda d: d.rake(
+                {
+                    ("stype", "sch.wide"): pd.Series(
+                        [1.0], index=pd.MultiIndex.from_tuples([("E", "No")])
+                    )
+                }
+            ),
+            r"^rake: level\(s\) \['E / Yes', 'H / No', 'H / Yes', 'M / No', 'M / Yes'\] of "
+            r"'stype:sch.wide' are in the sample, not in its margin$",
+        ),
+        (
+            lambda d: d.rake(
+                {
+                    ("stype", "sch.wide"): pd.Series(
+                        [1.0] * 7,
+                        index=pd.MultiIndex.from_product([["E", "H", "M"], ["No", "Yes"]]).append(
+                            pd.MultiIndex.from_tuples([("X", "No")])
+                        ),
+                    )
+                }
+            ),
+            r"^rake: margin 'stype:sch.wide' has level\(s\) \['X / No'\] with no sample$",
+        ),
+        (
+            lambda d: d.rake({("stype", "nosuch"): {}}),
+            r"^rake margins: unknown column\(s\) \['nosuch'\]",
+        ),
     ],
 )
 def test_errors_name_the_problem(call: Any, message: str) -> None:
