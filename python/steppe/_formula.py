@@ -235,7 +235,14 @@ def _totals_from_counts(
             columns, cells = table
             at = [columns.index(v) for v in levels]
             want = [levels[v] for v in levels]
-            out[j] = sum(c for k, c in cells.items() if [k[i] for i in at] == want)
+            matched = [c for k, c in cells.items() if [k[i] for i in at] == want]
+            if not matched:
+                raise InvalidInputError(
+                    f"calibrate: the counts of {list(columns)!r} have no entry for "
+                    f"{' / '.join(want)!r} (model column {name!r}); list every level, with "
+                    "count 0 if the population has none"
+                )
+            out[j] = sum(matched)
         else:
             raise InvalidInputError(
                 f"calibrate: the model column {name!r} needs its population total; per-level "

@@ -326,6 +326,11 @@ def test_calibration_not_converging_warns_or_raises() -> None:
             r"totals$",
         ),
         (
+            lambda d: d.calibrate("~stype", {"stype": {"E": 4421, "H": 755}}),
+            r"^calibrate: the counts of \['stype'\] have no entry for 'M' \(model column "
+            r"'stypeM'\); list every level, with count 0 if the population has none$",
+        ),
+        (
             lambda d: d.calibrate("~stype:api99", {"stype": {"E": 4421, "H": 755, "M": 1018}}),
             r"^calibrate: the model column 'stypeE:api99' needs its population total; per-level "
             r"counts give only counts and numeric totals, so give R's model-matrix totals$",
@@ -395,3 +400,15 @@ def test_replicate_chains_reweight_every_replicate() -> None:
     np.testing.assert_allclose(reps.sum(axis=0), 6194.0, rtol=1e-9)
     np.testing.assert_allclose(api99 @ reps, 3914069.0, rtol=1e-9)
     assert math.isfinite(float(chained.mean("api00").to_frame().se.iloc[0]))
+
+
+def test_post_stratifying_twice_to_the_same_counts_changes_nothing() -> None:
+    # g is constant within a post-stratum, so the second step's residuals vanish
+    # (svyrecvar: the first step leaves each cell's sum of x / g at zero).
+    pop = pd.Series({"E": 4421.0, "H": 755.0, "M": 1018.0})
+    once = clus1().poststratify("stype", pop)
+    twice = once.poststratify("stype", pop)
+    a = once.mean("api00", by="sch.wide").to_frame()
+    b = twice.mean("api00", by="sch.wide").to_frame()
+    np.testing.assert_allclose(b.estimate, a.estimate, rtol=1e-12)
+    np.testing.assert_allclose(b.se, a.se, rtol=1e-9)
