@@ -351,7 +351,7 @@ def _dict_model(
         for k, combo in enumerate(combos[1:], start=1):
             columns.append((codes == k).astype(np.float64))
             totals.append(pop[combo])
-            labels.append(f"{name}{':'.join(combo)}")
+            labels.append(":".join(f"{c}{lev}" for c, lev in zip(names, combo)))
     if population is not None:
         columns.insert(0, np.ones(len(data)))
         totals.insert(0, population)

@@ -412,3 +412,19 @@ def test_post_stratifying_twice_to_the_same_counts_changes_nothing() -> None:
     b = twice.mean("api00", by="sch.wide").to_frame()
     np.testing.assert_allclose(b.estimate, a.estimate, rtol=1e-12)
     np.testing.assert_allclose(b.se, a.se, rtol=1e-9)
+
+
+def test_bounded_raking_takes_joint_margins() -> None:
+    data = _read("apiclus1")
+    cells = pd.Series(
+        [400.0, 4021, 300, 455, 370, 648],
+        index=pd.MultiIndex.from_product([["E", "H", "M"], ["No", "Yes"]]),
+    )
+    margins = {("stype", "sch.wide"): cells, "awards": {"No": 2027.0, "Yes": 4167.0}}
+    d = sp.Design(data.copy(), weights="pw", psu="dnum", fpc="fpc")
+    bounded = d.rake(margins, bounds=(0.2, 5.0), tol=1e-10)
+    got = pd.Series(bounded.weights).groupby([data["stype"], data["sch.wide"]]).sum()
+    np.testing.assert_allclose(got.to_numpy(), cells.to_numpy(), rtol=1e-7)
+    step = bounded.summary()["weighting"][0]
+    assert step["method"] == "calibrate" and step["calfun"] == "raking"
+    assert step["targets"][:2] == ["(Intercept)", "stypeE:sch.wideYes"]
