@@ -439,7 +439,10 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
   auto cal_reset = [&] {
     for (int32_t c : cal_touched) cal_sum[static_cast<size_t>(c)] = 0.0;
     cal_touched.clear();
-    for (const auto& [b, e] : dense_ranges) std::fill(cal_sum.begin() + static_cast<std::ptrdiff_t>(b), cal_sum.begin() + static_cast<std::ptrdiff_t>(e), 0.0);
+    for (const auto& [b, e] : dense_ranges) {
+      std::fill(cal_sum.begin() + static_cast<std::ptrdiff_t>(b),
+                cal_sum.begin() + static_cast<std::ptrdiff_t>(e), 0.0);
+    }
   };
   /// Calls fn(d, real, z_of) for each domain with a z in the group just read.
   auto for_each_group_z = [&](auto&& fn) {

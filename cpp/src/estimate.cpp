@@ -161,7 +161,9 @@ DomainPlan plan_domains(const EstimateRequest& req, const DomainTotals& t,
                                 : plan.center[d * K];
   }
   if (t.cal_columns > 0) {
-    if (calibration == nullptr) throw InvalidInput("calibrated totals need the design's calibration");
+    if (calibration == nullptr) {
+      throw InvalidInput("calibrated totals need the design's calibration");
+    }
     plan_calibration(t, plan, *calibration);
   }
   return plan;

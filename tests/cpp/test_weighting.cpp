@@ -18,6 +18,7 @@
 
 #include "golden_json.hpp"
 #include "steppe/errors.hpp"
+#include "steppe/estimate.hpp"
 #include "steppe/replicate.hpp"
 #include "steppe/weighting.hpp"
 
@@ -299,6 +300,93 @@ TEST(Weighting, StepsChainAsRsPostStrata) {
     }
     EXPECT_NEAR(c10[cell], want, 1e-9 * want);
   }
+}
+
+// The variance of a chained design against R's svyrecvar written out per row:
+// each step's residuals in turn (post-strata means, the GREG projection, ten
+// raking sweeps per margin), then the with-replacement variance of the
+// residual totals (rows are PSUs, one stratum, no fpc).
+TEST(Weighting, ChainedVarianceIsEachStepsResidualsInTurn) {
+  const Sample s = sample(150, 0, 11);
+  const size_t n = s.w.size();
+  const Weighted ps = post_stratify(plain(s.w), ps_input(s));
+  const Weighted cal = calibrate(ps.design, cal_input(s, CalFun::Linear));
+  const Weighted rk = rake(cal.design, rake_input(s));
+  const Weighted tr = trim(rk.design, TrimInput{-kInf, 1e9, false});  // no-op, keeps steps
+  const Design& d = tr.design;
+  std::vector<double> y(n);
+  for (size_t i = 0; i < n; ++i) {
+    y[i] = s.matrix[2 * i + 1] * s.matrix[2 * i + 1] + static_cast<double>(i % 7);
+  }
+  EstimateRequest req;
+  req.statistic = Statistic::Total;
+  req.values = y;
+  const EstimateResult got = estimate(d, req);
+
+  const std::vector<double>& w = d.weights();
+  std::vector<double> x(n);
+  for (size_t i = 0; i < n; ++i) x[i] = w[i] * y[i];
+  const Calibration& chain = d.calibration();
+  ASSERT_EQ(chain.steps.size(), 3u);
+  {  // post-strata: x -= psw * rowsum(x oldw / psw) / rowsum(oldw)
+    const std::vector<double>& wb = s.w;
+    const std::vector<double>& wc = ps.design.weights();
+    const CalibrationStep& st = chain.steps[0];
+    std::vector<double> num(static_cast<size_t>(st.columns), 0.0), den(num.size(), 0.0);
+    for (size_t i = 0; i < n; ++i) {
+      num[static_cast<size_t>(st.cell[i])] += x[i] * wb[i] / wc[i];
+      den[static_cast<size_t>(st.cell[i])] += wb[i];
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const auto c = static_cast<size_t>(st.cell[i]);
+      x[i] -= num[c] / den[c] * wc[i];
+    }
+  }
+  {  // GREG: beta = (M' Wb M)^-1 M' (x wb / wc); x -= wc M beta
+    const std::vector<double>& wb = ps.design.weights();
+    const std::vector<double>& wc = cal.design.weights();
+    double a00 = 0, a01 = 0, a11 = 0, b0 = 0, b1 = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const double m0 = s.matrix[2 * i], m1 = s.matrix[2 * i + 1];
+      a00 += wb[i] * m0 * m0;
+      a01 += wb[i] * m0 * m1;
+      a11 += wb[i] * m1 * m1;
+      b0 += m0 * x[i] * wb[i] / wc[i];
+      b1 += m1 * x[i] * wb[i] / wc[i];
+    }
+    const double det = a00 * a11 - a01 * a01;
+    const double beta0 = (a11 * b0 - a01 * b1) / det, beta1 = (a00 * b1 - a01 * b0) / det;
+    for (size_t i = 0; i < n; ++i) {
+      x[i] -= wc[i] * (s.matrix[2 * i] * beta0 + s.matrix[2 * i + 1] * beta1);
+    }
+  }
+  {  // raking: ten sweeps of x -= psw_m * ave(x / psw_m, margin m)
+    const CalibrationStep& st = chain.steps[2];
+    for (int it = 0; it < 10; ++it) {
+      for (size_t m = 0; m < st.raking_levels.size(); ++m) {
+        std::vector<double> psw(n);
+        std::vector<double> sum(6, 0.0), count(6, 0.0);
+        for (size_t i = 0; i < n; ++i) {
+          const auto c = static_cast<size_t>(st.cell[i]);
+          psw[i] = st.cal_weight[i] * st.raking_factors[m][c];
+          const auto l = static_cast<size_t>(st.raking_levels[m][c]);
+          sum[l] += x[i] / psw[i];
+          count[l] += 1;
+        }
+        for (size_t i = 0; i < n; ++i) {
+          const auto l = static_cast<size_t>(st.raking_levels[m][static_cast<size_t>(st.cell[i])]);
+          x[i] -= psw[i] * sum[l] / count[l];
+        }
+      }
+    }
+  }
+  double mean = 0;
+  for (const double v : x) mean += v / static_cast<double>(n);
+  double want = 0;
+  for (const double v : x) want += (v - mean) * (v - mean);
+  want *= static_cast<double>(n) / static_cast<double>(n - 1);
+  ASSERT_EQ(got.variance.size(), 1u);
+  EXPECT_NEAR(got.variance[0], want, 1e-9 * want);
 }
 
 TEST(Weighting, TrimmingACalibratedDesignKeepsItsCalibration) {
