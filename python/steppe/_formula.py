@@ -54,7 +54,8 @@ def _variables(formula: str, data: pd.DataFrame) -> list[str]:
     """
     found: list[str] = []
     unknown: list[str] = []
-    for m in _NAME.finditer(formula):
+    unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "''", formula)  # string literals name no column
+    for m in _NAME.finditer(unquoted):
         quoted, name, call = m.group(1), m.group(2), m.group(3)
         token = quoted if quoted is not None else name
         if call is not None or token is None:
@@ -96,6 +97,11 @@ def model_matrix(formula: str, data: pd.DataFrame, role: str) -> ModelMatrix:
 
     if not isinstance(formula, str) or "~" not in formula:
         raise InvalidInputError(f"{role}: a formula is a string such as '~stype + api99'")
+    if formula.split("~", 1)[0].strip():
+        raise InvalidInputError(
+            f"{role}: the formula {formula!r} has a left-hand side; a calibration formula is "
+            "one-sided, such as '~stype + api99'"
+        )
     names = _variables(formula, data)
     frame = pd.DataFrame(index=pd.RangeIndex(len(data)))
     categorical = []

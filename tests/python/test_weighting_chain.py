@@ -173,6 +173,17 @@ def test_interaction_totals_from_joint_counts() -> None:
     np.testing.assert_allclose(t.estimate.to_numpy(), [4421, 755, 1018], rtol=1e-9)
 
 
+def test_formula_functions_and_string_literals() -> None:
+    # C(x, Treatment('M')) names no column 'M'; R's contr.treatment(base = 3) is the same
+    # model with stypeE and stypeH columns.
+    pop = {"(Intercept)": 6194.0, "stypeH": 755.0, "stypeM": 1018.0, "api99": 3914069.0}
+    a = clus1().calibrate("~stype + api99", pop)
+    b = clus1().calibrate(
+        "~C(stype, contr.treatment('M')) + I(api99 * 1)", [6194.0, 4421.0, 755.0, 3914069.0]
+    )
+    np.testing.assert_allclose(b.weights, a.weights, rtol=1e-10)
+
+
 def test_reference_level_follows_category_order() -> None:
     data = _read("apiclus1").copy()
     data["stype"] = pd.Categorical(data["stype"], categories=["M", "H", "E"])
@@ -324,6 +335,11 @@ def test_calibration_not_converging_warns_or_raises() -> None:
             r"^calibrate: no counts cover \['sch.wide'\] for the model column 'sch.wideYes'; give "
             r"counts over those columns \(a key such as \('sch.wide',\)\) or R's model-matrix "
             r"totals$",
+        ),
+        (
+            lambda d: d.calibrate("api00 ~ stype", [1.0]),
+            r"^calibrate: the formula 'api00 ~ stype' has a left-hand side; a calibration "
+            r"formula is one-sided, such as '~stype \+ api99'$",
         ),
         (
             lambda d: d.calibrate("~stype", {"stype": {"E": 4421, "H": 755}}),
