@@ -201,6 +201,7 @@ Weighted calibrate(const Design& design, const CalibrateInput& input,
   report.converged = full.converged;
   report.change = full.achieved;
   report.tolerance = opt.epsilon.empty() ? 0.0 : opt.epsilon[0];
+  report.scale = full.scale;
   report.kept_columns = full.kept_columns;
   if (const ReplicateVariance* old = design.replicates()) {
     // R calibrates each replicate on its own (grake from eta = 0) and, unlike

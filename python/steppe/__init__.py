@@ -26,7 +26,13 @@ except ImportError as exc:  # pragma: no cover - only without a build
 
 from . import datasets
 from .design import Design, ReplicateDesign
-from .errors import ConvergenceWarning, InvalidInputError, NotEstimableError, SteppeError
+from .errors import (
+    ConvergenceWarning,
+    InvalidInputError,
+    NotEstimableError,
+    SteppeError,
+    WeightingWarning,
+)
 from .phrasing import one_in, percent, percent_ci
 from .results import Estimates
 
@@ -40,6 +46,7 @@ __all__ = [
     "NotEstimableError",
     "ReplicateDesign",
     "SteppeError",
+    "WeightingWarning",
     "datasets",
     "one_in",
     "percent",

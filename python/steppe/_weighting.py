@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import _columns as cols
 from . import _core, _formula
-from .errors import ConvergenceWarning, InvalidInputError, NotEstimableError
+from .errors import ConvergenceWarning, InvalidInputError, NotEstimableError, WeightingWarning
 
 if TYPE_CHECKING:
     from ._state import DesignState
@@ -415,10 +415,19 @@ def calibrate(
         threads=state.threads,
         replicate_names=_replicate_names(state),
     )
+    if report.scale != 1 and bounds is not None and np.isfinite([lower, upper]).any():
+        warnings.warn(
+            f"calibrate: bounds were set but will be interpreted after rescaling by "
+            f"{report.scale:.3g} (R's warning): every population total is over 20 times its "
+            "sample total, so the weights were first scaled by the mean ratio",
+            WeightingWarning,
+            stacklevel=3,
+        )
     if not report.converged:
         where = "no bounds" if bounds is None else f"bounds {tuple(bounds)!r}"
         _not_converged(
-            f"Calibration did not converge after {max_iter} iterations ({method}, {where}): "
+            f"Calibration did not converge after {max_iter} iterations ({method}, {where}; R: "
+            f'"Failed to converge: eps={report.change:.7g} in {report.iterations} iterations"): '
             f"the largest misfit |target - total| / (1 + |target|) is {report.change:.6g}, tol "
             f"{tol:g}. The weights are the last iteration's, as R's calibrate(force = TRUE); "
             'without force R stops with "Calibration failed". Widen the bounds, raise '

@@ -31,7 +31,18 @@ class NotEstimableError(ValueError, SteppeError):
     """
 
 
-class ConvergenceWarning(UserWarning):
+class WeightingWarning(UserWarning):
+    """A weighting step did what R warns about (see the message).
+
+    Examples
+    --------
+    >>> import steppe as sp
+    >>> issubclass(sp.ConvergenceWarning, sp.WeightingWarning)
+    True
+    """
+
+
+class ConvergenceWarning(WeightingWarning):
     """An iterative weighting step (raking, calibration) stopped before converging.
 
     The design keeps the last iteration's weights, as R's ``rake`` does (with a

@@ -259,8 +259,9 @@ def test_calibration_not_converging_warns_or_raises() -> None:
     with pytest.warns(
         sp.ConvergenceWarning,
         match=(
-            r"^Calibration did not converge after 2 iterations \(raking, bounds \(0\.5, 2\.0\)\): "
-            r"the largest misfit \|target - total\| / \(1 \+ \|target\|\) is .*, tol 1e-07\. The "
+            r"^Calibration did not converge after 2 iterations \(raking, bounds \(0\.5, 2\.0\); "
+            r"R: \"Failed to converge: eps=0\.0476375 in 3 iterations\"\): the largest misfit "
+            r"\|target - total\| / \(1 \+ \|target\|\) is .*, tol 1e-07\. The "
             r"weights are the last iteration's, as R's calibrate\(force = TRUE\); without force R "
             r"stops with \"Calibration failed\"\. Widen the bounds, raise max_iter or check the "
             r"targets\.$"

@@ -36,6 +36,10 @@ struct WeightingReport {
   std::vector<int32_t> kept_columns;  ///< calibrate: model columns used (R drops empty ones)
   int64_t cells = 0;                  ///< poststratify and rake: sample cells
   int64_t trimmed = 0;                ///< trim: weights outside the bounds before trimming
+  /// calibrate: R's grake rescales the weights by the mean total / sample-total
+  /// ratio when every ratio is over 20 (and then warns that finite bounds apply
+  /// after rescaling); 1 when it does not.
+  double scale = 1;
 };
 
 struct WeightingOptions {
