@@ -27,13 +27,20 @@ except ImportError as exc:  # pragma: no cover - only without a build
 from . import datasets
 from ._pps import HartleyRao
 from .design import Design, ReplicateDesign
-from .errors import InvalidInputError, NotEstimableError, SteppeError
+from .errors import (
+    ConvergenceWarning,
+    InvalidInputError,
+    NotEstimableError,
+    SteppeError,
+    WeightingWarning,
+)
 from .phrasing import one_in, percent, percent_ci
 from .results import Estimates
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvergenceWarning",
     "Design",
     "Estimates",
     "HartleyRao",
@@ -41,6 +48,7 @@ __all__ = [
     "NotEstimableError",
     "ReplicateDesign",
     "SteppeError",
+    "WeightingWarning",
     "datasets",
     "one_in",
     "percent",

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <string>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "steppe/design.hpp"
@@ -32,6 +32,9 @@ struct ReplicateVariance {
   double rho = std::numeric_limits<double>::quiet_NaN();  ///< Fay's rho (NaN: none)
   /// Fixed degrees of freedom (R's svrepdesign(degf=)); NaN: rank of the weights - 1.
   double df = std::numeric_limits<double>::quiet_NaN();
+  /// Every weight is known to be finite (assign_columns checked them): validate()
+  /// then checks shapes only, not the rows x replicates values again.
+  bool values_checked = false;
 
   size_t count() const { return rscales.size(); }
   std::span<const double> column(size_t r) const {
@@ -39,6 +42,15 @@ struct ReplicateVariance {
   }
   /// Checks shapes and values; throws InvalidInput naming the replicate column.
   void validate() const;
+  /// Fills `weights` from replicate columns held elsewhere (each `rows` long, e.g.
+  /// a data frame's columns), copying them in parallel over columns, so that no
+  /// rows x replicates matrix is built twice. With `multiply` non-empty (R's
+  /// combined.weights = FALSE) each column is multiplied by it row by row.
+  /// Throws InvalidInput naming the column, the problem (missing, infinite,
+  /// negative), how many rows and the first row position.
+  void assign_columns(std::span<const std::span<const double>> columns,
+                      std::span<const std::string> names, std::span<const double> multiply,
+                      int threads);
 
   /// R's degf() of the subset of rows: the rank of their replicate weights
   /// (rows x replicates; R's qr(, tol = 1e-5)) minus 1, or `df` when fixed.
