@@ -227,6 +227,8 @@ class Design:
         s = self.summary()
         kind = "each row its own PSU" if s["psu"] is None else f"{s['n_psu']} PSUs"
         dom = f", domain of {s['domain_rows']} rows" if "domain_rows" in s else ""
+        if s.get("pps"):
+            kind += f", PPS {s['pps']} ({s['variance']})"
         return (
             f"<steppe.Design: {s['n_rows']} rows, {s['n_strata']} strata, {kind}, "
             f"df={s['degf']}{dom}>"

@@ -110,6 +110,9 @@ def test_pps_weights_are_inverse_probabilities() -> None:
     yg = sp.Design(DATA, fpc="p", pps=JOINT, variance="YG").summary()
     assert yg["pps"] == "joint" and yg["variance"] == "YG"
     assert "pps" not in sp.Design(DATA, weights="p").summary()
+    assert repr(d) == (
+        "<steppe.Design: 40 rows, 1 strata, each row its own PSU, PPS overton (HT), df=39>"
+    )
 
 
 def test_pps_joint_accepts_a_dataframe() -> None:
