@@ -204,7 +204,7 @@ PpsDesign make_pps_design(const PpsInput& in, std::vector<double> pi, std::span<
       switch (in.method) {
         case PpsMethod::Brewer: {
           // R's onestrat with fpc as probabilities: popsize = n / pi per PSU,
-          // f = (popsize - n) / popsize, scale = f n / (n - 1) (Brewer 2002, 9.14).
+          // f = (popsize - n) / popsize, scale = f n / (n - 1) (Brewer's approximation).
           const double popsize = n / q;
           const double f = std::isinf(popsize) ? 1.0 : (popsize - n) / popsize;
           certain = certain && f < kCertaintyFraction;

@@ -128,11 +128,16 @@ def test_pps_threads_do_not_change_the_numbers() -> None:
 
 
 def test_pps_crosstab_uses_the_pps_variance() -> None:
+    # R: svyby(~winner, ~size, svydesign(id=~1, fpc=~p, data, pps="overton"), svymean)
+    # gives winner shares 0.717453749985 (se 0.104115666709) in size 1 and
+    # 0.484196572815 (se 0.283114448913) in size 2 (printed to 12 digits).
     d = sp.Design(DATA, fpc="p", pps="overton")
     tab = d.crosstab("winner", "size").to_frame()
-    share = d.mean("winner").to_frame().set_index("level")
-    assert not tab.empty
-    assert math.isfinite(share.se.iloc[0])
+    col = tab[(tab.table == "column") & (tab.level == "Bush")].set_index("size")
+    assert col.estimate[1] == pytest.approx(0.717453749985, rel=1e-11)
+    assert col.se[1] == pytest.approx(0.104115666709, rel=1e-11)
+    assert col.estimate[2] == pytest.approx(0.484196572815, rel=1e-11)
+    assert col.se[2] == pytest.approx(0.283114448913, rel=1e-11)
 
 
 def test_pps_brewer_can_be_weighted() -> None:

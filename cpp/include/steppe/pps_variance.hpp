@@ -4,7 +4,7 @@
 //   V = sum_ij Dcheck_ij z_i z_j,   Dcheck_ij = (pi_ij - pi_i pi_j) / pi_ij,
 // over the PSU totals z_i of the linearised variable (already divided by pi_i:
 // they are weighted sums), and the Yates-Grundy form subtracts
-// sum_i (sum_j Dcheck_ji) z_i^2 (Sarndal, Swensson & Wretman 1992, 2.8; R's
+// sum_i (sum_j Dcheck_ji) z_i^2 (Sarndal, Swensson & Wretman 1992, ch. 2; R's
 // htvar.matrix and ygvar.matrix). pi_ij comes from a joint-probability matrix
 // or from an approximation inside each stratum of n PSUs:
 //   Brewer      (1 - pi_i) n / (n - 1) on the centred square (R's onestrat, pps = "brewer")
