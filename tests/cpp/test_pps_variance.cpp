@@ -12,6 +12,7 @@
 #include "steppe/design.hpp"
 #include "steppe/errors.hpp"
 #include "steppe/estimate.hpp"
+#include "steppe/partial.hpp"
 #include "steppe/pps_variance.hpp"
 
 namespace steppe {
@@ -234,6 +235,30 @@ TEST(PpsVariance, BrewerLonelyPsuFollowsTheRule) {
   // "adjust" adds f z^2 for the lonely PSU (f = 1 - pi, z = y / pi); "certainty" 0.
   const double z = 2.0 / 0.3, f = (1 / 0.3 - 1) / (1 / 0.3);
   EXPECT_TRUE(close(adjusted.variance[0] - certain.variance[0], f * z * z, 1e-12));
+}
+
+TEST(PpsVariance, PartialStatesNeedTheWholeDesignInOneScan) {
+  // The forms pair PSUs, so scan 2 cannot be split (Dask partitions, threads).
+  const std::vector<double> pi{0.2, 0.4, 0.6, 0.3}, y{1.0, 3.0, 4.0, 2.0};
+  DesignInput in;
+  in.fpc = pi;
+  in.pps.method = PpsMethod::HartleyRao;
+  const Design d(in);
+  EstimateRequest req;
+  req.statistic = Statistic::Total;
+  req.values = y;
+  const TotalsState totals = scan_totals(d, req, 0, 4);
+  const DomainPlan plan = plan_estimate(d, req, totals);
+  try {
+    scan_spread(d, req, plan, 0, 2);
+    ADD_FAILURE() << "expected InvalidInput";
+  } catch (const InvalidInput& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "a PPS design's variance needs every PSU in one scan (PSUs 0 to 2 of 4 given)");
+  }
+  const EstimateResult whole = finish_estimate(d, req, totals, scan_spread(d, req, plan, 0, 4));
+  req.threads = 4;
+  EXPECT_EQ(whole.variance[0], estimate(d, req).variance[0]);
 }
 
 TEST(PpsVariance, Errors) {
