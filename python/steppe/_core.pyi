@@ -549,3 +549,25 @@ def scan_spread(
 def finish_estimate(
     design: Design, request: EstimateRequest, totals: TotalsState, spread: SpreadState
 ) -> EstimateResult: ...
+
+# R's svytable (register_weighted_table.cpp): weighted counts, no variance.
+class WeightedTable:
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    @property
+    def levels(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def count(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def n(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def total(self) -> float: ...
+
+def weighted_table(
+    design: Design,
+    codes: list[npt.NDArray[Any]],
+    levels: list[int],
+    names: list[str] = ...,
+    subset: npt.NDArray[np.uint8] | None = None,
+    scaling: str = "none",
+    ntotal: list[float] = ...,
+) -> WeightedTable: ...

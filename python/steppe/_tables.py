@@ -1,13 +1,18 @@
-"""Two-way tables and design-based tests of association: names, labels and frames.
+"""Two-way tables, weighted counts and tests of association: names, labels and frames.
 
 The core computes every number: the cell, row and column shares with the cells'
 covariance (``cpp/src/crosstab.cpp``) and R's ``svychisq`` (``cpp/src/chisq_test.cpp``:
 the Rao & Scott corrections of Pearson's X^2 and the design-based Wald tests). This
-module turns its results into :class:`Estimates` and :class:`ChisqResult`.
+module turns its results into :class:`Estimates` and :class:`ChisqResult`, and R's
+``svytable`` counts (``cpp/src/weighted_table.cpp``) into :class:`WeightedTable`.
 """
 
 from __future__ import annotations
 
+import html
+import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Union
 
@@ -17,7 +22,7 @@ import pandas as pd
 from . import _columns as cols
 from . import _core
 from ._estimators import as_estimates, df_arguments, result_frame
-from .errors import NotEstimableError
+from .errors import InvalidInputError, NotEstimableError
 
 if TYPE_CHECKING:
     from ._state import DesignState
@@ -229,3 +234,191 @@ def crosstab(
         for part, variable, labels, names, codes in parts
     )
     return Crosstab(cells, rows, columns, result)
+
+
+class WeightedTable:
+    """Weighted counts of a one- or two-way table, as R's ``svytable`` (no variances).
+
+    The core computes the counts (``cpp/src/weighted_table.cpp``): the design's
+    weights summed by cell, rescaled as ``ntotal`` asks. Rows missing either
+    variable are in no cell (R's ``xtabs``).
+
+    Attributes
+    ----------
+    variables : list of str
+        The table's variables: ``[row]`` or ``[row, col]``.
+    labels : list of list
+        Each variable's levels, in the order of the design's codes.
+    ntotal : str
+        How the counts were rescaled: "none", "total" or "stratum".
+
+    Examples
+    --------
+    >>> import pandas as pd, steppe as sp
+    >>> df = pd.DataFrame({"w": [1.0, 2, 3, 4], "a": list("xxyy"), "b": list("uvuv")})
+    >>> t = sp.Design(df, weights="w").table("a", "b")
+    >>> t.wide().to_numpy().tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    >>> t.to_frame().columns.tolist()
+    ['a', 'b', 'count', 'n']
+    """
+
+    def __init__(
+        self,
+        result: _core.WeightedTable,
+        variables: list[str],
+        labels: list[list[object]],
+        ntotal: str,
+    ) -> None:
+        self._result = result
+        self.variables = variables
+        self.labels = labels
+        self.ntotal = ntotal
+
+    @property
+    def total(self) -> float:
+        """Sum of the counts."""
+        return float(self._result.total)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the table in long form: one row per cell, ``count`` and ``n`` (rows).
+
+        Cells are ordered by the row variable, then the column variable.
+        """
+        levels = [len(lab) for lab in self.labels]
+        count = np.asarray(self._result.count).reshape(levels[::-1])  # first variable fastest
+        n = np.asarray(self._result.n).reshape(levels[::-1])
+        grid = np.indices(levels).reshape(len(levels), -1)  # row-major over the variables
+        out = {
+            v: [lab[i] for i in grid[j]]
+            for j, (v, lab) in enumerate(zip(self.variables, self.labels))
+        }
+        index = tuple(grid[::-1])
+        out["count"] = count[index]
+        out["n"] = n[index]
+        return pd.DataFrame(out)
+
+    def wide(self) -> pd.DataFrame:
+        """Return the table as rows x columns (one ``count`` column for a one-way table)."""
+        row = pd.Index(self.labels[0], name=self.variables[0])
+        counts = np.asarray(self._result.count)
+        if len(self.variables) == 1:
+            return pd.DataFrame({"count": counts}, index=row)
+        col = pd.Index(self.labels[1], name=self.variables[1])
+        return pd.DataFrame(counts.reshape(len(col), len(row)).T, index=row, columns=col)
+
+    def _caption(self) -> str:
+        scaled = {
+            "none": "weighted counts",
+            "total": "weighted counts rescaled to ntotal",
+            "stratum": "weighted counts rescaled to ntotal within strata",
+        }[self.ntotal]
+        return f"{' by '.join(self.variables)}: {scaled} (total {self.total:,.6g}); no variances"
+
+    def __repr__(self) -> str:
+        return f"WeightedTable: {self._caption()}\n{self.wide().to_string()}"
+
+    def _repr_html_(self) -> str:
+        body = self.wide().to_html(float_format=lambda v: f"{v:,.1f}")
+        return f"<div><p>{html.escape(self._caption())}</p>{body}</div>"
+
+    def to_json(self, indent: int | None = None) -> str:
+        """Return the table as JSON: variables, ntotal, total and the long-form cells.
+
+        Examples
+        --------
+        >>> import json, pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0, 3], "a": ["x", "y"]})
+        >>> json.loads(sp.Design(df, weights="w").table("a").to_json())["cells"][1]
+        {'a': 'y', 'count': 3.0, 'n': 1}
+        """
+        frame = self.to_frame()
+        cells = [
+            {
+                **{v: _plain(rec[v]) for v in self.variables},
+                "count": float(rec["count"]),
+                "n": int(rec["n"]),
+            }
+            for rec in frame.to_dict("records")
+        ]
+        doc = {
+            "statistic": "table",
+            "variables": self.variables,
+            "ntotal": self.ntotal,
+            "total": self.total,
+            "cells": cells,
+        }
+        return json.dumps(doc, indent=indent)
+
+
+def _plain(value: object) -> object:
+    """Return a label as a JSON value: numpy scalars unwrapped, anything else as str."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return value if isinstance(value, (bool, int, float, str)) else str(value)
+
+
+def _stratum_totals(state: DesignState, ntotal: object) -> list[float]:
+    """Per-stratum totals in the design's stratum-code order (NaN: not given)."""
+    if isinstance(ntotal, pd.DataFrame):
+        if ntotal.shape[1] != 2:
+            raise InvalidInputError(
+                "ntotal as a DataFrame needs two columns, the stratum and its total "
+                f"(R's Ntotal), got {ntotal.shape[1]}"
+            )
+        given = dict(zip(ntotal.iloc[:, 0], ntotal.iloc[:, 1]))
+    elif isinstance(ntotal, pd.Series):
+        given = dict(ntotal.items())
+    else:
+        given = dict(ntotal)  # type: ignore[call-overload]
+    if not state.spec.strata:
+        return []  # the core says why: no strata, or a replicate design
+    labels = [
+        str(x) for x in cols.design_codes(state.data, list(state.spec.strata), "strata").labels
+    ]
+    keyed = {}
+    for key, value in given.items():
+        name = " / ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
+        if name not in labels:
+            raise InvalidInputError(
+                f"ntotal: {key!r} is not a stratum of {', '.join(state.spec.strata)} "
+                f"(strata: {labels[:10]!r})"
+            )
+        try:
+            keyed[name] = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                f"ntotal: the total of stratum {key!r} is not a number"
+            ) from None
+    return [keyed.get(lab, math.nan) for lab in labels]
+
+
+def weighted_table(state: DesignState, row: str, col: str | None, ntotal: object) -> WeightedTable:
+    """Weighted counts of row (x col), as R's svytable (see Design.table)."""
+    variables = [row] if col is None else [row, col]
+    cols.require_columns(state.data, variables, "table")
+    codes = [state.codes(v) for v in variables]
+    for name, c in zip(variables, codes):
+        if not c.labels:
+            raise NotEstimableError(f"column {name!r} has no non-missing values (empty table)")
+    if ntotal is None:
+        scaling, totals = "none", []
+    elif isinstance(ntotal, (int, float)) and not isinstance(ntotal, bool):
+        scaling, totals = "total", [float(ntotal)]
+    elif isinstance(ntotal, (Mapping, pd.Series, pd.DataFrame)):
+        scaling, totals = "stratum", _stratum_totals(state, ntotal)
+    else:
+        raise InvalidInputError(
+            "ntotal must be a number (the table's total) or per-stratum totals (a dict, "
+            f"Series or two-column DataFrame), got {type(ntotal).__name__}"
+        )
+    result = _core.weighted_table(
+        state.core,
+        [c.codes for c in codes],
+        [len(c.labels) for c in codes],
+        names=variables,
+        subset=state.mask,
+        scaling=scaling,
+        ntotal=totals,
+    )
+    return WeightedTable(result, variables, [list(c.labels) for c in codes], scaling)

@@ -371,6 +371,44 @@ class Design:
         """
         return _tables.crosstab(self._state, row, col, cols.as_list(by), ci, level, df)
 
+    def table(self, row: str, col: str | None = None, ntotal: Any = None) -> _tables.WeightedTable:
+        """Weighted counts of ``row`` (x ``col``), as R's ``svytable`` -- no variances.
+
+        Needing no variance, it works on every design: strata with a single PSU
+        (whatever ``lonely_psu`` says), replicate designs, domains. Rows missing
+        ``row`` or ``col`` are in no cell (R's ``xtabs``).
+
+        Parameters
+        ----------
+        row, col : str
+            Categorical columns; ``col`` omitted gives a one-way table.
+        ntotal : number, dict, pandas.Series or pandas.DataFrame, optional
+            R's ``Ntotal``. A number rescales the counts to that total. Totals per
+            stratum (a dict or Series by stratum label, or R's two-column data frame
+            of stratum and total) rescale each stratum's counts to its total, then
+            add the strata; a stratum with no weight in the table needs none. On a
+            replicate design, where R's default ``Ntotal`` is the sum of the weights,
+            the counts are rescaled to the domain's sum of weights (the same counts
+            unless rows miss ``row`` or ``col``), and per-stratum totals are refused.
+
+        Returns
+        -------
+        WeightedTable
+            ``to_frame()`` (long: one row per cell, ``count`` and ``n``), ``wide()``
+            (rows x columns), ``to_json()``, an HTML view.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0, 1, 2, 4], "s": list("aabb"), "y": list("uvuv")})
+        >>> d = sp.Design(df, weights="w", strata="s")
+        >>> d.table("y").wide()["count"].tolist()
+        [3.0, 5.0]
+        >>> d.table("y", ntotal={"a": 10, "b": 30}).wide()["count"].tolist()
+        [15.0, 25.0]
+        """
+        return _tables.weighted_table(self._state, row, col, ntotal)
+
     def chisq(self, row: str, col: str, statistic: str = "F") -> _tables.ChisqResult:
         """Test of association in a two-way table, as R's ``svychisq``.
 

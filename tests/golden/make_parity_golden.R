@@ -1,0 +1,91 @@
+# Golden values for issue 9's parity items (R survey 4.1.1):
+#   tables.json  svytable(~row + col, design, Ntotal = ) -- weighted counts without variance,
+#                with no Ntotal, one total, and per-stratum totals; on a stratified design, a
+#                design with a single-PSU stratum (no variance, so no lonely-PSU rule is
+#                needed), a domain (subset) and a replicate design (whose default Ntotal is
+#                the sum of the sampling weights: a table with missing values is rescaled).
+#
+# Run from the repository root (make golden, after make_golden.R, whose CSVs it reads).
+# Each case: {"name", "data", "design": {weights, strata, psu, fpc, replicate}, "subset":
+# {column, min} | null, "variables", "ntotal": null | number | {stratum: total},
+# "cells": [{<variable>: label, ..., "count"}]} with 17 significant digits.
+suppressPackageStartupMessages(library(survey))
+source(file.path("tests", "golden", "json_writer.R"))  # num, str_json, vec, obj, arr
+
+read_data <- function(name) {
+  read.csv(file.path("tests", "golden", "data", paste0(name, ".csv")), stringsAsFactors = TRUE,
+           na.strings = "")
+}
+strat <- read_data("apistrat")
+clus1 <- read_data("apiclus1")
+out_dir <- file.path("tests", "golden", "parity")
+dir.create(out_dir, showWarnings = FALSE)
+
+spec_json <- function(weights = NULL, strata = NULL, psu = NULL, fpc = NULL, replicate = NULL) {
+  f <- list()
+  if (!is.null(weights)) f$weights <- weights
+  if (!is.null(strata)) f$strata <- strata
+  if (!is.null(psu)) f$psu <- psu
+  if (!is.null(fpc)) f$fpc <- fpc
+  if (!is.null(replicate)) f$replicate <- replicate
+  do.call(obj, f)
+}
+
+# ------------------------------------------------------------------------------ svytable
+d_strat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = strat)
+s_strat <- spec_json(weights = "pw", strata = "stype", fpc = "fpc")
+d_lonely <- svydesign(id = ~dnum, strata = ~cstrat, weights = ~pw, data = clus1)  # D: 1 PSU
+s_lonely <- spec_json(weights = "pw", strata = "cstrat", psu = "dnum")
+d_clus1 <- svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc, data = clus1)
+d_jk1 <- as.svrepdesign(d_clus1, type = "JK1")
+s_jk1 <- spec_json(weights = "pw", psu = "dnum", fpc = "fpc", replicate = "JK1")
+
+table_rows <- character(0)
+table_case <- function(name, data, spec, design, vars, ntotal = NULL, subset = NULL) {
+  f <- as.formula(paste("~", paste(vars, collapse = " + ")))
+  dd <- if (is.null(subset)) design else design[design$variables[[subset$column]] >= subset$min, ]
+  tbl <- if (is.null(ntotal)) svytable(f, dd) else svytable(f, dd, Ntotal = ntotal)
+  long <- if (is.null(dim(tbl))) {  # a one-way table rescaled by stratum: a named vector
+    setNames(data.frame(names(tbl), as.vector(tbl), stringsAsFactors = FALSE), c(vars, "Freq"))
+  } else as.data.frame(tbl, stringsAsFactors = FALSE)
+  cells <- vapply(seq_len(nrow(long)), function(i) {
+    fields <- lapply(vars, function(v) as.character(long[[v]][i]))
+    names(fields) <- vars
+    do.call(obj, c(fields, list(count = long$Freq[i])))
+  }, "")
+  nt <- if (is.null(ntotal)) "null" else if (is.data.frame(ntotal)) {
+    do.call(obj, setNames(as.list(ntotal[[2]]), as.character(ntotal[[1]])))
+  } else num(ntotal)
+  sub <- if (is.null(subset)) "null" else obj(column = subset$column, min = subset$min)
+  table_rows <<- c(table_rows, paste0(
+    "{\"name\": ", str_json(name), ", \"data\": ", str_json(data), ", \"design\": ", spec,
+    ", \"subset\": ", sub, ", \"variables\": [", paste(vapply(vars, str_json, ""), collapse = ", "),
+    "], \"ntotal\": ", nt, ", \"cells\": ", arr(cells), "}"))
+}
+
+n_strat <- data.frame(stype = c("E", "H", "M"), N = c(4421, 755, 1018))
+table_case("strat_stype_awards", "apistrat", s_strat, d_strat, c("stype", "awards"))
+table_case("strat_awards", "apistrat", s_strat, d_strat, "awards")
+table_case("strat_awards_ntotal", "apistrat", s_strat, d_strat, c("awards", "yr.rnd"),
+           ntotal = 10000)
+table_case("strat_awards_ntotal_strata", "apistrat", s_strat, d_strat, c("awards", "yr.rnd"),
+           ntotal = n_strat)
+table_case("strat_domain", "apistrat", s_strat, d_strat, c("awards", "yr.rnd"),
+           subset = list(column = "api00", min = 700))
+table_case("strat_domain_ntotal_strata", "apistrat", s_strat, d_strat, "awards",
+           ntotal = n_strat, subset = list(column = "api00", min = 700))
+n_lonely <- data.frame(cstrat = c("A", "B", "C", "D"), N = c(300, 250, 200, 100))
+table_case("lonely_stype_band", "apiclus1", s_lonely, d_lonely, c("stype", "avg.ed_band"))
+table_case("lonely_ntotal", "apiclus1", s_lonely, d_lonely, c("stype", "avg.ed_band"),
+           ntotal = 6194)
+table_case("lonely_ntotal_strata", "apiclus1", s_lonely, d_lonely, c("stype", "avg.ed_band"),
+           ntotal = n_lonely)
+table_case("jk1_stype", "apiclus1", s_jk1, d_jk1, c("stype", "awards"))
+table_case("jk1_band_missing", "apiclus1", s_jk1, d_jk1, "avg.ed_band")  # rescaled: NA rows
+table_case("jk1_ntotal", "apiclus1", s_jk1, d_jk1, c("stype", "awards"), ntotal = 6194)
+table_case("jk1_domain", "apiclus1", s_jk1, d_jk1, "avg.ed_band",
+           subset = list(column = "api00", min = 650))
+
+path <- file.path(out_dir, "tables.json")
+writeLines(paste0("{\"cases\": ", arr(table_rows), "\n}"), path)
+cat(path, length(table_rows), "cases\n")
