@@ -310,7 +310,8 @@ class Design:
         Parameters
         ----------
         probs : float or list of float
-            Probabilities; each becomes a row with ``level`` = p.
+            Probabilities; each becomes a row with ``prob`` = p (the column ``level``
+            holds for categories; for quantiles it would read as a confidence level).
         ci : {"mean", "beta", "xlogit", "asin"}
             Interval for the CDF at the estimate (R's ``interval.type``, default
             "mean": Wald), mapped back through the quantile rule (Woodruff 1952).

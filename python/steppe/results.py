@@ -17,7 +17,7 @@ from .errors import InvalidInputError, NotEstimableError
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["RESULT_COLUMNS", "Estimates"]
+__all__ = ["RESULT_COLUMNS", "Estimates", "category_column", "result_columns"]
 
 #: Columns after the by-columns, in this order (the ``to_frame`` contract).
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -34,6 +34,34 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "weight_sum",
     "df",
 )
+
+
+def category_column(statistic: str | None) -> str:
+    """Return the column after ``variable``: ``prob`` for quantiles, else ``level``.
+
+    ``level`` is a categorical variable's category; a quantile's probability has
+    its own name, since ``level`` also means the confidence level.
+
+    Examples
+    --------
+    >>> category_column("quantile"), category_column("mean")
+    ('prob', 'level')
+    """
+    return "prob" if statistic == "quantile" else "level"
+
+
+def result_columns(statistic: str | None) -> tuple[str, ...]:
+    """Return :data:`RESULT_COLUMNS` with ``level`` named for ``statistic`` (see category_column).
+
+    Examples
+    --------
+    >>> result_columns("quantile")[:3]
+    ('variable', 'prob', 'estimate')
+    """
+    name = category_column(statistic)
+    return tuple(name if c == "level" else c for c in RESULT_COLUMNS)
+
+
 _MAX_DISPLAY_ROWS = 60
 _MISSING = "\u2014"  # em dash, for cells with no value
 _EN_DASH = "\u2013"
@@ -114,7 +142,7 @@ class Estimates:
     ----------
     frame : pandas.DataFrame
         Columns: the by-columns (named as in the data), then ``variable``,
-        ``level``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``,
+        ``level`` (``prob`` for quantiles), ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``,
         ``n``, ``n_eff``, ``flag``, ``weight_sum``, ``df``. Shares are
         fractions 0–1.
     meta : dict
@@ -142,14 +170,15 @@ class Estimates:
 
     def __init__(self, frame: pd.DataFrame, meta: Mapping[str, Any]) -> None:
         by = [str(name) for name in meta.get("by", None) or []]
-        expected = [*by, *RESULT_COLUMNS]
+        columns = result_columns(meta.get("statistic"))
+        expected = [*by, *columns]
         actual = [str(name) for name in frame.columns]
         if actual != expected:
             missing = [c for c in expected if c not in actual]
             extra = [c for c in actual if c not in expected]
             raise InvalidInputError(
                 "Estimates frame columns must be the by-columns then "
-                f"{', '.join(RESULT_COLUMNS)}; missing {missing}, unexpected {extra}, "
+                f"{', '.join(columns)}; missing {missing}, unexpected {extra}, "
                 f"got {actual}"
             )
         self._frame = frame.reset_index(drop=True).copy()
@@ -173,6 +202,10 @@ class Estimates:
         return list(self._meta["by"])
 
     @property
+    def _category(self) -> str:
+        return category_column(self.statistic)
+
+    @property
     def level(self) -> float:
         """Confidence level of ``ci_low``/``ci_high``."""
         return float(self._meta.get("level", 0.95))
@@ -183,7 +216,8 @@ class Estimates:
         Returns
         -------
         pandas.DataFrame
-            By-columns, then ``variable``, ``level``, ``estimate``, ``se``,
+            By-columns, then ``variable``, ``level`` (for quantiles ``prob``, the
+            probability), ``estimate``, ``se``,
             ``ci_low``, ``ci_high``, ``deff``, ``n``, ``n_eff``, ``flag``,
             ``weight_sum``, ``df``; shares as fractions 0–1.
 
@@ -221,7 +255,7 @@ class Estimates:
             if len(hits) != 1:
                 raise InvalidInputError(
                     f"selector {dict(row)!r} matches {len(hits)} rows, not 1; "
-                    f"narrow it with the columns {[*self.by, 'variable', 'level']}"
+                    f"narrow it with the columns {[*self.by, 'variable', self._category]}"
                 )
             return int(hits[0])
         if isinstance(row, (bool, np.bool_)) or not isinstance(row, (int, np.integer)):
@@ -331,7 +365,8 @@ class Estimates:
 
             out = {name: str(values[name]) for name in self.by}
             out["variable"] = str(values["variable"])
-            out["level"] = _MISSING if _is_missing(values["level"]) else str(values["level"])
+            cat = values[self._category]
+            out[self._category] = _MISSING if _is_missing(cat) else str(cat)
             out["estimate"] = fmt(values["estimate"])
             low, high = values["ci_low"], values["ci_high"]
             out[ci_name] = (
@@ -345,11 +380,11 @@ class Estimates:
             out["n_eff"] = _MISSING if _is_missing(values["n_eff"]) else f"{values['n_eff']:,.0f}"
             out["flag"] = "" if _is_missing(values["flag"]) else str(values["flag"])
             rows.append(out)
-        columns = [*self.by, "variable", "level", "estimate", ci_name, "se", "deff", "n"]
+        columns = [*self.by, "variable", self._category, "estimate", ci_name, "se", "deff", "n"]
         columns += ["n_eff", "flag"]
         table = pd.DataFrame(rows, columns=columns)
-        if not self._frame["level"].notna().any():
-            table = table.drop(columns="level")
+        if not self._frame[self._category].notna().any():
+            table = table.drop(columns=self._category)
         return table
 
     def _clipped(self) -> tuple[pd.DataFrame, int]:
@@ -452,7 +487,8 @@ class Estimates:
         title = f"{self._caption().split(' · ')[0]} ({_level_label(self.level)} CI)"
         share = self._share_mask()
         ylabel = "share" if share.all() else self.statistic
-        return _plot(self._frame, self.by, bool(share.all()), title, ylabel, ax, kind)
+        frame = self._frame.rename(columns={self._category: "level"})
+        return _plot(frame, self.by, bool(share.all()), title, ylabel, ax, kind)
 
 
 def _series_label(variable: Any, level: Any, several_variables: bool) -> str:
