@@ -43,12 +43,19 @@ class ChisqResult:
         R's name of the statistic: "F" or "X-squared".
     statistic, p_value : float
         The statistic and its p-value, as R's ``svychisq``.
+    df : float
+        "Chisq": the chi-square's degrees of freedom, R's ``parameter["df"]``
+        (NaN for the other statistics).
     ndf, ddf : float
-        Numerator and denominator degrees of freedom of the reference F. For
-        "Chisq", ``ndf`` is the chi-square's df and ``ddf`` is NaN (none); for
+        Numerator and denominator degrees of freedom of the reference F (R's
+        ``parameter["ndf"]``, ``parameter["ddf"]``). For "Chisq", whose R name
+        is ``df``, ``ndf`` repeats it and ``ddf`` is NaN (none); for
         "lincom" and "saddlepoint", ``ndf`` is the number of design effects and
         ``ddf`` the denominator df d0 * nu of their F-type reference (inf on
         replicate designs, where there is none).
+    parameter : dict
+        R's ``parameter`` of the htest, under R's names: ``{"df": ...}`` for
+        "Chisq", ``{"ndf": ..., "ddf": ...}`` for "F", "Wald", "adjWald".
     pearson : float
         Pearson's X^2 of the weighted table rescaled to the design's rows.
     method : str
@@ -64,8 +71,8 @@ class ChisqResult:
     >>> import pandas as pd, steppe as sp
     >>> df = pd.DataFrame({"w": [1.0] * 8, "a": list("xxxxyyyy"), "b": list("uuuvuvvv")})
     >>> r = sp.Design(df, weights="w").chisq("a", "b", statistic="Chisq")
-    >>> round(r.pearson, 6), r.statistic_name
-    (2.0, 'X-squared')
+    >>> round(r.pearson, 6), r.statistic_name, r.parameter
+    (2.0, 'X-squared', {'df': 1.0})
     """
 
     def __init__(self, result: _core.ChisqResult, table: pd.DataFrame) -> None:
@@ -83,8 +90,20 @@ class ChisqResult:
         return self._result.statistic
 
     @property
+    def df(self) -> float:
+        """Degrees of freedom of the "Chisq" test (R's ``parameter["df"]``); NaN otherwise."""
+        return self._result.ndf if self._result.parameter_names == ["df"] else math.nan
+
+    @property
+    def parameter(self) -> dict[str, float]:
+        """R's ``parameter`` under R's names: ``{"df"}`` (Chisq), ``{"ndf", "ddf"}`` (F tests)."""
+        names = list(self._result.parameter_names)
+        values = [self._result.ndf, self._result.ddf]
+        return {name: float(v) for name, v in zip(names, values)}
+
+    @property
     def ndf(self) -> float:
-        """Numerator degrees of freedom."""
+        """Numerator degrees of freedom (for "Chisq", its ``df``)."""
         return self._result.ndf
 
     @property
@@ -113,18 +132,16 @@ class ChisqResult:
         return self._result.design_effects
 
     def __repr__(self) -> str:
-        return (
-            f"{self.method}: {self.statistic_name} = {self.statistic:.6g}, ndf = {self.ndf:.6g}, "
-            f"ddf = {self.ddf:.6g}, p = {self.p_value:.4g}"
-        )
+        params = "".join(f", {k} = {v:.6g}" for k, v in self.parameter.items())
+        head = f"{self.method}: {self.statistic_name} = {self.statistic:.6g}"
+        return f"{head}{params}, p = {self.p_value:.4g}"
 
     def to_dict(self) -> dict[str, str | float]:
-        """Return the test as a plain dict."""
+        """Return the test as a plain dict, its degrees of freedom under R's names."""
         return {
             "statistic_name": self.statistic_name,
             "statistic": self.statistic,
-            "ndf": self.ndf,
-            "ddf": self.ddf,
+            **self.parameter,
             "p_value": self.p_value,
             "pearson": self.pearson,
             "method": self.method,
