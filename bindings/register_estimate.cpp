@@ -45,10 +45,11 @@ EstimateResult run_estimate(const Design& design, const std::string& statistic,
                             const std::vector<py::array>& by, const std::vector<int32_t>& by_levels,
                             const std::optional<py::array>& subset, int threads, bool covariance,
                             bool keep_replicates, const std::string& ci, double level,
-                            bool df_design, double df) {
+                            bool df_design, double df, bool deff_replace) {
   EstimateRequest req = make_request(statistic, values, codes, levels, denominator, by, by_levels,
                                      subset, threads, covariance);
   req.keep_replicates = keep_replicates;
+  req.deff_replace = deff_replace;
   req.ci = ci;
   req.level = level;
   req.df_design = df_design;
@@ -120,10 +121,11 @@ void register_estimate(py::module_& m) {
         py::arg("by_levels") = std::vector<int32_t>{}, py::arg("subset") = py::none(),
         py::arg("threads") = 0, py::arg("covariance") = false, py::arg("keep_replicates") = false,
         py::arg("ci") = "wald", py::arg("level") = 0.95, py::arg("df_design") = true,
-        py::arg("df") = std::numeric_limits<double>::infinity(),
+        py::arg("df") = std::numeric_limits<double>::infinity(), py::arg("deff_replace") = false,
         "Means, totals, shares or ratios of one variable for every domain, finished: se, "
         "interval (ci: 'wald' or a svyciprop method for shares), df (the domain's design df, or "
-        "df when df_design is False), n_eff and flag. Taylor linearisation in two scans of the "
+        "df when df_design is False), n_eff and flag; deff against SRS without replacement, or with "
+        "it (deff_replace, R's deff='replace'). Taylor linearisation in two scans of the "
         "rows, or the design's replicate weights.");
   m.def(
       "replicate_variance",

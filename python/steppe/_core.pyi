@@ -133,6 +133,7 @@ def estimate(
     level: float = 0.95,
     df_design: bool = True,
     df: float = ...,
+    deff_replace: bool = False,
 ) -> EstimateResult: ...
 
 class ContrastResult:

@@ -32,6 +32,16 @@ def df_arguments(df_rule: DfRule) -> tuple[bool, float]:
     return False, float(df_rule)
 
 
+def deff_replace(deff: bool | str) -> bool:
+    """Map ``deff=`` (True: R's deff=TRUE, "replace": R's deff="replace") to the core's flag."""
+    if deff is True or deff == "replace":
+        return deff == "replace"
+    raise InvalidInputError(
+        "deff must be True (against simple random sampling without replacement, R's "
+        f"deff=TRUE) or 'replace' (with replacement, R's deff=\"replace\"), got {deff!r}"
+    )
+
+
 def core_estimate(
     state: DesignState,
     statistic: str,
@@ -46,6 +56,7 @@ def core_estimate(
     covariance: bool = False,
     keep_replicates: bool = False,
     values: np.ndarray | None = None,
+    deff_replace: bool = False,
 ) -> tuple[_core.EstimateResult, list[object], list[cols.Codes]]:
     """Run the core on one variable; return its result, the variable's labels and by codes."""
     labels: list[object] = [None]
@@ -80,6 +91,7 @@ def core_estimate(
         level=level,
         df_design=df_design,
         df=df,
+        deff_replace=deff_replace,
     )
     return result, labels, by_codes
 
@@ -93,6 +105,7 @@ def estimate_frame(
     level: float,
     df_rule: DfRule,
     denominator: str | None,
+    deff_replace: bool = False,
 ) -> pd.DataFrame:
     """Run one variable through the core and return the tidy result frame."""
     if statistic == "ratio":
@@ -112,6 +125,7 @@ def estimate_frame(
         level=level,
         df_rule=df_rule,
         denominator=denominator,
+        deff_replace=deff_replace,
     )
     return result_frame(res, variable, labels, by, by_codes)
 
@@ -165,14 +179,17 @@ def estimates(
     level: float,
     df_rule: DfRule,
     denominator: str | None = None,
+    deff: bool | str = True,
 ) -> Estimates:
     """Return the :class:`Estimates` of every variable (names already checked)."""
+    replace = deff_replace(deff)
     frames = [
-        estimate_frame(state, statistic, v, by, ci, float(level), df_rule, denominator)
+        estimate_frame(state, statistic, v, by, ci, float(level), df_rule, denominator, replace)
         for v in variables
     ]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return as_estimates(state, statistic, variables, by, frame, level, df_rule, denominator)
+    est = as_estimates(state, statistic, variables, by, frame, level, df_rule, denominator)
+    return Estimates(frame, {**est.meta, "deff": "replace"}) if replace else est
 
 
 def as_estimates(

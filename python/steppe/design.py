@@ -215,11 +215,20 @@ class Design:
         ci: str | None = None,
         level: float = 0.95,
         df: DfRule = "design",
+        deff: bool | str = True,
     ) -> Estimates:
         """Weighted means (R's ``svymean``); a categorical column gives each level's share.
 
         Confidence intervals are Wald (t with ``df``) unless ``ci`` names a
         proportion method (see :meth:`proportion`).
+
+        Parameters
+        ----------
+        deff : True or "replace"
+            Design effect against simple random sampling without replacement
+            (True, R's ``deff=TRUE``) or with replacement ("replace", R's
+            ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
+            the ``n_eff`` of numeric variables is ``n / deff``.
 
         Examples
         --------
@@ -228,7 +237,7 @@ class Design:
         >>> float(sp.Design(df, weights="w").mean("y").to_frame().estimate.iloc[0])
         0.75
         """
-        return self._run("mean", variable, by, ci, level, df)
+        return self._run("mean", variable, by, ci, level, df, deff=deff)
 
     def total(
         self,
@@ -236,8 +245,17 @@ class Design:
         by: Columns = None,
         level: float = 0.95,
         df: DfRule = "design",
+        deff: bool | str = True,
     ) -> Estimates:
         """Weighted totals (R's ``svytotal``); a categorical column gives each level's count.
+
+        Parameters
+        ----------
+        deff : True or "replace"
+            Design effect against simple random sampling without replacement
+            (True, R's ``deff=TRUE``) or with replacement ("replace", R's
+            ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
+            the ``n_eff`` of numeric variables is ``n / deff``.
 
         Examples
         --------
@@ -246,7 +264,7 @@ class Design:
         >>> float(sp.Design(df, weights="w").total("y").to_frame().estimate.iloc[0])
         5.0
         """
-        return self._run("total", variable, by, None, level, df)
+        return self._run("total", variable, by, None, level, df, deff=deff)
 
     def proportion(
         self,
@@ -255,6 +273,7 @@ class Design:
         ci: str = "logit",
         level: float = 0.95,
         df: DfRule = "design",
+        deff: bool | str = True,
     ) -> Estimates:
         """Share of every level of a categorical variable, with CIs as R's ``svyciprop``.
 
@@ -266,6 +285,11 @@ class Design:
         df : "design", number or math.inf
             Degrees of freedom of the t quantiles: "design" is PSUs minus strata
             among the domain's rows (R's ``degf`` of the domain subset).
+        deff : True or "replace"
+            Design effect against simple random sampling without replacement
+            (True, R's ``deff=TRUE``) or with replacement ("replace", R's
+            ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
+            the ``n_eff`` of numeric variables is ``n / deff``.
 
         Examples
         --------
@@ -274,7 +298,7 @@ class Design:
         >>> sp.Design(df, weights="w").proportion("a").to_frame().estimate.tolist()
         [0.25, 0.75]
         """
-        return self._run("proportion", variable, by, ci, level, df)
+        return self._run("proportion", variable, by, ci, level, df, deff=deff)
 
     def ratio(
         self,
@@ -283,8 +307,17 @@ class Design:
         by: Columns = None,
         level: float = 0.95,
         df: DfRule = "design",
+        deff: bool | str = True,
     ) -> Estimates:
         """Ratio of two weighted totals (R's ``svyratio``).
+
+        Parameters
+        ----------
+        deff : True or "replace"
+            Design effect against simple random sampling without replacement
+            (True, R's ``deff=TRUE``) or with replacement ("replace", R's
+            ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
+            the ``n_eff`` of numeric variables is ``n / deff``.
 
         Examples
         --------
@@ -293,7 +326,9 @@ class Design:
         >>> float(sp.Design(df, weights="w").ratio("y", "x").to_frame().estimate.iloc[0])
         2.0
         """
-        return self._run("ratio", numerator, by, None, level, df, denominator=denominator)
+        return self._run(
+            "ratio", numerator, by, None, level, df, denominator=denominator, deff=deff
+        )
 
     def quantile(
         self,
@@ -729,6 +764,7 @@ class Design:
         level: float,
         df: DfRule,
         denominator: str | None = None,
+        deff: bool | str = True,
     ) -> Estimates:
         variables = cols.as_list(variable)
         if not variables:
@@ -742,7 +778,9 @@ class Design:
         if not (isinstance(level, (int, float)) and 0 < level < 1):
             raise InvalidInputError(f"level must be between 0 and 1, got {level!r}")
         _check_df(df)
-        return estimates(self._state, statistic, variables, by_cols, ci, level, df, denominator)
+        return estimates(
+            self._state, statistic, variables, by_cols, ci, level, df, denominator, deff=deff
+        )
 
 
 def _threads(threads: int | None) -> int:
@@ -894,6 +932,7 @@ class ReplicateDesign(Design):
         ci: str = "xlogit",
         level: float = 0.95,
         df: DfRule = "design",
+        deff: bool | str = True,
     ) -> Estimates:
         """Shares of every level, as :meth:`Design.proportion` (default ``ci="xlogit"``).
 
@@ -904,4 +943,4 @@ class ReplicateDesign(Design):
         tolerance). A replicate with p_r = 0 or 1 has an infinite logit: that
         interval is [0, 1]. "likelihood" is refused (R 4.1.1 returns NA there).
         """
-        return super().proportion(variable, by=by, ci=ci, level=level, df=df)
+        return super().proportion(variable, by=by, ci=ci, level=level, df=df, deff=deff)

@@ -89,3 +89,62 @@ table_case("jk1_domain", "apiclus1", s_jk1, d_jk1, "avg.ed_band",
 path <- file.path(out_dir, "tables.json")
 writeLines(paste0("{\"cases\": ", arr(table_rows), "\n}"), path)
 cat(path, length(table_rows), "cases\n")
+
+# ------------------------------------------------------------------- deff = "replace"
+# svymean / svytotal / svyratio (and svymean of a factor: shares) with deff = "replace":
+# the variance over that of simple random sampling WITH replacement. Domains as svyby
+# runs them (the design subset to the domain). deff.json: cases {name, data, design,
+# call: {stat, variable, denominator, by}, rows: [{by, level, estimate, se, deff}]}.
+deff_rows <- character(0)
+deff_case <- function(name, data, spec, design, stat, variable, by = NULL, denominator = NULL) {
+  groups <- if (is.null(by)) list(NULL) else as.list(levels(factor(design$variables[[by]])))
+  rows <- character(0)
+  for (g in groups) {
+    dd <- if (is.null(g)) design else design[design$variables[[by]] == g, ]
+    f <- as.formula(paste("~", variable))
+    est <- switch(stat,
+                  mean = svymean(f, dd, deff = "replace", na.rm = TRUE),
+                  total = svytotal(f, dd, deff = "replace", na.rm = TRUE),
+                  ratio = svyratio(f, as.formula(paste("~", denominator)), dd, deff = "replace",
+                                   na.rm = TRUE))
+    cf <- as.vector(coef(est)); se <- as.vector(SE(est)); de <- as.vector(deff(est))
+    levs <- if (is.factor(dd$variables[[variable]])) levels(dd$variables[[variable]]) else NA
+    for (i in seq_along(cf)) {
+      byv <- if (is.null(g)) "{}" else paste0("{", str_json(by), ": ", str_json(g), "}")
+      lev <- if (is.na(levs[i])) "null" else str_json(levs[i])
+      rows <- c(rows, paste0("{\"by\": ", byv, ", \"level\": ", lev, ", \"estimate\": ",
+                             num(cf[i]), ", \"se\": ", num(se[i]), ", \"deff\": ", num(de[i]), "}"))
+    }
+  }
+  call <- obj(stat = stat, variable = variable)
+  call <- sub("}$", paste0(", \"denominator\": ", if (is.null(denominator)) "null" else
+    str_json(denominator), ", \"by\": ", if (is.null(by)) "null" else str_json(by), "}"), call)
+  deff_rows <<- c(deff_rows, paste0("{\"name\": ", str_json(name), ", \"data\": ", str_json(data),
+                                    ", \"design\": ", spec, ", \"subset\": null, \"call\": ", call,
+                                    ", \"rows\": ", arr(rows), "}"))
+}
+d_clus1_str <- svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc, data = clus1)
+s_clus1 <- spec_json(weights = "pw", psu = "dnum", fpc = "fpc")
+d_strat_nofpc <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = strat)
+s_strat_nofpc <- spec_json(weights = "pw", strata = "stype")
+deff_case("strat_mean_api00", "apistrat", s_strat, d_strat, "mean", "api00")
+deff_case("strat_mean_api00_by", "apistrat", s_strat, d_strat, "mean", "api00", by = "stype")
+deff_case("strat_total_enroll", "apistrat", s_strat, d_strat, "total", "enroll")
+deff_case("strat_total_enroll_by", "apistrat", s_strat, d_strat, "total", "enroll", by = "awards")
+deff_case("strat_share_awards", "apistrat", s_strat, d_strat, "mean", "awards")
+deff_case("strat_share_awards_by", "apistrat", s_strat, d_strat, "mean", "awards", by = "stype")
+deff_case("strat_ratio", "apistrat", s_strat, d_strat, "ratio", "api00", denominator = "api99")
+deff_case("strat_ratio_by", "apistrat", s_strat, d_strat, "ratio", "api00", by = "awards",
+          denominator = "api99")
+deff_case("strat_nofpc_mean", "apistrat", s_strat_nofpc, d_strat_nofpc, "mean", "api00")
+deff_case("clus1_mean_api00", "apiclus1", s_clus1, d_clus1_str, "mean", "api00")
+deff_case("clus1_share_stype", "apiclus1", s_clus1, d_clus1_str, "mean", "stype")
+deff_case("clus1_total_enroll_by", "apiclus1", s_clus1, d_clus1_str, "total", "enroll",
+          by = "stype")
+deff_case("jk1_mean_api00", "apiclus1", s_jk1, d_jk1, "mean", "api00")
+deff_case("jk1_total_enroll", "apiclus1", s_jk1, d_jk1, "total", "enroll")
+deff_case("jk1_share_stype", "apiclus1", s_jk1, d_jk1, "mean", "stype")
+
+path <- file.path(out_dir, "deff.json")
+writeLines(paste0("{\"cases\": ", arr(deff_rows), "\n}"), path)
+cat(path, length(deff_rows), "cases\n")

@@ -56,3 +56,30 @@ def test_svytable(case: dict[str, Any]) -> None:
     for key, value in want.items():
         assert close(got[key], value), (key, got[key], value)
     assert close(t.total, sum(want.values()))
+
+
+DEFF = load("deff.json")
+
+
+@pytest.mark.parametrize("case", DEFF, ids=[c["name"] for c in DEFF])
+def test_deff_replace(case: dict[str, Any]) -> None:
+    d = build(case)
+    call = case["call"]
+    by = [call["by"]] if call["by"] else None
+    if call["stat"] == "ratio":
+        est = d.ratio(call["variable"], call["denominator"], by=by, deff="replace")
+    else:
+        est = getattr(d, call["stat"])(call["variable"], by=by, deff="replace")
+    assert est.meta["deff"] == "replace"
+    frame = est.to_frame()
+    assert len(frame) == len(case["rows"])
+    for row in case["rows"]:
+        sel = pd.Series(True, index=frame.index)
+        for b, v in row["by"].items():
+            sel &= frame[b].astype(str) == v
+        if row["level"] is not None:
+            sel &= frame["level"].astype(str) == row["level"]
+        got = frame[sel]
+        assert len(got) == 1, row
+        for field in ("estimate", "se", "deff"):
+            assert close(float(got[field].iloc[0]), row[field]), (field, got[field], row[field])

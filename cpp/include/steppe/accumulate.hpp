@@ -196,8 +196,10 @@ void finish_stratum(const Design& design, const StratumMoments& moments, SpreadS
 /// R's deff=TRUE: variance over the variance of a simple random sample of the same
 /// size without replacement. p_or_spread: p for categorical cells, else
 /// sum w (y - centre)^2. guard: NaN when the weights sum below n (svymean's check).
+/// replace: R's deff="replace", against a simple random sample with replacement.
 double design_effect(Statistic stat, bool categorical, double variance, double p_or_spread,
-                     double wsum, double denominator, int64_t n, bool guard);
+                     double wsum, double denominator, int64_t n, bool guard,
+                     bool replace = false);
 
 /// Merges partial strata, applies the lonely-PSU rules and builds the result.
 EstimateResult finalize(const Design& design, const EstimateRequest& request,

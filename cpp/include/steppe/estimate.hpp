@@ -40,6 +40,9 @@ struct EstimateRequest {
   int threads = 1;
   /// Replicate designs: also return every replicate's estimates (contrasts, logit CIs).
   bool keep_replicates = false;
+  /// Design effect against simple random sampling with replacement (R's
+  /// deff = "replace") instead of without (R's deff = TRUE).
+  bool deff_replace = false;
 
   // How to finish each cell (finish_cells.cpp).
   /// Interval method: "wald" (est +- t se) or, for shares of a categorical variable,
@@ -68,7 +71,7 @@ struct EstimateResult {
   /// Replicate designs, when requested: replicate r's estimate of cell c at
   /// r * (domains * K) + c (NaN where undefined).
   std::vector<double> replicates;
-  std::vector<double> deff;        ///< per cell, R's default (not "replace") design effect
+  std::vector<double> deff;        ///< per cell: R's deff=TRUE, or "replace" (deff_replace)
   std::vector<int64_t> n;          ///< per domain: rows with a valid variable
   std::vector<int64_t> n_nonzero;  ///< per domain: those rows with weight != 0
   std::vector<double> weight_sum;  ///< per domain: sum of weights
