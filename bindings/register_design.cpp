@@ -23,7 +23,8 @@ Design make_design(const std::optional<py::array>& weights, const std::optional<
                    const std::optional<py::array>& fpc, const std::optional<py::array>& fpc2,
                    std::vector<std::string> stratum_labels, std::vector<std::string> psu_labels,
                    const std::string& lonely_psu, bool allow_negative_weights, int64_t rows,
-                   bool nest, const std::map<std::string, std::string>& columns) {
+                   bool nest, const std::map<std::string, std::string>& columns,
+                   bool adjust_domain_lonely) {
   DesignInput in;
   in.weights = view_or_empty<double>(weights, "weights");
   in.strata = view_or_empty<int32_t>(strata, "strata");
@@ -37,6 +38,7 @@ Design make_design(const std::optional<py::array>& weights, const std::optional<
   in.allow_negative_weights = allow_negative_weights;
   in.rows = rows;
   in.nest = nest;
+  in.adjust_domain_lonely = adjust_domain_lonely;
   const std::pair<std::string_view, std::string*> roles[] = {
       {"weights", &in.columns.weights}, {"strata", &in.columns.strata}, {"psu", &in.columns.psu},
       {"psu2", &in.columns.psu2},       {"fpc", &in.columns.fpc},       {"fpc2", &in.columns.fpc2}};
@@ -86,8 +88,12 @@ void register_design(py::module_& m) {
            py::arg("fpc2") = py::none(), py::arg("stratum_labels") = std::vector<std::string>{},
            py::arg("psu_labels") = std::vector<std::string>{}, py::arg("lonely_psu") = "fail",
            py::arg("allow_negative_weights") = false, py::arg("rows") = -1, py::arg("nest") = false,
-           py::arg("columns") = std::map<std::string, std::string>{})
+           py::arg("columns") = std::map<std::string, std::string>{},
+           py::arg("adjust_domain_lonely") = false)
       .def_property_readonly("rows", &Design::rows)
+      .def_property_readonly("adjust_domain_lonely", &Design::adjust_domain_lonely,
+                             "R's survey.adjust.domain.lonely: a domain's single PSU in a "
+                             "stratum of several is treated by the lonely rule.")
       .def_property_readonly(
           "weights",
           [](const py::object& self) {

@@ -249,10 +249,15 @@ EstimateResult finalize(const Design& design, const EstimateRequest& req, const 
     // lonely_psu="average": strata without a variance get the others' average.
     double rescale = 1.0;
     if (st.strata_ok[di] != st.strata_seen[di]) {
-      if (st.strata_ok[di] == 0) {
+      if (st.strata_ok[di] == 0 && design.adjust_domain_lonely()) {
+        // R (survey.adjust.domain.lonely): 0 * strata / 0 strata with a variance, NaN.
+        rescale = std::numeric_limits<double>::quiet_NaN();
+      } else if (st.strata_ok[di] == 0) {
         throw NotEstimable("lonely_psu='average': every stratum of a domain has a single PSU");
+      } else {
+        rescale =
+            static_cast<double>(st.strata_seen[di]) / static_cast<double>(st.strata_ok[di]);
       }
-      rescale = static_cast<double>(st.strata_seen[di]) / static_cast<double>(st.strata_ok[di]);
     }
     if (req.covariance) {
       for (size_t e = di * Ks * Ks; e < (di + 1) * Ks * Ks; ++e) res.covariance[e] *= rescale;

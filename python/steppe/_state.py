@@ -31,6 +31,7 @@ class DesignSpec:
     fpc2: str | None = None
     nest: bool = False
     lonely_psu: str = "fail"
+    adjust_domain_lonely: bool = False
     replicate_weights: tuple[str, ...] = ()
     weighting: tuple[dict[str, Any], ...] = ()
 
@@ -46,6 +47,8 @@ class DesignSpec:
             "nest": self.nest,
             "lonely_psu": self.lonely_psu,
         }
+        if self.adjust_domain_lonely:
+            out["adjust_domain_lonely"] = True
         if self.replicate_weights:
             out["replicate_weights"] = list(self.replicate_weights)
         if self.weighting:

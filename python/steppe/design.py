@@ -53,6 +53,14 @@ class Design:
         within strata.
     lonely_psu : {"fail", "remove", "certainty", "adjust", "average"}
         Rule for strata with a single PSU, R's ``options(survey.lonely.psu)``.
+    adjust_domain_lonely : bool
+        R's ``options(survey.adjust.domain.lonely = TRUE)``: in a domain (``by=``
+        or ``subset``) with rows in a single PSU of a stratum that has several,
+        that PSU is treated by the lonely rule -- "adjust" centres its total at
+        zero instead of the stratum mean, "average" leaves the stratum out and
+        scales the others up; the other rules give the usual variance (R only
+        warns). As in R, a calibrated design keeps every PSU in every domain, so
+        the option changes nothing there. One-stage designs only.
     threads : int, optional
         Worker threads for estimation (default: all cores). Results do not
         depend on it beyond rounding.
@@ -79,6 +87,7 @@ class Design:
         nest: bool = False,
         lonely_psu: str = "fail",
         threads: int | None = None,
+        adjust_domain_lonely: bool = False,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise InvalidInputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -118,6 +127,7 @@ class Design:
             nest=nest,
             rows=len(data),
             columns={role: ", ".join(c) for role, c in named.items() if c},  # for messages
+            adjust_domain_lonely=bool(adjust_domain_lonely),
         )
         spec = DesignSpec(
             weights=weights,
@@ -128,6 +138,7 @@ class Design:
             fpc2=fpc2,
             nest=nest,
             lonely_psu=lonely_psu,
+            adjust_domain_lonely=bool(adjust_domain_lonely),
         )
         self._state = DesignState(
             data=data,

@@ -148,3 +148,68 @@ deff_case("jk1_share_stype", "apiclus1", s_jk1, d_jk1, "mean", "stype")
 path <- file.path(out_dir, "deff.json")
 writeLines(paste0("{\"cases\": ", arr(deff_rows), "\n}"), path)
 cat(path, length(deff_rows), "cases\n")
+
+# ------------------------------------------------------------ survey.adjust.domain.lonely
+# options(survey.adjust.domain.lonely = TRUE) under every lonely-PSU rule: a domain with
+# rows in one PSU of a stratum that has several (apiclus1 grouped into 3 strata of 5
+# districts, nest = TRUE: high schools (H) sit in one district of stratum A; apistrat's
+# schools above 850 include a single H school). Domains as svyby runs them (the design
+# subset to the domain); Wald CIs on the domain's degf. domain_lonely.json: cases {name,
+# data, design: {..., lonely_psu, adjust_domain_lonely}, subset, call, rows: [{by, level,
+# estimate, se, ci_low, ci_high, df}]}.
+lonely_rows <- character(0)
+lonely_case <- function(name, data, spec, design, stat, variable, by, rule, subset = NULL) {
+  old <- options(survey.lonely.psu = rule, survey.adjust.domain.lonely = TRUE)
+  on.exit(options(old))
+  base <- if (is.null(subset)) design else design[design$variables[[subset$column]] >=
+                                                    subset$min, ]
+  rows <- character(0)
+  for (g in levels(factor(base$variables[[by]]))) {
+    dd <- base[base$variables[[by]] == g, ]
+    f <- as.formula(paste("~", variable))
+    est <- suppressWarnings(switch(stat, mean = svymean(f, dd, na.rm = TRUE),
+                                   total = svytotal(f, dd, na.rm = TRUE)))
+    dfv <- degf(dd)
+    ci <- confint(est, df = dfv)
+    cf <- as.vector(coef(est)); se <- as.vector(SE(est))
+    levs <- if (is.factor(dd$variables[[variable]])) levels(dd$variables[[variable]]) else NA
+    for (i in seq_along(cf)) {
+      lev <- if (is.na(levs[i])) "null" else str_json(levs[i])
+      rows <- c(rows, paste0("{\"by\": {", str_json(by), ": ", str_json(g), "}, \"level\": ", lev,
+                             ", \"estimate\": ", num(cf[i]), ", \"se\": ", num(se[i]),
+                             ", \"ci_low\": ", num(ci[i, 1]), ", \"ci_high\": ", num(ci[i, 2]),
+                             ", \"df\": ", num(dfv), "}"))
+    }
+  }
+  spec <- sub("}$", paste0(", \"lonely_psu\": ", str_json(rule),
+                           ", \"adjust_domain_lonely\": true}"), spec)
+  sub_json <- if (is.null(subset)) "null" else obj(column = subset$column, min = subset$min)
+  lonely_rows <<- c(lonely_rows, paste0(
+    "{\"name\": ", str_json(name), ", \"data\": ", str_json(data), ", \"design\": ", spec,
+    ", \"subset\": ", sub_json, ", \"call\": ", obj(stat = stat, variable = variable, by = by),
+    ", \"rows\": ", arr(rows), "}"))
+}
+d_c3 <- svydesign(id = ~psu_in, strata = ~cstrat3, weights = ~pw, nest = TRUE, data = clus1)
+s_c3 <- sub("}$", ", \"nest\": true}", spec_json(weights = "pw", strata = "cstrat3",
+                                              psu = "psu_in"))
+d_c3_fpc <- svydesign(id = ~psu_in, strata = ~cstrat3, weights = ~pw, fpc = ~fpc, nest = TRUE,
+                      data = clus1)
+s_c3_fpc <- sub("}$", ", \"nest\": true}", spec_json(weights = "pw", strata = "cstrat3",
+                                                  psu = "psu_in", fpc = "fpc"))
+for (rule in c("adjust", "average", "remove", "certainty", "fail")) {
+  lonely_case(paste0("c3_", rule, "_mean_api00"), "apiclus1", s_c3, d_c3, "mean", "api00",
+              "stype", rule)
+  lonely_case(paste0("c3_", rule, "_total_enroll"), "apiclus1", s_c3, d_c3, "total", "enroll",
+              "stype", rule)
+  lonely_case(paste0("c3_", rule, "_share_schwide"), "apiclus1", s_c3, d_c3, "mean", "sch.wide",
+              "stype", rule)
+  lonely_case(paste0("c3_fpc_", rule, "_total_enroll"), "apiclus1", s_c3_fpc, d_c3_fpc, "total",
+              "enroll", "stype", rule)
+  lonely_case(paste0("strat_", rule, "_mean_api00_top"), "apistrat", s_strat, d_strat, "mean",
+              "api00", "stype", rule, subset = list(column = "api00", min = 850))
+}
+lonely_case("c3_fpc_adjust_mean_api00", "apiclus1", s_c3_fpc, d_c3_fpc, "mean", "api00", "stype",
+            "adjust")
+path <- file.path(out_dir, "domain_lonely.json")
+writeLines(paste0("{\"cases\": ", arr(lonely_rows), "\n}"), path)
+cat(path, length(lonely_rows), "cases\n")

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from golden_compare import close
@@ -83,3 +84,30 @@ def test_deff_replace(case: dict[str, Any]) -> None:
         assert len(got) == 1, row
         for field in ("estimate", "se", "deff"):
             assert close(float(got[field].iloc[0]), row[field]), (field, got[field], row[field])
+
+
+LONELY = load("domain_lonely.json")
+
+
+def _same(got: float, want: float | None) -> bool:
+    if want is None:
+        return bool(np.isnan(got))
+    return close(got, want)
+
+
+@pytest.mark.parametrize("case", LONELY, ids=[c["name"] for c in LONELY])
+def test_adjust_domain_lonely(case: dict[str, Any]) -> None:
+    d = build(case)
+    call = case["call"]
+    frame = getattr(d, call["stat"])(call["variable"], by=call["by"]).to_frame()
+    assert len(frame) == len(case["rows"])
+    for row in case["rows"]:
+        sel = pd.Series(True, index=frame.index)
+        for b, v in row["by"].items():
+            sel &= frame[b].astype(str) == v
+        if row["level"] is not None:
+            sel &= frame["level"].astype(str) == row["level"]
+        got = frame[sel]
+        assert len(got) == 1, row
+        for field in ("estimate", "se", "ci_low", "ci_high", "df"):
+            assert _same(float(got[field].iloc[0]), row[field]), (field, got[field], row[field])
