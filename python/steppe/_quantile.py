@@ -38,7 +38,7 @@ RULES = (
     "hf8",
     "hf9",
 )
-INTERVALS = ("mean", "beta", "xlogit", "asin")
+INTERVALS = ("mean", "beta", "xlogit", "asin", "score")
 REPLICATE_INTERVALS = ("mean", "quantile")
 
 
@@ -66,7 +66,7 @@ def quantile_frame(
         raise InvalidInputError(
             "quantile() on a replicate design takes ci='mean' (Woodruff) or 'quantile' "
             "(replicate quantiles); R's replicate svyquantile ignores 'beta', 'xlogit' "
-            "and 'asin'"
+            "and 'asin' and has no 'score'"
         )
     allowed = REPLICATE_INTERVALS if state.replicated else INTERVALS
     if ci not in allowed:

@@ -358,9 +358,19 @@ class Design:
         probs : float or list of float
             Probabilities; each becomes a row with ``prob`` = p (the column ``level``
             holds for categories; for quantiles it would read as a confidence level).
-        ci : {"mean", "beta", "xlogit", "asin"}
+        ci : {"mean", "beta", "xlogit", "asin", "score"}
             Interval for the CDF at the estimate (R's ``interval.type``, default
             "mean": Wald), mapped back through the quantile rule (Woodruff 1952).
+            When the CDF interval's lower limit is below 0 (a quantile near the
+            smallest value) the lower limit and the se are NaN and flagged, as in
+            R 4.1.1's ``svyquantile`` (its pre-4.0 method, ``oldsvyquantile``, used
+            the smallest value there); between 0 and the first value's weight share
+            the step rules give the second value, as R. "score" is R's
+            ``interval.type = "score"`` (Francisco & Fuller 1991): the roots of the
+            design-based score test by R's ``uniroot``, each mapped to the rule's
+            quantile at the unweighted share of values below it, as R does
+            (linearisation designs; on weighted designs the whole sample only).
+            On replicate designs: "mean" or "quantile" (replicate quantiles).
         rule : str
             R's ``qrule``: "math" (default; the smallest x with weighted CDF >= p),
             "school", "shahvaish", "hf1"-"hf9".

@@ -213,3 +213,59 @@ lonely_case("c3_fpc_adjust_mean_api00", "apiclus1", s_c3_fpc, d_c3_fpc, "mean", 
 path <- file.path(out_dir, "domain_lonely.json")
 writeLines(paste0("{\"cases\": ", arr(lonely_rows), "\n}"), path)
 cat(path, length(lonely_rows), "cases\n")
+
+# ------------------------------------------------------------------------------ quantiles
+# svyquantile at the lower boundary (survey 4.1.1's woodruffCI: a CDF limit below 0 gives
+# NaN, a limit between 0 and the first value's weight share the step rules' second value;
+# oldsvyquantile's yleft = min(x) fallback is not what 4.1.1's svyquantile does) and with
+# interval.type = "score" (ffullerCI). Domains as svyby runs them. quantile.json: cases
+# {name, data, design, subset, call: {variable, probs, ci, rule, by}, rows: [{by, prob,
+# estimate, se, ci_low, ci_high, df}]} (null = R's NaN).
+quant_rows <- character(0)
+quant_case <- function(name, data, spec, design, variable, probs, ci, rule = "math", by = NULL) {
+  groups <- if (is.null(by)) list(NULL) else as.list(levels(factor(design$variables[[by]])))
+  rows <- character(0)
+  for (g in groups) {
+    dd <- if (is.null(g)) design else design[design$variables[[by]] == g, ]
+    q <- svyquantile(as.formula(paste("~", variable)), dd, quantiles = probs, ci = TRUE,
+                     interval.type = ci, qrule = rule, na.rm = TRUE)[[1]]
+    byv <- if (is.null(g)) "{}" else paste0("{", str_json(by), ": ", str_json(g), "}")
+    for (i in seq_along(probs)) {
+      rows <- c(rows, paste0("{\"by\": ", byv, ", \"prob\": ", num(probs[i]),
+                             ", \"estimate\": ", num(q[i, 1]), ", \"se\": ", num(q[i, 4]),
+                             ", \"ci_low\": ", num(q[i, 2]), ", \"ci_high\": ", num(q[i, 3]),
+                             ", \"df\": ", num(degf(dd)), "}"))
+    }
+  }
+  call <- paste0("{\"variable\": ", str_json(variable), ", \"probs\": ", vec(probs),
+                 ", \"ci\": ", str_json(ci), ", \"rule\": ", str_json(rule), ", \"by\": ",
+                 if (is.null(by)) "null" else str_json(by), "}")
+  quant_rows <<- c(quant_rows, paste0(
+    "{\"name\": ", str_json(name), ", \"data\": ", str_json(data), ", \"design\": ", spec,
+    ", \"subset\": null, \"call\": ", call, ", \"rows\": ", arr(rows), "}"))
+}
+low_probs <- c(0.001, 0.005, 0.01, 0.02, 0.03, 0.05)
+quant_case("strat_boundary_mean", "apistrat", s_strat, d_strat, "api00", low_probs, "mean")
+quant_case("strat_boundary_beta", "apistrat", s_strat, d_strat, "api00", low_probs, "beta")
+quant_case("strat_boundary_by", "apistrat", s_strat, d_strat, "api00", c(0.01, 0.05, 0.1),
+           "mean", by = "stype")
+quant_case("clus1_boundary_school", "apiclus1", s_clus1, d_clus1_str, "api00",
+           c(0.002, 0.01, 0.03), "mean", rule = "school")
+score_probs <- c(0.05, 0.1, 0.25, 0.5, 0.75, 0.9)
+quant_case("strat_score", "apistrat", s_strat, d_strat, "api00", score_probs, "score")
+quant_case("strat_score_by", "apistrat", s_strat, d_strat, "api00", c(0.25, 0.5, 0.75),
+           "score", by = "stype")
+quant_case("strat_score_hf7", "apistrat", s_strat, d_strat, "enroll", c(0.25, 0.5, 0.75),
+           "score", rule = "hf7")
+quant_case("clus1_score", "apiclus1", s_clus1, d_clus1_str, "api00", score_probs, "score")
+quant_case("clus1_score_by", "apiclus1", s_clus1, d_clus1_str, "enroll", c(0.25, 0.5),
+           "score", by = "stype")
+quant_case("clus1_score_missing", "apiclus1", s_clus1, d_clus1_str, "avg.ed", c(0.25, 0.5),
+           "score")
+old <- options(survey.lonely.psu = "adjust")
+quant_case("lonely_adjust_score", "apiclus1", sub("}$", ", \"lonely_psu\": \"adjust\"}", s_lonely),
+           d_lonely, "api00", c(0.25, 0.5, 0.75), "score")
+options(old)
+path <- file.path(out_dir, "quantile.json")
+writeLines(paste0("{\"cases\": ", arr(quant_rows), "\n}"), path)
+cat(path, length(quant_rows), "cases\n")

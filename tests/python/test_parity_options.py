@@ -95,3 +95,44 @@ def test_adjust_domain_lonely_refuses_two_stage_designs(data: pd.DataFrame) -> N
         r"at every stage, steppe only to one-stage designs",
     ):
         sp.Design(data, weights="w", strata="s", psu="psu", psu2="ssu", adjust_domain_lonely=True)
+
+
+@pytest.fixture
+def apistrat() -> pd.DataFrame:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "golden" / "data" / "apistrat.csv"
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def test_score_interval_without_a_root_is_flagged(apistrat: pd.DataFrame) -> None:
+    # R: uniroot stops with "f() values at end points not of opposite sign".
+    d = sp.Design(apistrat, weights="pw", strata="stype", fpc="fpc")
+    f = d.quantile("api00", [0.995, 0.5], ci="score").to_frame()
+    assert np.isnan(f.se.iloc[0]) and np.isnan(f.ci_high.iloc[0]) and f.ci_low.iloc[0] == 884
+    assert f.flag.iloc[0] == (
+        "review: the score test has no root between min + IQR/100 and max - IQR/100 (R's "
+        "uniroot stops with an error there)"
+    )
+    assert f.flag.iloc[1] == ""
+
+
+def test_score_interval_errors(apistrat: pd.DataFrame) -> None:
+    d = sp.Design(apistrat, weights="pw", strata="stype", fpc="fpc")
+    with pytest.raises(
+        sp.InvalidInputError,
+        match=r"takes ci='mean' \(Woodruff\) or 'quantile' \(replicate quantiles\); R's "
+        r"replicate svyquantile ignores 'beta', 'xlogit' and 'asin' and has no 'score'",
+    ):
+        d.to_replicate("JKn").quantile("api00", 0.5, ci="score")
+    ps = d.poststratify("stype", {"E": 4421, "H": 755, "M": 1018})
+    assert np.isfinite(ps.quantile("api00", 0.5, ci="score").to_frame().se.iloc[0])
+    with pytest.raises(
+        sp.InvalidInputError,
+        match=r"ci='score' on a weighted \(post-stratified, raked or calibrated\) design works on "
+        r"the whole sample only: R's score interval \(survey 4.1.1's ffullerCI\) reads rows "
+        r"outside the domain there; use ci='mean' for domains or rows with missing values",
+    ):
+        ps.quantile("api00", 0.5, ci="score", by="stype")
+    with pytest.raises(sp.InvalidInputError, match=r"ci must be one of \('mean', 'beta', "):
+        d.quantile("api00", 0.5, ci="wilson")
