@@ -12,7 +12,6 @@ is built from its result.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,23 +23,14 @@ from .errors import InvalidInputError
 if TYPE_CHECKING:
     from ._state import DesignState
 
-_TYPES = ("auto", "JK1", "JKn", "BRR", "Fay", "bootstrap")
+_TYPES = ("auto", "JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap")
+_BOOTSTRAPS = ("bootstrap", "subbootstrap")
 
 
-def replicate_weights(
-    state: DesignState,
-    type: str = "auto",
-    replicates: int = 50,
-    seed: int | None = None,
-    rho: float = 0.0,
-    mse: bool = False,
-) -> _core.ReplicateWeights:
-    """Check the arguments of ``to_replicate`` and build the replicate weights in the core.
-
-    Returns the core's ``ReplicateWeights``: ``weights`` (rows x replicates,
-    column-major, a read-only view), ``scale``, ``rscales``, ``type``, ``rho``,
-    ``mse`` and ``seed`` (the bootstrap's, drawn when none was given).
-    """
+def _checked(
+    state: DesignState, type: str, replicates: int, seed: int | None, rho: float, mse: bool
+) -> dict[str, Any]:
+    """Check ``type``, ..., ``mse`` and return them as the core's keyword arguments."""
     if state.replicated:
         raise InvalidInputError("to_replicate: the design already has replicate weights")
     if state.mask is not None:
@@ -54,7 +44,7 @@ def replicate_weights(
     rho = _check_rho(rho)
     if type == "Fay" and rho == 0:
         raise InvalidInputError("type='Fay' needs rho in (0, 1); rho=0 is BRR")
-    if type == "bootstrap":
+    if type in _BOOTSTRAPS:
         if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)):
             raise InvalidInputError(f"replicates must be an integer, got {replicates!r}")
         if replicates < 2:
@@ -63,15 +53,14 @@ def replicate_weights(
         isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64
     ):
         raise InvalidInputError(f"seed must be an integer in [0, 2**64), got {seed!r}")
-    return _core.replicate_weights(
-        state.core,
-        type=type,
-        replicates=int(replicates) if type == "bootstrap" else 50,
-        seed=None if seed is None else int(seed),
-        rho=rho,
-        mse=bool(mse),
-        threads=state.threads,
-    )
+    return {
+        "type": type,
+        "replicates": int(replicates) if type in _BOOTSTRAPS else 50,
+        "seed": None if seed is None else int(seed),
+        "rho": rho,
+        "mse": bool(mse),
+        "threads": state.threads,
+    }
 
 
 def to_replicate(
@@ -91,16 +80,18 @@ def to_replicate(
         Only stage-1 strata, PSUs and FPC are used, as R. Weighting steps
         (post-stratification, raking, trimming) are kept as fixed weights and
         not repeated per replicate, as R's ``as.svrepdesign``.
-    type : {"auto", "JK1", "JKn", "BRR", "Fay", "bootstrap"}
+    type : {"auto", "JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap"}
         "auto" is JK1 without strata, JKn with. JK1: delete one PSU at a time
         (unstratified designs). JKn: delete one PSU of one stratum at a time;
         strata with one PSU follow the design's ``lonely_psu`` as R's
         ``jknweights``. BRR: half-samples from a Hadamard matrix (two PSUs per
         stratum; larger even strata are split into pairs, as R). Fay: BRR with
         multipliers ``2 - rho`` and ``rho``. bootstrap: ``replicates``
-        resamples of each stratum's PSUs.
+        resamples of each stratum's PSUs. subbootstrap: Rao and Wu's rescaling
+        bootstrap, n_h - 1 PSUs drawn with replacement and rescaled by
+        n_h / (n_h - 1) (R's ``subbootweights``; no FPC).
     replicates : int
-        Number of bootstrap replicates.
+        Number of bootstrap or subbootstrap replicates.
     seed : int, optional
         Seed of the core's generator for the bootstrap (R's RNG differs, so
         bootstrap replicates are never R's).
@@ -124,31 +115,18 @@ def to_replicate(
     With the FPC the bootstrap draws without replacement from the stratum's
     PSUs repeated up to the population size, as R's ``bootweights``.
     """
-    result = replicate_weights(state, type, replicates, seed, rho, mse)
-    return _replicate_state(state, result)
-
-
-def _replicate_state(state: DesignState, result: _core.ReplicateWeights) -> DesignState:
-    """Return the state of the replicate design over ``state``'s data and the core's weights.
-
-    The one place a replicate design is built from a replicate-weight matrix.
-    """
+    args = _checked(state, type, replicates, seed, rho, mse)
     # The replicates carry the design: the engine sees weights only (no strata, PSUs,
     # FPC or calibration), as ReplicateDesign(data, weights, ...) does.
     w = np.ascontiguousarray(state.weights, dtype=np.float64)
     # GREG-calibrated weights may be negative (as in R)
-    core = _core.Design(w, allow_negative_weights=bool((w < 0).any())).with_replicates(
-        result.weights,  # read-only, column-major: with_replicates copies it once
-        type=result.type,
-        scale=result.scale,
-        rscales=[float(x) for x in result.rscales],
-        mse=result.mse,
-        rho=result.rho if result.type == "Fay" else math.nan,
-    )
+    base = _core.Design(w, allow_negative_weights=bool((w < 0).any()))
+    # The matrix is built and moved into the new design inside the core (one copy).
+    core = _core.replicate_design(state.core, base, **args)
     spec = DesignSpec(
         weights=state.spec.weights,
         lonely_psu=state.spec.lonely_psu,
-        replicate_weights=tuple(f"rep{i + 1}" for i in range(result.replicates)),
+        replicate_weights=tuple(f"rep{i + 1}" for i in range(len(core.replicate_rscales or []))),
     )
     return state.replace(
         core=core,
