@@ -52,8 +52,7 @@ void register_weighted_table(py::module_& m) {
           "count", [](const WeightedTableResult& r) { return to_numpy(r.count); },
           "Weighted count per cell, the first variable varying fastest.")
       .def_property_readonly(
-          "n", [](const WeightedTableResult& r) { return to_numpy(r.n); },
-          "Rows in each cell.")
+          "n", [](const WeightedTableResult& r) { return to_numpy(r.n); }, "Rows in each cell.")
       .def_readonly("total", &WeightedTableResult::total, "Sum of the counts.");
 
   m.def("weighted_table", &run_weighted_table, py::arg("design"), py::arg("codes"),

@@ -171,8 +171,7 @@ std::string lonely_message(const Design& design, const SpreadState& st) {
 /// deff="replace": with replacement, svyvar(x) / n (times N^2 for totals), as R's
 /// svymean / svytotal (svyratio: svytotal's of the linearised ratio).
 double design_effect(Statistic stat, bool categorical, double variance, double p_or_spread,
-                     double wsum, double denominator, int64_t n_nonzero, bool guard,
-                     bool replace) {
+                     double wsum, double denominator, int64_t n_nonzero, bool guard, bool replace) {
   const double n = static_cast<double>(n_nonzero);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   if (n_nonzero < 2) return nan;

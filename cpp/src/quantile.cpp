@@ -319,8 +319,8 @@ void score_limits(const Design& design, const QuantileRequest& req, const Domain
         var = var_up;
         const double f_up = score(d, p) - qlimit;
         // R's uniroot: NA at an end, or no sign change, is an error.
-        if (std::isnan(f_lo) || std::isnan(f_up) ||
-            (f_lo > 0 && f_up > 0) || (f_lo < 0 && f_up < 0)) {
+        if (std::isnan(f_lo) || std::isnan(f_up) || (f_lo > 0 && f_up > 0) ||
+            (f_lo < 0 && f_up < 0)) {
           res.flag[c] = kNoRoot;
           continue;
         }

@@ -10,7 +10,13 @@ namespace steppe {
 
 BrentRoot::BrentRoot(double lower, double upper, double f_lower, double f_upper, double tol,
                      int max_iter)
-    : a_(lower), b_(upper), c_(lower), fa_(f_lower), fb_(f_upper), fc_(f_lower), tol_(tol),
+    : a_(lower),
+      b_(upper),
+      c_(lower),
+      fa_(f_lower),
+      fb_(f_upper),
+      fc_(f_lower),
+      tol_(tol),
       left_(max_iter + 1) {
   // A root at an end point is returned as it is.
   if (f_lower == 0.0) {

@@ -126,7 +126,8 @@ WeightedTableResult weighted_table(const Design& design, const WeightedTableRequ
         throw InvalidInput("ntotal per stratum: no total for stratum '" +
                            design.stratum_label(static_cast<int32_t>(h)) + "'");
       }
-      const double factor = target / static_cast<double>(sum);  // R: sweep(tbl, 1, Ntotal / apply(tbl, 1, sum), "*")
+      const double factor =
+          target / static_cast<double>(sum);  // R: sweep(tbl, 1, Ntotal / apply(tbl, 1, sum), "*")
       for (size_t c = 0; c < slice.size(); ++c) res.count[c] += slice[c] * factor;
     }
   } else {
@@ -145,7 +146,8 @@ WeightedTableResult weighted_table(const Design& design, const WeightedTableRequ
       }
       target = req.ntotal[0];
     } else if (design.replicates() != nullptr) {
-      target = static_cast<double>(domain_weight);  // R's svytable.svyrep.design: Ntotal = sum(weights)
+      target =
+          static_cast<double>(domain_weight);  // R's svytable.svyrep.design: Ntotal = sum(weights)
     }
     if (!std::isnan(target)) {
       long double sum = 0;
