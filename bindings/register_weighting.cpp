@@ -135,7 +135,9 @@ void register_weighting(py::module_& m) {
           "calibrate: the model columns used")
       .def_readonly("cells", &WeightingReport::cells, "poststratify and rake: sample cells")
       .def_readonly("trimmed", &WeightingReport::trimmed,
-                    "trim: weights outside the bounds before trimming");
+                    "trim: weights outside the bounds before trimming")
+      .def_readonly("scale", &WeightingReport::scale,
+                    "calibrate: R's rescaling of the weights before iterating (1: none)");
 
   m.def("poststratify", &poststratify_py, py::arg("design"), py::arg("codes"), py::arg("levels"),
         py::arg("population_codes"), py::arg("population_counts"),

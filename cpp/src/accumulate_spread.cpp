@@ -1,6 +1,7 @@
 // Scan 2: PSU totals of the linearised variable and their spread within strata.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "steppe/accumulate.hpp"
 #include "steppe/errors.hpp"
@@ -412,41 +413,54 @@ SpreadState accumulate_spread(const Design& design, const EstimateRequest& req,
   // Calibration residuals (R's svyrecvar on greg_calibration / postStrata):
   // a group's z for cell c becomes z_c - S' beta_c with S = sum w_cal m over
   // ALL its rows, so every group has a z for every domain.
+  // A chain of steps stacks their columns (see Calibration): indicator steps
+  // touch one column per row (kept sparse), dense steps all of theirs.
   const Calibration& cal = design.calibration();
   const size_t P = static_cast<size_t>(cal.columns);
   std::vector<double> cal_sum(P, 0.0);
-  std::vector<int32_t> cal_touched;
+  std::vector<int32_t> cal_touched;  // stacked columns of indicator steps
+  std::vector<std::pair<size_t, size_t>> dense_ranges;  // [begin, end) of dense steps
+  for (size_t k = 0; k < cal.steps.size(); ++k) {
+    if (!cal.steps[k].indicator) {
+      const auto off = static_cast<size_t>(cal.offset[k]);
+      dense_ranges.emplace_back(off, off + static_cast<size_t>(cal.steps[k].columns));
+    }
+  }
   auto add_cal_rows = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       const size_t si = order.empty() ? static_cast<size_t>(s)
                                       : static_cast<size_t>(order[static_cast<size_t>(s)]);
-      const double wc = cal.cal_weight[si];
-      if (cal.indicator) {
-        const int32_t c = cal.cell[si];
-        if (cal_sum[static_cast<size_t>(c)] == 0.0) cal_touched.push_back(c);
-        cal_sum[static_cast<size_t>(c)] += wc;
-      } else {
-        const double* m = cal.matrix.data() + si * P;
-        for (size_t j = 0; j < P; ++j) cal_sum[j] += wc * m[j];
+      for (size_t k = 0; k < cal.steps.size(); ++k) {
+        const CalibrationStep& step = cal.steps[k];
+        const auto off = static_cast<size_t>(cal.offset[k]);
+        const double wc = step.cal_weight[si];
+        if (step.indicator) {
+          const size_t c = off + static_cast<size_t>(step.cell[si]);
+          if (cal_sum[c] == 0.0) cal_touched.push_back(static_cast<int32_t>(c));
+          cal_sum[c] += wc;
+        } else {
+          const auto Ps = static_cast<size_t>(step.columns);
+          const double* m = step.matrix.data() + si * Ps;
+          for (size_t j = 0; j < Ps; ++j) cal_sum[off + j] += wc * m[j];
+        }
       }
     }
   };
   auto cal_dot = [&](size_t cell) {
     const double* beta = plan.beta.data() + cell * P;
     double v = 0;
-    if (cal.indicator) {
-      for (int32_t c : cal_touched) v += cal_sum[static_cast<size_t>(c)] * beta[c];
-    } else {
-      for (size_t j = 0; j < P; ++j) v += cal_sum[j] * beta[j];
+    for (int32_t c : cal_touched) v += cal_sum[static_cast<size_t>(c)] * beta[c];
+    for (const auto& [b, e] : dense_ranges) {
+      for (size_t j = b; j < e; ++j) v += cal_sum[j] * beta[j];
     }
     return v;
   };
   auto cal_reset = [&] {
-    if (cal.indicator) {
-      for (int32_t c : cal_touched) cal_sum[static_cast<size_t>(c)] = 0.0;
-      cal_touched.clear();
-    } else {
-      std::fill(cal_sum.begin(), cal_sum.end(), 0.0);
+    for (int32_t c : cal_touched) cal_sum[static_cast<size_t>(c)] = 0.0;
+    cal_touched.clear();
+    for (const auto& [b, e] : dense_ranges) {
+      std::fill(cal_sum.begin() + static_cast<std::ptrdiff_t>(b),
+                cal_sum.begin() + static_cast<std::ptrdiff_t>(e), 0.0);
     }
   };
   /// Calls fn(d, real, z_of) for each domain with a z in the group just read.

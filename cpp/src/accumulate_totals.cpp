@@ -101,18 +101,26 @@ DomainTotals accumulate_totals(const Design& design, const EstimateRequest& req,
   const Calibration& cal = design.calibration();
   const size_t P = static_cast<size_t>(cal.columns);
   DomainTotals t(cell_of.key_space(), K, ratio, cal.columns);
-  // omega m a and omega m b, omega = w w_base / w_cal, for the calibration residuals.
+  // omega m a and omega m b, omega = w w_base / w_cal, for the calibration
+  // residuals: every step's columns, stacked (see Calibration).
   auto add_cal = [&](size_t si, size_t cell, size_t key, double a, double b) {
-    const double omega = weights[si] * cal.omega_factor[si];
-    if (cal.indicator) {
-      const size_t c = static_cast<size_t>(cal.cell[si]);
-      t.cal_numerator[cell * P + c] += omega * a;
-      t.cal_denominator[key * P + c] += omega * b;
-    } else {
-      const double* m = cal.matrix.data() + si * P;
-      for (size_t j = 0; j < P; ++j) {
-        t.cal_numerator[cell * P + j] += omega * m[j] * a;
-        t.cal_denominator[key * P + j] += omega * m[j] * b;
+    for (size_t k = 0; k < cal.steps.size(); ++k) {
+      const CalibrationStep& step = cal.steps[k];
+      const auto off = static_cast<size_t>(cal.offset[k]);
+      const double omega = weights[si] * step.omega_factor[si];
+      double* num = t.cal_numerator.data() + cell * P + off;
+      double* den = t.cal_denominator.data() + key * P + off;
+      if (step.indicator) {
+        const size_t c = static_cast<size_t>(step.cell[si]);
+        num[c] += omega * a;
+        den[c] += omega * b;
+      } else {
+        const auto Ps = static_cast<size_t>(step.columns);
+        const double* m = step.matrix.data() + si * Ps;
+        for (size_t j = 0; j < Ps; ++j) {
+          num[j] += omega * m[j] * a;
+          den[j] += omega * m[j] * b;
+        }
       }
     }
   };

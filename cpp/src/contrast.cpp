@@ -224,13 +224,18 @@ LinearisedPart linearised_covariance(const LinearisedPlan& lp, int32_t h0, int32
     for (int64_t s = s0; s < s1; ++s) {
       const size_t si = static_cast<size_t>(s);
       const size_t ri = order.empty() ? si : static_cast<size_t>(order[si]);
-      if (P) {  // calibration sums run over every row of the group
-        const double wc = cal.cal_weight[ri];
-        if (cal.indicator) {
-          cal_sum[static_cast<size_t>(cal.cell[ri])] += wc;
+      // Calibration sums run over every row of the group, each step's
+      // columns at its offset (see Calibration).
+      for (size_t k = 0; k < cal.steps.size(); ++k) {
+        const CalibrationStep& step = cal.steps[k];
+        double* sum = cal_sum.data() + cal.offset[k];
+        const double wc = step.cal_weight[ri];
+        if (step.indicator) {
+          sum[static_cast<size_t>(step.cell[ri])] += wc;
         } else {
-          const double* m = cal.matrix.data() + ri * P;
-          for (size_t j = 0; j < P; ++j) cal_sum[j] += wc * m[j];
+          const auto Ps = static_cast<size_t>(step.columns);
+          const double* m = step.matrix.data() + ri * Ps;
+          for (size_t j = 0; j < Ps; ++j) sum[j] += wc * m[j];
         }
       }
       const int32_t cell = lp.cell_of_row[si];
@@ -453,7 +458,7 @@ DomainCovariance linearised(const Design& design, const ContrastRequest& creq,
   for (size_t i = 1; i < parts1; ++i) totals[0].merge(totals[i]);
   const DomainTotals& t = totals[0];
   const DomainPlan plan =
-      plan_domains(req, t, design.calibration().normal_inverse, &design.calibration());
+      plan_domains(req, t, &design.calibration());
   if (plan.domains() == 0) {
     throw NotEstimable("no row has a valid value with a nonzero weight in the requested domain(s)");
   }

@@ -355,7 +355,7 @@ Design::Design(const DesignInput& in)
 
   set_fpc(in, fpc_name, fpc2_name);
   set_weights(in, fpc_name, fpc2_name);
-  set_calibration(in.calibration);
+  add_calibration(in.calibration);
 }
 
 void Design::set_fpc(const DesignInput& in, const std::string& fpc_name,
@@ -564,9 +564,50 @@ std::vector<double> invert(std::vector<double> a, int32_t p) {
   return inv;
 }
 
+/// Row r of a step's model as a sparse (column, value) list: the indicator
+/// form's one cell, or the dense row.
+template <class Fn>
+void for_each_column(const CalibrationStep& c, size_t r, double scale, Fn&& fn) {
+  if (c.indicator) {
+    fn(static_cast<size_t>(c.cell[r]), scale);
+  } else {
+    const size_t P = static_cast<size_t>(c.columns);
+    const double* m = c.matrix.data() + r * P;
+    for (size_t j = 0; j < P; ++j) fn(j, scale * m[j]);
+  }
+}
+
+/// Appends a step to the chain with its cross terms C_kj = sum_i omega_k,i m_k,i
+/// (w_cal,j,i m_j,i)' against every earlier step j (see Calibration).
+void append_step(Calibration& chain, CalibrationStep step) {
+  const size_t n = step.omega_factor.size();
+  const auto Pk = static_cast<size_t>(step.columns);
+  std::vector<std::vector<double>> cross;
+  cross.reserve(chain.steps.size());
+  for (const CalibrationStep& prev : chain.steps) {
+    const auto Pj = static_cast<size_t>(prev.columns);
+    if (Pk * Pj > (size_t{1} << 26)) {
+      throw InvalidInput("chained weighting: " + std::to_string(Pk) + " x " + std::to_string(Pj) +
+                         " calibration cells are too many to chain; weight with fewer cells");
+    }
+    std::vector<double> c(Pk * Pj, 0.0);
+    for (size_t r = 0; r < n; ++r) {
+      for_each_column(step, r, step.omega_factor[r], [&](size_t a, double va) {
+        for_each_column(prev, r, prev.cal_weight[r],
+                        [&](size_t b, double vb) { c[a * Pj + b] += va * vb; });
+      });
+    }
+    cross.push_back(std::move(c));
+  }
+  chain.offset.push_back(chain.columns);
+  chain.columns += step.columns;
+  chain.cross.push_back(std::move(cross));
+  chain.steps.push_back(std::move(step));
+}
+
 }  // namespace
 
-void Design::set_calibration(const CalibrationInput& in) {
+void Design::add_calibration(const CalibrationInput& in) {
   if (!in.active()) return;
   const int32_t p = in.columns;
   const size_t P = static_cast<size_t>(p);
@@ -579,7 +620,7 @@ void Design::set_calibration(const CalibrationInput& in) {
       in.base_weights.size() != n || in.calibrated_weights.size() != n) {
     throw InvalidInput("calibration arrays do not match the design's rows");
   }
-  Calibration& c = calibration_;
+  CalibrationStep c;
   c.columns = p;
   c.indicator = indicator;
   c.omega_factor.resize(n);
@@ -639,9 +680,7 @@ void Design::set_calibration(const CalibrationInput& in) {
       for (size_t k = 0; k < P; ++k) rows[static_cast<size_t>(lev[k])] += c.cell_rows[k];
       c.raking_level_rows.push_back(std::move(rows));
     }
-    return;
-  }
-  if (indicator) {
+  } else if (indicator) {
     c.normal_inverse.resize(P);
     for (size_t k = 0; k < P; ++k) {
       if (!(normal[k] > 0)) throw InvalidInput("a calibration cell has no sample weight");
@@ -650,13 +689,13 @@ void Design::set_calibration(const CalibrationInput& in) {
   } else {
     c.normal_inverse = invert(std::move(normal), p);
   }
+  append_step(calibration_, std::move(c));
 }
 
 Design Design::reweighted(std::span<const double> weights, const CalibrationInput& calibration,
                           bool allow_negative_weights) const {
   Design out = with_weights(weights, allow_negative_weights);
-  out.calibration_ = Calibration{};
-  out.set_calibration(calibration);
+  out.add_calibration(calibration);
   return out;
 }
 

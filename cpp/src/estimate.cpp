@@ -24,15 +24,13 @@ Statistic parse_statistic(std::string_view name) {
 
 namespace {
 
-/// beta_c = A^-1 sum omega m (a - R b) / X per cell: the calibration-model
-/// coefficients of the linearised variable divided by g (see CalibrationInput).
 /// R's svyrecvar for a raked design: ten sweeps over the margins of
 ///   x <- x - w_m * ave(x / w_m, margin)   (w_m: weights after margin m's step)
 /// on cell sums. With u = x / w_base and w_m = w_base * G_m(cell), every row of
 /// a cell moves by the same amount, so the sweeps run on the cells: v[c] holds
 /// sum_{rows of c} u; the result shift[c] is what each row's u lost.
-void rake_shift(const Calibration& cal, const std::vector<double>& v, double* shift) {
-  const size_t C = v.size();
+void rake_shift(const CalibrationStep& cal, const double* v, double* shift) {
+  const size_t C = static_cast<size_t>(cal.columns);
   std::fill(shift, shift + C, 0.0);
   std::vector<double> level_sum;
   for (int iteration = 0; iteration < 10; ++iteration) {
@@ -52,11 +50,37 @@ void rake_shift(const Calibration& cal, const std::vector<double>& v, double* sh
   }
 }
 
-void plan_calibration(const DomainTotals& t, DomainPlan& plan, const std::vector<double>& inverse,
-                      const Calibration* cal) {
+/// beta = Op(v) for one step: A^-1 v (GREG, post-strata: A diagonal) or the
+/// raking sweeps.
+void step_coefficients(const CalibrationStep& step, const double* v, double* beta) {
+  const size_t P = static_cast<size_t>(step.columns);
+  if (step.raking()) {
+    rake_shift(step, v, beta);
+    return;
+  }
+  const std::vector<double>& inverse = step.normal_inverse;
+  if (inverse.size() == P) {
+    for (size_t i = 0; i < P; ++i) beta[i] = inverse[i] * v[i];
+    return;
+  }
+  for (size_t i = 0; i < P; ++i) {
+    double acc = 0;
+    for (size_t j = 0; j < P; ++j) acc += inverse[i * P + j] * v[j];
+    beta[i] = acc;
+  }
+}
+
+/// Per domain cell: v = sum omega m (a - R b) / X over every step's stacked
+/// columns (the linearised variable divided by g), then each step's
+/// coefficients in the order R's svyrecvar applies the steps: step k sees x
+/// less the fits of the steps before it, beta_k = Op_k(v_k - sum_{j<k} C_kj
+/// beta_j) (see Calibration).
+void plan_calibration(const DomainTotals& t, DomainPlan& plan, const Calibration& cal) {
   const size_t K = static_cast<size_t>(t.cells);
   const size_t P = static_cast<size_t>(t.cal_columns);
-  const bool diagonal = inverse.size() == P;
+  if (static_cast<size_t>(cal.columns) != P) {
+    throw InvalidInput("the totals' calibration columns do not match the design's");
+  }
   const size_t D = plan.domain_key.size();
   plan.beta.assign(D * K * P, 0.0);
   std::vector<double> v(P);
@@ -70,18 +94,21 @@ void plan_calibration(const DomainTotals& t, DomainPlan& plan, const std::vector
         v[j] = (num[j] - plan.center[cell] * den[j]) * plan.inv_x[d];
       }
       double* beta = plan.beta.data() + cell * P;
-      if (cal != nullptr && cal->raking()) {
-        rake_shift(*cal, v, beta);
-        continue;
-      }
-      for (size_t i = 0; i < P; ++i) {
-        if (diagonal) {
-          beta[i] = inverse[i] * v[i];
-        } else {
-          double acc = 0;
-          for (size_t j = 0; j < P; ++j) acc += inverse[i * P + j] * v[j];
-          beta[i] = acc;
+      for (size_t s = 0; s < cal.steps.size(); ++s) {
+        const auto off = static_cast<size_t>(cal.offset[s]);
+        const auto Ps = static_cast<size_t>(cal.steps[s].columns);
+        double* vs = v.data() + off;
+        for (size_t j = 0; j < s; ++j) {
+          const auto offj = static_cast<size_t>(cal.offset[j]);
+          const auto Pj = static_cast<size_t>(cal.steps[j].columns);
+          const std::vector<double>& c = cal.cross[s][j];
+          for (size_t a = 0; a < Ps; ++a) {
+            double acc = 0;
+            for (size_t b = 0; b < Pj; ++b) acc += c[a * Pj + b] * beta[offj + b];
+            vs[a] -= acc;
+          }
         }
+        step_coefficients(cal.steps[s], vs, beta + off);
       }
     }
   }
@@ -90,7 +117,7 @@ void plan_calibration(const DomainTotals& t, DomainPlan& plan, const std::vector
 }  // namespace
 
 DomainPlan plan_domains(const EstimateRequest& req, const DomainTotals& t,
-                        const std::vector<double>& inverse, const Calibration* calibration) {
+                        const Calibration* calibration) {
   DomainPlan plan;
   plan.statistic = req.statistic;
   plan.categorical = req.levels > 0;
@@ -133,7 +160,12 @@ DomainPlan plan_domains(const EstimateRequest& req, const DomainTotals& t,
                                 ? t.numerator[key * K] / wsum
                                 : plan.center[d * K];
   }
-  if (t.cal_columns > 0) plan_calibration(t, plan, inverse, calibration);
+  if (t.cal_columns > 0) {
+    if (calibration == nullptr) {
+      throw InvalidInput("calibrated totals need the design's calibration");
+    }
+    plan_calibration(t, plan, *calibration);
+  }
   return plan;
 }
 

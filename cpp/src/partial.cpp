@@ -410,7 +410,7 @@ DomainPlan plan_estimate(const Design& design, const EstimateRequest& req,
   validate_request(design, req);
   check_totals(design, req, totals, replicates);
   DomainPlan plan =
-      plan_domains(req, totals.totals, design.calibration().normal_inverse, &design.calibration());
+      plan_domains(req, totals.totals, &design.calibration());
   if (plan.domains() == 0) {
     throw NotEstimable("no row has a valid value with a nonzero weight in the requested domain(s)");
   }

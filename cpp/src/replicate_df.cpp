@@ -44,7 +44,7 @@ void ReplicateVariance::validate() const {
                        std::to_string(R) + " replicates, got " + std::to_string(weights.size()) +
                        " values");
   }
-  for (size_t r = 0; r < R; ++r) {
+  for (size_t r = 0; r < R && !values_checked; ++r) {
     const auto w = column(r);
     for (size_t i = 0; i < w.size(); ++i) {
       if (!std::isfinite(w[i])) {

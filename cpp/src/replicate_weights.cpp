@@ -11,10 +11,11 @@
 #include <random>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <unordered_set>
 
 #include "steppe/errors.hpp"
+#include "steppe/huge_pages.hpp"
+#include "steppe/parallel.hpp"
 
 namespace steppe {
 
@@ -485,26 +486,19 @@ ReplicateWeights replicate_weights(const Design& design, const ReplicateWeightsO
   }
   ReplicateWeights out;
   out.rows = design.rows();
+  // Huge pages are asked for before the first touch (resize's zero-fill).
+  out.weights.reserve(n * R);
+  advise_huge_pages(out.weights.data(), n * R * sizeof(double));
   out.weights.resize(n * R);
   const auto& w = design.weights();
   // Replicates are independent columns: split them over the threads. Safe: each
   // thread writes its own columns and reads shared input.
-  const size_t hw = std::max(1u, std::thread::hardware_concurrency());
-  const size_t parts =
-      std::clamp<size_t>(options.threads > 0 ? static_cast<size_t>(options.threads) : hw, 1, R);
-  auto work = [&](size_t part) noexcept {
-    for (size_t r = part; r < R; r += parts) {
-      const double* mult = m.multipliers.data() + r * P;
-      double* col = out.weights.data() + r * n;
-      // R: repweights[index, ] * pweights
-      for (size_t i = 0; i < n; ++i) col[i] = mult[psu_of_row[i]] * w[i];
-    }
-  };
-  {
-    std::vector<std::jthread> pool;
-    for (size_t p = 1; p < parts; ++p) pool.emplace_back(work, p);
-    work(0);
-  }
+  parallel_for(R, worker_count(options.threads, R), [&](size_t r) {
+    const double* mult = m.multipliers.data() + r * P;
+    double* col = out.weights.data() + r * n;
+    // R: repweights[index, ] * pweights
+    for (size_t i = 0; i < n; ++i) col[i] = mult[psu_of_row[i]] * w[i];
+  });
   out.scale = m.scale;
   out.rscales = std::move(m.rscales);
   out.type = m.type;

@@ -21,16 +21,6 @@ namespace steppe {
 
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-void refuse_if_calibrated(const Design& design, const char* what) {
-  if (design.calibration().active()) {
-    throw InvalidInput(std::string(what) +
-                       ": this design is already post-stratified or calibrated; steppe weights a "
-                       "design once (weight the original design with all the margins at once)");
-  }
-}
-
 /// Checks that a replicate column's weights are finite and >= 0 (post-
 /// stratification and raking divide by their cell sums).
 void check_nonnegative(std::span<const double> col) {
@@ -136,18 +126,10 @@ Weighted replicate_result(const Design& design, const std::vector<double>& weigh
       std::move(report)};
 }
 
-std::string bounds_text(double lower, double upper) {
-  if (lower == -kInf && upper == kInf) return "no bounds";
-  std::ostringstream s;
-  s << "bounds [" << lower << ", " << upper << "]";
-  return s.str();
-}
-
 }  // namespace
 
 Weighted post_stratify(const Design& design, const PostStratifyInput& input,
                        const WeightingOptions& options) {
-  refuse_if_calibrated(design, "poststratify");
   const std::vector<double>& w = design.weights();
   const CellTable cells = build_cells(w, input.variables, input.levels);
   PostStratifyResult full = post_stratify(cells, w, input.population, input.labels);
@@ -172,21 +154,9 @@ Weighted post_stratify(const Design& design, const PostStratifyInput& input,
 }
 
 Weighted rake(const Design& design, const RakeInput& input, const WeightingOptions& options) {
-  refuse_if_calibrated(design, "rake");
   const std::vector<double>& w = design.weights();
   const CellTable cells = build_cells(w, input.margins, input.levels);
   const RakeResult full = rake(cells, w, input.totals, input.options, input.labels);
-  if (!full.converged) {
-    std::ostringstream msg;
-    msg << "rake did not converge in " << input.options.maxit << " iterations (largest change "
-        << full.change << " >= tol " << full.tolerance << "); margin errors:";
-    for (size_t m = 0; m < full.margin_error.size(); ++m) {
-      msg << (m > 0 ? ", " : " ") << (m < input.names.size() ? input.names[m] : std::to_string(m))
-          << " " << full.margin_error[m];
-    }
-    msg << ". Raise max_iter or check the margins.";
-    throw NotEstimable(msg.str());
-  }
   WeightingReport report;
   report.method = "rake";
   report.iterations = full.passes;
@@ -222,20 +192,16 @@ Weighted rake(const Design& design, const RakeInput& input, const WeightingOptio
 
 Weighted calibrate(const Design& design, const CalibrateInput& input,
                    const WeightingOptions& options) {
-  refuse_if_calibrated(design, "calibrate");
   const std::vector<double>& w = design.weights();
   const CalibrateOptions& opt = input.options;
   const CalibrateResult full = calibrate(input.matrix, input.columns, w, {}, input.totals, opt);
-  if (!full.converged) {
-    throw NotEstimable("calibration (" + std::string(to_string(opt.calfun)) + ", " +
-                       bounds_text(opt.lower, opt.upper) + ") did not converge in " +
-                       std::to_string(opt.maxit) +
-                       " iterations; widen the bounds or check the targets");
-  }
   WeightingReport report;
   report.method = "calibrate";
   report.iterations = full.iterations;
   report.converged = full.converged;
+  report.change = full.achieved;
+  report.tolerance = opt.epsilon.empty() ? 0.0 : opt.epsilon[0];
+  report.scale = full.scale;
   report.kept_columns = full.kept_columns;
   if (const ReplicateVariance* old = design.replicates()) {
     // R calibrates each replicate on its own (grake from eta = 0) and, unlike

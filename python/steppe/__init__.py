@@ -26,19 +26,27 @@ except ImportError as exc:  # pragma: no cover - only without a build
 
 from . import datasets
 from .design import Design, ReplicateDesign
-from .errors import InvalidInputError, NotEstimableError, SteppeError
+from .errors import (
+    ConvergenceWarning,
+    InvalidInputError,
+    NotEstimableError,
+    SteppeError,
+    WeightingWarning,
+)
 from .phrasing import one_in, percent, percent_ci
 from .results import Estimates
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvergenceWarning",
     "Design",
     "Estimates",
     "InvalidInputError",
     "NotEstimableError",
     "ReplicateDesign",
     "SteppeError",
+    "WeightingWarning",
     "datasets",
     "one_in",
     "percent",

@@ -8,6 +8,7 @@ variance needs of the calibration; this module returns it with the step's record
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Union
@@ -16,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from . import _columns as cols
-from . import _core
-from .errors import InvalidInputError
+from . import _core, _formula
+from .errors import ConvergenceWarning, InvalidInputError, NotEstimableError, WeightingWarning
 
 if TYPE_CHECKING:
     from ._state import DesignState
@@ -50,6 +51,48 @@ def _weighted(state: DesignState, core: _core.Design, step: dict[str, Any]) -> W
 
 def _replicate_names(state: DesignState) -> list[str]:
     return list(state.spec.replicate_weights)
+
+
+def _not_converged(message: str, strict: bool) -> None:
+    """Warn (R's rake; calibrate with force = TRUE) or, with ``strict``, raise."""
+    if strict:
+        raise NotEstimableError(message)
+    warnings.warn(message, ConvergenceWarning, stacklevel=4)
+
+
+def joint_codes(
+    data: pd.DataFrame, names: Sequence[str], role: str
+) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Codes of the combinations of ``names`` that occur, and each code's labels.
+
+    Combinations are ordered as R's crossed factors: by the first column's
+    levels, then the next (levels as R's ``factor()``: a Categorical's order,
+    otherwise sorted). Missing values are an error.
+    """
+    per_col = [cols.design_codes(data, [n], role) for n in names]
+    if len(per_col) == 1:
+        return per_col[0].codes.astype(np.int32, copy=False), [(str(x),) for x in per_col[0].labels]
+    key = np.zeros(len(data), dtype=np.int64)
+    for c in per_col:
+        key = key * len(c.labels) + c.codes.astype(np.int64)
+    uniques, codes = np.unique(key, return_inverse=True)
+    labels = []
+    for u in uniques:
+        parts = []
+        for c in reversed(per_col):
+            parts.append(str(c.labels[int(u % len(c.labels))]))
+            u //= len(c.labels)
+        labels.append(tuple(reversed(parts)))
+    return np.ascontiguousarray(codes.astype(np.int32)), labels
+
+
+def _margin_name(key: tuple[str, ...]) -> str:
+    return ":".join(key)
+
+
+def margin_key(key: Any) -> tuple[str, ...]:
+    """Return a margin's columns: one name, or a tuple/list of names for a joint margin."""
+    return tuple(str(k) for k in key) if isinstance(key, (tuple, list)) else (str(key),)
 
 
 def population_counts(
@@ -149,37 +192,50 @@ def margins_dict(margins: Any) -> dict[str, Population]:
     raise InvalidInputError(f"margins must be a dict or a DataFrame, got {type(margins).__name__}")
 
 
-def rake(state: DesignState, margins: Any, max_iter: int = 10, tol: float = 1.0) -> Weighted:
+def rake_margins(margins: Any) -> dict[tuple[str, ...], Population]:
+    """Return margins as {(column, ...): population}: a tuple key is a joint margin.
+
+    Accepts what :func:`margins_dict` does, and dict keys that are tuples of columns.
+    """
+    if isinstance(margins, Mapping):
+        return {margin_key(k): v for k, v in margins.items()}
+    return {(k,): v for k, v in margins_dict(margins).items()}
+
+
+def rake(
+    state: DesignState, margins: Any, max_iter: int = 10, tol: float = 1.0, strict: bool = False
+) -> Weighted:
     """Rake to margins as R's ``rake`` (see Design.rake)."""
-    by_margin = margins_dict(margins)
+    by_margin = rake_margins(margins)
     if len(by_margin) < 1:
         raise InvalidInputError("rake: no margins given")
-    names = list(by_margin)
+    keys = list(by_margin)
+    names = [_margin_name(k) for k in keys]
     data = state.data
-    cols.require_columns(data, names, "rake margins")
+    cols.require_columns(data, sorted({c for k in keys for c in k}), "rake margins")
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise InvalidInputError(f"max_iter must be a positive integer, got {max_iter!r}")
     margin_codes = []
     totals_by_margin = []
     labels_by_margin = []
     totals = []
-    for name in names:
-        codes = cols.design_codes(data, [name], "rake margins")
-        pop = population_counts(by_margin[name], [name])
-        labels = [str(x) for x in codes.labels]
-        absent = [u for u in labels if (u,) not in pop]
+    for key, name in zip(keys, names):
+        codes, combos = joint_codes(data, key, "rake margins")
+        pop = population_counts(by_margin[key], list(key))
+        absent = [" / ".join(u) for u in combos if u not in pop]
         if absent:
             raise InvalidInputError(
                 f"rake: level(s) {absent[:10]!r} of {name!r} are in the sample, not in its margin"
             )
-        empty = [k[0] for k, v in pop.items() if k[0] not in set(labels) and v > 0]
+        seen = set(combos)
+        empty = [" / ".join(k) for k, v in pop.items() if k not in seen and v > 0]
         if empty:
             raise InvalidInputError(
                 f"rake: margin {name!r} has level(s) {empty[:10]!r} with no sample"
             )
-        margin_codes.append(codes.codes)
-        totals_by_margin.append(np.array([pop[(u,)] for u in labels], dtype=np.float64))
-        labels_by_margin.append(labels)
+        margin_codes.append(codes)
+        totals_by_margin.append(np.array([pop[u] for u in combos], dtype=np.float64))
+        labels_by_margin.append([" / ".join(u) for u in combos])
         totals.append(sum(pop.values()))
     if max(totals) - min(totals) > 1e-6 * max(totals):
         raise InvalidInputError(
@@ -199,12 +255,22 @@ def rake(state: DesignState, margins: Any, max_iter: int = 10, tol: float = 1.0)
         threads=state.threads,
         replicate_names=_replicate_names(state),
     )
+    errors = {n: float(e) for n, e in zip(names, report.margin_errors)}
+    if not report.converged:
+        listed = ", ".join(f"{n} {e:.6g}" for n, e in errors.items())
+        _not_converged(
+            f"Raking did not converge after {max_iter} iterations (R's warning): the largest "
+            f"change of the crossed table in the last pass was {report.change:.6g}, tol "
+            f"{report.tolerance:.6g}; margin errors: {listed}. The weights are the last "
+            "iteration's; raise max_iter or check the margins.",
+            strict,
+        )
     step = {
         "method": "rake",
         "margins": names,
         "iterations": int(report.iterations),
         "converged": bool(report.converged),
-        "margin_errors": {n: float(e) for n, e in zip(names, report.margin_errors)},
+        "margin_errors": errors,
     }
     return _weighted(state, core, step)
 
@@ -235,47 +301,41 @@ def trim(
     return _weighted(state, core, step)
 
 
-def calibrate(
-    state: DesignState,
-    targets: Mapping[str, Any],
-    method: str = "linear",
-    bounds: tuple[float, float] | None = None,
-    max_iter: int = 50,
-    tol: float = 1e-7,
-    total: float | None = None,
-) -> Weighted:
-    """Calibrate to population totals as R's ``calibrate`` (see Design.calibrate)."""
-    if method not in ("linear", "raking", "logit"):
-        raise InvalidInputError(f"method must be 'linear', 'raking' or 'logit', got {method!r}")
-    if not targets:
-        raise InvalidInputError("calibrate: no targets given")
-    data = state.data
-    names = [str(k) for k in targets]
-    cols.require_columns(data, names, "calibrate targets")
+def _dict_model(
+    data: pd.DataFrame, targets: Mapping[Any, Any], total: float | None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Return the model matrix, totals and column labels of per-level targets.
+
+    An intercept, each categorical target's levels but its first (R's treatment
+    coding; a tuple key is a joint target over its columns' combinations), then
+    the numeric targets.
+    """
     columns: list[np.ndarray] = []
     totals: list[float] = []
     labels: list[str] = []
     population: float | None = None if total is None else float(total)
-    categorical = []
-    for name in names:
-        target = targets[name]
+    for key, target in targets.items():
+        names = margin_key(key)
+        name = _margin_name(names)
         if isinstance(target, (int, float, np.floating, np.integer)):
-            values = cols.numeric(data[name], "calibrate target")
+            if len(names) != 1:
+                raise InvalidInputError(f"calibrate: the total of {key!r} must be one number")
+            values = cols.numeric(data[names[0]], "calibrate target")
             if np.isnan(values).any():
                 raise InvalidInputError(f"calibrate: auxiliary {name!r} has missing values")
             columns.append(values)
             totals.append(float(target))
             labels.append(name)
             continue
-        codes = cols.design_codes(data, [name], "calibrate target")
-        pop = population_counts(target, [name])
-        sample_labels = [str(x) for x in codes.labels]
-        absent = [lab for lab in sample_labels if (lab,) not in pop]
+        codes, combos = joint_codes(data, names, "calibrate target")
+        pop = population_counts(target, list(names))
+        absent = [" / ".join(u) for u in combos if u not in pop]
         if absent:
             raise InvalidInputError(
                 f"calibrate: level(s) {absent[:10]!r} of {name!r} are in the sample, not in targets"
             )
-        extra = [k[0] for k, v in pop.items() if k[0] not in set(sample_labels) and v > 0]
+        seen = set(combos)
+        extra = [" / ".join(k) for k, v in pop.items() if k not in seen and v > 0]
         if extra:
             raise InvalidInputError(
                 f"calibrate: target level(s) {extra[:10]!r} of {name!r} have no sample"
@@ -287,23 +347,66 @@ def calibrate(
             raise InvalidInputError(
                 f"calibrate: {name!r} targets sum to {margin_total}, other totals to {population}"
             )
-        categorical.append(name)
         # Treatment coding as R's model.matrix: the first level is the reference.
-        for k, lab in enumerate(sample_labels[1:], start=1):
-            columns.append((codes.codes == k).astype(np.float64))
-            totals.append(pop[(lab,)])
-            labels.append(f"{name}{lab}")
+        for k, combo in enumerate(combos[1:], start=1):
+            columns.append((codes == k).astype(np.float64))
+            totals.append(pop[combo])
+            labels.append(":".join(f"{c}{lev}" for c, lev in zip(names, combo)))
     if population is not None:
         columns.insert(0, np.ones(len(data)))
         totals.insert(0, population)
         labels.insert(0, "(Intercept)")
     matrix = np.ascontiguousarray(np.column_stack(columns))
+    return matrix, np.asarray(totals, dtype=np.float64), labels
+
+
+def calibrate(
+    state: DesignState,
+    targets: Any,
+    population: Any = None,
+    method: str = "linear",
+    bounds: tuple[float, float] | None = None,
+    max_iter: int = 50,
+    tol: float = 1e-7,
+    total: float | None = None,
+    strict: bool = False,
+) -> Weighted:
+    """Calibrate to population totals as R's ``calibrate`` (see Design.calibrate)."""
+    if method not in ("linear", "raking", "logit"):
+        raise InvalidInputError(f"method must be 'linear', 'raking' or 'logit', got {method!r}")
+    if not targets:
+        raise InvalidInputError("calibrate: no targets given")
+    data = state.data
+    if isinstance(targets, str):
+        if population is None:
+            raise InvalidInputError(
+                f"calibrate: the formula {targets!r} needs population= (R's model-matrix totals "
+                "or per-level counts)"
+            )
+        mm = _formula.model_matrix(targets, data, "calibrate")
+        matrix, labels = mm.matrix, mm.names
+        totals = _formula.model_totals(mm, population, total, population_counts)
+    else:
+        if population is not None:
+            raise InvalidInputError(
+                "calibrate: population= goes with a formula; per-level targets carry their "
+                "own counts"
+            )
+        if not isinstance(targets, Mapping):
+            raise InvalidInputError(
+                "calibrate: targets must be a formula such as '~stype + api99' or a dict of "
+                f"per-level counts, got {type(targets).__name__}"
+            )
+        cols.require_columns(
+            data, sorted({c for k in targets for c in margin_key(k)}), "calibrate targets"
+        )
+        matrix, totals, labels = _dict_model(data, targets, total)
     lower, upper = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
 
     core, report = _core.calibrate(
         state.core,
         matrix,
-        np.asarray(totals, dtype=np.float64),
+        np.ascontiguousarray(totals, dtype=np.float64),
         calfun=method,
         lower=lower,
         upper=upper,
@@ -312,11 +415,33 @@ def calibrate(
         threads=state.threads,
         replicate_names=_replicate_names(state),
     )
+    if report.scale != 1 and bounds is not None and np.isfinite([lower, upper]).any():
+        warnings.warn(
+            f"calibrate: bounds were set but will be interpreted after rescaling by "
+            f"{report.scale:.3g} (R's warning): every population total is over 20 times its "
+            "sample total, so the weights were first scaled by the mean ratio",
+            WeightingWarning,
+            stacklevel=3,
+        )
+    if not report.converged:
+        where = "no bounds" if bounds is None else f"bounds {tuple(bounds)!r}"
+        _not_converged(
+            f"Calibration did not converge after {max_iter} iterations ({method}, {where}; R: "
+            f'"Failed to converge: eps={report.change:.7g} in {report.iterations} iterations"): '
+            f"the largest misfit |target - total| / (1 + |target|) is {report.change:.6g}, tol "
+            f"{tol:g}. The weights are the last iteration's, as R's calibrate(force = TRUE); "
+            'without force R stops with "Calibration failed". Widen the bounds, raise '
+            "max_iter or check the targets.",
+            strict,
+        )
     step = {
         "method": "calibrate",
         "calfun": method,
         "bounds": bounds,
         "targets": [labels[i] for i in report.kept_columns],
         "iterations": int(report.iterations),
+        "converged": bool(report.converged),
     }
+    if isinstance(targets, str):
+        step["formula"] = targets
     return _weighted(state, core, step)

@@ -574,7 +574,10 @@ class Design:
 
         Weights in each cell of ``columns`` (crossed when several) are scaled to
         the cell's population count, and every later estimate's variance uses
-        the post-stratification residuals, as R does.
+        the post-stratification residuals, as R does. Weighting steps chain: a
+        design that is already post-stratified, raked, calibrated or trimmed
+        is post-stratified from its current weights, and the variance takes
+        every step's residuals in turn (R's ``svyrecvar`` over ``postStrata``).
 
         Parameters
         ----------
@@ -598,29 +601,50 @@ class Design:
     def calibrate(
         self: _D,
         targets: Any,
+        population: Any = None,
         method: str = "linear",
         bounds: tuple[float, float] | None = None,
         max_iter: int = 50,
         tol: float = 1e-7,
         total: float | None = None,
+        strict: bool = False,
     ) -> _D:
-        """Calibrate to population totals (GREG), as R's ``calibrate``.
+        """Calibrate to population totals (GREG and its relatives), as R's ``calibrate``.
+
+        The model is given either as an R-style formula with ``population``, or
+        as a dict of per-level targets. Factor coding is R's ``model.matrix``'s:
+        an intercept, then each term's columns with the first level as the
+        reference, interactions after main effects. Levels follow R's
+        ``factor()``: a pandas Categorical's category order, otherwise sorted.
+        A design that is already weighted is calibrated from its current
+        weights, and the variance takes every step's residuals in turn.
 
         Parameters
         ----------
-        targets : dict
-            ``{column: counts by level}`` for categorical auxiliaries and
-            ``{column: total}`` for numeric ones. The model is an intercept plus
-            treatment-coded levels (the first level is the reference) plus the
-            numeric columns, as R's ``model.matrix``; the intercept's total is the
-            categorical targets' common total (or ``total``).
+        targets : str or dict
+            A formula such as ``"~stype + api99"`` or ``"~stype*sch.wide + api99"``
+            (factors, interactions, numeric auxiliaries; built with ``formulaic``),
+            or ``{column: counts by level}`` for categorical auxiliaries (a tuple of
+            columns for a joint target over their combinations) and
+            ``{column: total}`` for numeric ones.
+        population : pandas.Series, dict, list or numpy.ndarray, optional
+            With a formula: R's model-matrix totals, named as R's ``model.matrix``
+            names the columns (``"(Intercept)"``, ``"stypeH"``,
+            ``"stypeH:sch.wideYes"``, ``"api99"``) or in the model's column order;
+            or per-level counts ``{column or (columns, ...): counts, numeric column:
+            total}`` from which each column's total is summed.
         method : {"linear", "raking", "logit"}
             Calibration distance (R's ``calfun``); "logit" needs finite bounds.
         bounds : (lower, upper), optional
             Bounds on the weight ratios g.
-        max_iter, tol : R's ``maxit`` and ``epsilon``; not converging is an error.
+        max_iter, tol : int, float
+            R's ``maxit`` and ``epsilon``.
         total : float, optional
             Population size when no categorical target gives it.
+        strict : bool
+            When the iterations run out: False (default) warns with
+            :class:`~steppe.ConvergenceWarning` and keeps the last iteration's
+            weights (R's ``force = TRUE``); True raises ``NotEstimableError``.
 
         Examples
         --------
@@ -630,16 +654,22 @@ class Design:
         >>> d = sp.Design(df, weights="w").calibrate({"sex": {"f": 5, "m": 5}, "x": 26})
         >>> round(float(d.total("x").to_frame().estimate.iloc[0]), 6)
         26.0
+        >>> f = sp.Design(df, weights="w").calibrate(
+        ...     "~sex + x", {"(Intercept)": 10, "sexm": 5, "x": 26})
+        >>> round(float(f.total("x").to_frame().estimate.iloc[0]), 6)
+        26.0
         """
         return self._weighted(
             _weighting.calibrate(
                 self._state,
                 targets,
+                population=population,
                 method=method,
                 bounds=bounds,
                 max_iter=max_iter,
                 tol=tol,
                 total=total,
+                strict=strict,
             )
         )
 
@@ -649,27 +679,38 @@ class Design:
         max_iter: int = 10,
         tol: float = 1.0,
         bounds: tuple[float, float] | None = None,
+        strict: bool = False,
     ) -> _D:
         """Rake to population margins, as R's ``rake`` (iterative post-stratification).
 
-        Starts from the design weights, post-stratifies margin by margin and
-        repeats until the crossed table of weighted counts changes by less than
-        ``tol`` (R's ``epsilon``: a count, or a fraction of the weight sum when
-        below 1). Later estimates use R's raking residuals in their variance.
+        Starts from the design's current weights, post-stratifies margin by
+        margin and repeats until the crossed table of weighted counts changes by
+        less than ``tol`` (R's ``epsilon``: a count, or a fraction of the weight
+        sum when below 1). Later estimates use R's raking residuals in their
+        variance, after those of any earlier weighting step.
 
         Parameters
         ----------
         margins : dict or pandas.DataFrame
-            ``{column: counts}`` with counts as a Series/dict by label, or a long
-            DataFrame with columns ``variable``, ``level``, ``count``.
+            ``{column: counts}`` with counts as a Series/dict by label; a key that
+            is a tuple of columns is a joint margin over their combinations (R's
+            ``~stype + sch.wide`` margin), with counts keyed by tuples (a Series
+            with a MultiIndex, or a DataFrame with the columns and one count
+            column). Or a long DataFrame with columns ``variable``, ``level``,
+            ``count``.
         max_iter : int
-            Most passes over the margins (R's ``maxit``); not converging is an error.
+            Most passes over the margins (R's ``maxit``).
         tol : float
             Convergence tolerance on the crossed table (R's ``epsilon``).
         bounds : (lower, upper), optional
             Bounds on the weight ratios. R's ``rake`` has none; bounded raking is
             R's ``calibrate(calfun="raking", bounds=)`` on the margins, which this
             then runs (with ``max_iter`` and ``tol`` as its ``maxit``/``epsilon``).
+        strict : bool
+            When ``max_iter`` passes do not converge: False (default) warns with
+            :class:`~steppe.ConvergenceWarning` (R: "Raking did not converge after
+            ... iterations") and keeps the last pass's weights; True raises
+            ``NotEstimableError``.
 
         Returns
         -------
@@ -681,21 +722,30 @@ class Design:
         --------
         >>> import pandas as pd, steppe as sp
         >>> df = pd.DataFrame({"w": [1.0] * 4, "sex": ["f", "f", "m", "m"],
-        ...                    "age": ["y", "o", "y", "o"]})
+        ...                    "age": ["y", "o", "y", "o"], "urban": [1, 1, 0, 1]})
         >>> d = sp.Design(df, weights="w").rake({"sex": {"f": 6, "m": 4},
         ...                                      "age": {"y": 5, "o": 5}})
         >>> round(float(d.weights.sum()), 6)
         10.0
+        >>> joint = pd.Series([3.0, 3, 2, 2], index=pd.MultiIndex.from_tuples(
+        ...     [("f", "o"), ("f", "y"), ("m", "o"), ("m", "y")]))
+        >>> j = sp.Design(df, weights="w").rake({("sex", "age"): joint,
+        ...                                      "urban": {0: 2, 1: 8}})
+        >>> round(float(j.weights.sum()), 6)
+        10.0
         """
         if bounds is not None:
             return self.calibrate(
-                _weighting.margins_dict(margins),
+                _weighting.rake_margins(margins),
                 method="raking",
                 bounds=bounds,
                 max_iter=max_iter,
                 tol=tol if tol < 1 else 1e-7,
+                strict=strict,
             )
-        return self._weighted(_weighting.rake(self._state, margins, max_iter=max_iter, tol=tol))
+        return self._weighted(
+            _weighting.rake(self._state, margins, max_iter=max_iter, tol=tol, strict=strict)
+        )
 
     def trim(
         self: _D, lower: float | None = None, upper: float | None = None, strict: bool = False

@@ -29,3 +29,29 @@ class NotEstimableError(ValueError, SteppeError):
     For example a stratum with a single PSU under ``lonely_psu="fail"``, or an
     empty domain.
     """
+
+
+class WeightingWarning(UserWarning):
+    """A weighting step did what R warns about (see the message).
+
+    Examples
+    --------
+    >>> import steppe as sp
+    >>> issubclass(sp.ConvergenceWarning, sp.WeightingWarning)
+    True
+    """
+
+
+class ConvergenceWarning(WeightingWarning):
+    """An iterative weighting step (raking, calibration) stopped before converging.
+
+    The design keeps the last iteration's weights, as R's ``rake`` does (with a
+    warning) and R's ``calibrate(force = TRUE)``; pass ``strict=True`` to raise
+    :class:`NotEstimableError` instead.
+
+    Examples
+    --------
+    >>> import steppe as sp
+    >>> issubclass(sp.ConvergenceWarning, UserWarning)
+    True
+    """

@@ -62,10 +62,13 @@ def test_labels_that_do_not_match(df: pd.DataFrame) -> None:
         sp.Design(df, weights="w").poststratify("sex", {"female": 10.0, "male": 5.0})
 
 
-def test_weighting_twice_is_refused(df: pd.DataFrame) -> None:
+def test_weighting_twice_chains_as_r(df: pd.DataFrame) -> None:
+    # R's postStratify on a post-stratified design: weighted from the current
+    # weights, both steps kept for the variance (tests/golden/chain has R's numbers).
     d = sp.Design(df, weights="w").poststratify("sex", {"f": 10.0, "m": 5.0})
-    with pytest.raises(sp.InvalidInputError, match="once"):
-        d.poststratify("age", {"old": 1.0, "young": 2.0})
+    again = d.poststratify("age", {"old": 1.0, "young": 2.0})
+    assert [s["method"] for s in again.summary()["weighting"]] == ["poststratify"] * 2
+    assert again.weights.sum() == pytest.approx(3.0, rel=1e-12)
 
 
 def test_unknown_column(df: pd.DataFrame) -> None:

@@ -178,10 +178,10 @@ DomainTotals accumulate_totals(const Design& design, const EstimateRequest& requ
                                int64_t row_begin, int64_t row_end, std::span<int32_t> cell_of_row,
                                std::span<int32_t> slice_cells);
 
-/// Fixes the domains (keys with a nonzero-weight row) and the linearisation centres.
-/// `inverse` is the design's calibration A^-1 (empty when not calibrated).
+/// Fixes the domains (keys with a nonzero-weight row) and the linearisation centres;
+/// for a calibrated design (totals.cal_columns > 0) also each cell's coefficients
+/// of every calibration step (DomainPlan::beta, stacked as Calibration's columns).
 DomainPlan plan_domains(const EstimateRequest& request, const DomainTotals& totals,
-                        const std::vector<double>& inverse = {},
                         const Calibration* calibration = nullptr);
 
 /// Scan 2 over PSUs [psu_begin, psu_end) of the sorted design. cell_of_row[s -

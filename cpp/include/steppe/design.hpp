@@ -76,8 +76,9 @@ struct DesignInput {
   DesignColumns columns;
 };
 
-/// Calibration data in original row order (see CalibrationInput).
-struct Calibration {
+/// One weighting step's calibration in original row order (see CalibrationInput):
+/// one entry of R's design$postStrata.
+struct CalibrationStep {
   int32_t columns = 0;
   bool indicator = false;
   std::vector<int32_t> cell;          ///< indicator form, per row
@@ -94,13 +95,33 @@ struct Calibration {
   bool active() const { return columns > 0; }
 };
 
+/// Every calibration of a chain of weighting steps, in the order they were
+/// applied: R's design$postStrata list, whose residuals svyrecvar takes in
+/// turn (x <- resid_1(x), then resid_2, ...). Step k's residual is
+/// x - w_cal,k m_k' beta_k with beta_k = Op_k(sum omega_k m_k x_(k-1)), where
+/// x_(k-1) is x after the steps before it; so beta_k = Op_k(V_k - sum_{j<k}
+/// C_kj beta_j) with V_k = sum omega_k m_k x accumulated in one pass and the
+/// design constants C_kj = sum omega_k m_k (w_cal,j m_j)'. The engine stacks
+/// the steps' columns: step k owns columns [offset[k], offset[k] + columns_k).
+struct Calibration {
+  std::vector<CalibrationStep> steps;
+  std::vector<int32_t> offset;  ///< per step: its first stacked column
+  int32_t columns = 0;          ///< stacked columns of all steps
+  /// cross[k][j] (j < k): C_kj, steps[k].columns x steps[j].columns, row-major.
+  std::vector<std::vector<std::vector<double>>> cross;
+  bool active() const { return columns > 0; }
+  /// The last step (the design must be calibrated).
+  const CalibrationStep& last() const { return steps.back(); }
+};
+
 /// Row ranges of the sorted design. A "group" is a contiguous range of sorted rows.
 class Design {
  public:
   explicit Design(const DesignInput& input);
 
-  /// The same design (strata, PSUs, order, FPC) with new weights and calibration:
-  /// weighting steps reuse the sort instead of redoing it.
+  /// The same design (strata, PSUs, order, FPC) with new weights and, when
+  /// `calibration` is active, one more calibration step after those it has (R
+  /// appends to design$postStrata): weighting steps reuse the sort.
   Design reweighted(std::span<const double> weights, const CalibrationInput& calibration,
                     bool allow_negative_weights) const;
   /// The same design, calibration included, with new weights (trimming a
@@ -159,7 +180,8 @@ class Design {
   int64_t degf() const { return psu_count_ - strata(); }
 
  private:
-  void set_calibration(const CalibrationInput& in);
+  /// Appends a calibration step (no-op when `in` is not active).
+  void add_calibration(const CalibrationInput& in);
   void set_fpc(const DesignInput& in, const std::string& fpc_name, const std::string& fpc2_name);
   void set_weights(const DesignInput& in, const std::string& fpc_name,
                    const std::string& fpc2_name);

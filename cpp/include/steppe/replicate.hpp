@@ -32,6 +32,9 @@ struct ReplicateVariance {
   double rho = std::numeric_limits<double>::quiet_NaN();  ///< Fay's rho (NaN: none)
   /// Fixed degrees of freedom (R's svrepdesign(degf=)); NaN: rank of the weights - 1.
   double df = std::numeric_limits<double>::quiet_NaN();
+  /// Every weight is known to be finite (assign_columns checked them): validate()
+  /// then checks shapes only, not the rows x replicates values again.
+  bool values_checked = false;
 
   size_t count() const { return rscales.size(); }
   std::span<const double> column(size_t r) const {

@@ -26,13 +26,20 @@ namespace steppe {
 struct WeightingReport {
   std::string method;                 ///< "poststratify", "rake", "calibrate" or "trim"
   int32_t iterations = 0;             ///< rake: passes; calibrate: R's iter; trim: rounds
-  bool converged = true;              ///< rake and calibrate (a failure is an error)
-  double change = 0;                  ///< rake: last pass's largest change of the crossed table
-  double tolerance = 0;               ///< rake: the epsilon in weight units
+  /// rake and calibrate: false when the iterations ran out (R's rake warns and
+  /// keeps the last iterate; calibrate(force = TRUE) keeps it too)
+  bool converged = true;
+  double change = 0;     ///< rake: last pass's largest change of the crossed table;
+                         ///< calibrate: the largest |misfit| / (1 + |total|) at the end
+  double tolerance = 0;  ///< rake: the epsilon in weight units; calibrate: epsilon
   std::vector<double> margin_errors;  ///< rake: per margin, max |population - raked total|
   std::vector<int32_t> kept_columns;  ///< calibrate: model columns used (R drops empty ones)
   int64_t cells = 0;                  ///< poststratify and rake: sample cells
   int64_t trimmed = 0;                ///< trim: weights outside the bounds before trimming
+  /// calibrate: R's grake rescales the weights by the mean total / sample-total
+  /// ratio when every ratio is over 20 (and then warns that finite bounds apply
+  /// after rescaling); 1 when it does not.
+  double scale = 1;
 };
 
 struct WeightingOptions {
@@ -60,7 +67,8 @@ struct PostStratifyInput {
 /// N_c / sum_c w per cell (calibrate.hpp's post_stratify, with its errors).
 /// A design without replicates keeps each row's cell and the weights before
 /// and after, so that variances use the post-stratification residuals (R's
-/// svyrecvar). InvalidInput when the design is already calibrated.
+/// svyrecvar); a design that is already calibrated keeps its steps and adds
+/// this one after them (R appends to design$postStrata).
 Weighted post_stratify(const Design& design, const PostStratifyInput& input,
                        const WeightingOptions& options = {});
 
@@ -74,12 +82,13 @@ struct RakeInput {
   LevelLabels labels;              ///< level labels for messages
 };
 
-/// R's rake on the design (calibrate.hpp's rake). NotEstimable when the full
-/// sample does not converge in options.maxit passes (R warns). Each replicate
+/// R's rake on the design (calibrate.hpp's rake). When the full sample does
+/// not converge in options.maxit passes the last pass's weights are kept and
+/// report.converged is false (R warns "Raking did not converge"). Each replicate
 /// column is raked for as many passes as the full sample took: R's rake
 /// post-stratifies every replicate in each pass and stops when the full
 /// sample's table converges. Without replicates the design keeps R's raking
-/// residuals for the variance.
+/// residuals for the variance, after any calibration steps it already had.
 Weighted rake(const Design& design, const RakeInput& input, const WeightingOptions& options = {});
 
 /// A calibration model: rows x columns, row-major (R's model.matrix), and
@@ -91,12 +100,14 @@ struct CalibrateInput {
   CalibrateOptions options;
 };
 
-/// R's calibrate on the design (calibrate.hpp's calibrate, by row).
-/// NotEstimable when the full sample does not converge (R stops with
-/// "Calibration failed"). Each replicate column is calibrated on its own and
+/// R's calibrate on the design (calibrate.hpp's calibrate, by row). When the
+/// full sample does not converge the last iterate is kept and report.converged
+/// is false (R's force = TRUE; without it R stops with "Calibration failed":
+/// the caller decides). Each replicate column is calibrated on its own and
 /// kept even when it does not converge, as R's calibrate.svyrep.design.
 /// Without replicates the design keeps the model's kept columns for the GREG
-/// residuals of the variance; the new weights may be negative, as in R.
+/// residuals of the variance (after any earlier steps' residuals); the new
+/// weights may be negative, as in R.
 Weighted calibrate(const Design& design, const CalibrateInput& input,
                    const WeightingOptions& options = {});
 
