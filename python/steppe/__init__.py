@@ -26,7 +26,7 @@ except ImportError as exc:  # pragma: no cover - only without a build
 
 from . import datasets
 from .design import Design, ReplicateDesign
-from .errors import InvalidInputError, NotEstimableError, SteppeError
+from .errors import InvalidInputError, NotEstimableError, SteppeError, SteppeWarning
 from .phrasing import one_in, percent, percent_ci
 from .results import Estimates
 
@@ -39,6 +39,7 @@ __all__ = [
     "NotEstimableError",
     "ReplicateDesign",
     "SteppeError",
+    "SteppeWarning",
     "datasets",
     "one_in",
     "percent",
