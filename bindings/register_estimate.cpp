@@ -140,9 +140,9 @@ void register_estimate(py::module_& m) {
         "interval (ci: 'wald' or a svyciprop method for shares), df (the domain's design df, or "
         "df when df_design is False), n_eff and flag. Taylor linearisation in two scans of the "
         "rows, or the design's replicate weights. Rows missing a complete_values (NaN) or "
-        "complete_codes (-1) column are left out as rows missing the variable; n_missing (per domain), "
-        "rows_missing_value and rows_missing_by count the rows left out; empty_domains reports domains whose rows all miss "
-        "a value (n = 0, NaN).");
+        "complete_codes (-1) column are left out as rows missing the variable; n_missing (per "
+        "domain), rows_missing_value and rows_missing_by count the rows left out; empty_domains "
+        "reports domains whose rows all miss a value (n = 0, NaN).");
   m.def(
       "replicate_variance",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& thetas,

@@ -47,7 +47,9 @@ void report_missing(const EstimateRequest& req, const DomainTotals& t, const Dom
   if (req.empty_domains) {
     for (int64_t key = 0; key < t.key_space; ++key) {
       const auto k = static_cast<size_t>(key);
-      if (t.n_nonzero[k] == 0 && t.missing_nonzero[k] > 0) empty.push_back(static_cast<int32_t>(key));
+      if (t.n_nonzero[k] == 0 && t.missing_nonzero[k] > 0) {
+        empty.push_back(static_cast<int32_t>(key));
+      }
     }
   }
   if (empty.empty()) {
@@ -109,9 +111,8 @@ void report_missing(const EstimateRequest& req, const DomainTotals& t, const Dom
     const size_t cells = D * K;
     out.replicates.reserve(R * D2 * K);
     for (size_t r = 0; r < R; ++r) {
-      const std::vector<double> block(res.replicates.begin() + static_cast<std::ptrdiff_t>(r * cells),
-                                      res.replicates.begin() +
-                                          static_cast<std::ptrdiff_t>((r + 1) * cells));
+      const auto first = res.replicates.begin() + static_cast<std::ptrdiff_t>(r * cells);
+      const std::vector<double> block(first, first + static_cast<std::ptrdiff_t>(cells));
       for (const auto& entry : order) take(out.replicates, block, entry.second, K, nan);
     }
   }

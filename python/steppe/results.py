@@ -366,7 +366,7 @@ class Estimates:
         return " · ".join(parts)
 
     def _df_caption(self) -> str:
-        """The df the intervals used: the rule and the values of the ``df`` column."""
+        """Say which df the intervals used: the rule and the values of the ``df`` column."""
         rule = self._meta["df_rule"]
         if rule == "inf" or (isinstance(rule, float) and math.isinf(rule)):
             return "df: inf (normal quantiles)"
