@@ -6,6 +6,8 @@
 #include <iterator>
 #include <limits>
 #include <map>
+#include <optional>
+#include <span>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -79,6 +81,52 @@ Design with_replicates(const Design& base,
   return base.with_replicates(std::move(rv));
 }
 
+using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+/// R's svrepdesign from replicate columns as the frame holds them (see
+/// ReplicateVariance::assign_columns): one copy into the core, in parallel.
+Design with_replicate_columns(const Design& base, const py::list& columns,
+                              const std::vector<std::string>& names, const std::string& type,
+                              double scale, const std::vector<double>& rscales, bool mse,
+                              double rho, double df, const std::optional<DoubleArray>& multiply,
+                              int threads) {
+  if (rscales.size() != columns.size() || names.size() != columns.size()) {
+    throw InvalidInput("replicate weights: " + std::to_string(columns.size()) + " columns, " +
+                       std::to_string(names.size()) + " names and " +
+                       std::to_string(rscales.size()) + " rscales");
+  }
+  auto rv = std::make_shared<ReplicateVariance>();
+  rv->type = type;
+  rv->rows = base.rows();
+  rv->scale = scale;
+  rv->rscales = rscales;
+  rv->mse = mse;
+  rv->rho = rho;
+  rv->df = df;
+  // Float64 contiguous columns are read in place; others are converted once and
+  // kept alive in `arrays` for the call.
+  std::vector<DoubleArray> arrays;
+  std::vector<std::span<const double>> spans;
+  arrays.reserve(columns.size());
+  spans.reserve(columns.size());
+  for (size_t r = 0; r < columns.size(); ++r) {
+    auto a = DoubleArray::ensure(columns[r]);
+    if (!a || a.ndim() != 1) {
+      throw InvalidInput("replicate weights column '" + names[r] +
+                         "' must be a 1-d array of numbers");
+    }
+    spans.emplace_back(a.data(), static_cast<size_t>(a.size()));
+    arrays.push_back(std::move(a));
+  }
+  std::span<const double> times;
+  if (multiply) times = {multiply->data(), static_cast<size_t>(multiply->size())};
+  // Safe without the GIL: the spans point into `arrays` and `multiply`, alive for
+  // the whole call; the core touches no Python object.
+  py::gil_scoped_release release;
+  rv->assign_columns(spans, names, times, threads);
+  return base.with_replicates(std::move(rv));
+}
+
 void register_design(py::module_& m) {
   py::class_<Design>(m, "Design", "A sampling design with rows sorted by stratum and PSU.")
       .def(py::init(&make_design), py::arg("weights") = py::none(), py::arg("strata") = py::none(),
@@ -120,6 +168,14 @@ void register_design(py::module_& m) {
            py::arg("df") = std::numeric_limits<double>::quiet_NaN(),
            "The same design with a replicate-weight variance backend (R's svrepdesign): "
            "weights is rows x replicates (copied once, column-major); df NaN = rank - 1.")
+      .def("with_replicate_columns", &with_replicate_columns, py::arg("columns"),
+           py::arg("names"), py::arg("type"), py::arg("scale"), py::arg("rscales"),
+           py::arg("mse") = false, py::arg("rho") = std::numeric_limits<double>::quiet_NaN(),
+           py::arg("df") = std::numeric_limits<double>::quiet_NaN(),
+           py::arg("multiply") = std::nullopt, py::arg("threads") = 0,
+           "with_replicates from a list of 1-d replicate columns (read in place when float64), "
+           "copied once in parallel and checked (missing, infinite, negative) naming the column; "
+           "multiply: the sampling weights when the columns are not combined weights.")
       .def_property_readonly("has_replicates",
                              [](const Design& d) { return d.replicates() != nullptr; })
       .def_property_readonly(

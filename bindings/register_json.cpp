@@ -1,4 +1,6 @@
-// estimates_to_json: column dict (numpy arrays or lists) + meta JSON text -> JSON text.
+// estimates_to_json: column dict (numpy arrays or lists) + meta (a dict) -> JSON text.
+// Meta is converted here from Python objects to JSON values: no Python-side
+// json.dumps and no second parse in the core.
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -120,8 +122,59 @@ ResultColumn to_column(const std::string& name, const py::handle& values, Storag
   return from_number_list(name, seq, storage);
 }
 
-std::string estimates_to_json_py(const py::dict& columns, const std::string& meta_json,
-                                 int indent) {
+/// Path of a meta value for error messages, e.g. meta["design"]["strata"][0].
+std::string child(const std::string& path, const std::string& key) {
+  return path + "[\"" + key + "\"]";
+}
+
+/// A meta value as JSON: dicts (str keys, order kept), lists, tuples and 1-d arrays,
+/// numpy scalars, bool, int, float (NaN -> null, +-inf -> "inf"/"-inf", the way
+/// `df_rule` says an infinite df), str and None. Anything else names its path.
+nlohmann::ordered_json meta_value(const py::handle& value, const std::string& path) {
+  if (value.is_none()) return nullptr;
+  if (py::isinstance<py::bool_>(value)) return value.cast<bool>();
+  if (py::isinstance<py::str>(value)) return value.cast<std::string>();
+  if (py::isinstance<py::int_>(value)) return value.cast<int64_t>();
+  if (py::isinstance<py::float_>(value)) {
+    const double x = value.cast<double>();
+    if (std::isnan(x)) return nullptr;
+    if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+    return x;
+  }
+  if (py::isinstance<py::dict>(value)) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (auto [key, item] : value.cast<py::dict>()) {
+      if (!py::isinstance<py::str>(key)) {
+        throw InvalidInput("estimates_to_json: " + path + " has a key of type " +
+                           std::string(py::str(py::type::of(key).attr("__name__"))) +
+                           "; meta keys must be str");
+      }
+      const auto name = key.cast<std::string>();
+      out[name] = meta_value(item, child(path, name));
+    }
+    return out;
+  }
+  // numpy scalars (np.float64, np.int64, np.bool_) become Python numbers first.
+  if (py::isinstance<py::array>(value) || py::hasattr(value, "dtype")) {
+    auto array = py::array::ensure(value);
+    if (array && array.ndim() == 0) return meta_value(array.attr("item")(), path);
+    if (array) return meta_value(array.attr("tolist")(), path);
+  }
+  if (py::isinstance<py::list>(value) || py::isinstance<py::tuple>(value)) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    std::size_t i = 0;
+    for (py::handle item : value.cast<py::sequence>()) {
+      out.push_back(meta_value(item, path + "[" + std::to_string(i++) + "]"));
+    }
+    return out;
+  }
+  throw InvalidInput("estimates_to_json: " + path + " is a " +
+                     std::string(py::str(py::type::of(value).attr("__name__"))) +
+                     "; meta values must be dict, list, str, number, bool or None");
+}
+
+std::string estimates_to_json_py(const py::dict& columns, const py::dict& meta, int indent) {
+  nlohmann::ordered_json meta_json = meta_value(meta, "meta");
   Storage storage;
   storage.doubles.reserve(columns.size());
   storage.ints.reserve(columns.size());
@@ -137,19 +190,20 @@ std::string estimates_to_json_py(const py::dict& columns, const std::string& met
   // Safe without the GIL: the spans point into arrays and vectors owned by
   // `storage`, which outlives the call, and the core touches no Python object.
   py::gil_scoped_release release;
-  return steppe::estimates_to_json(parsed, parse_meta(meta_json), indent);
+  return steppe::estimates_to_json(parsed, meta_json, indent);
 }
 
 }  // namespace
 
 void register_json(py::module_& m) {
-  m.def("estimates_to_json", &estimates_to_json_py, py::arg("columns"), py::arg("meta_json"),
+  m.def("estimates_to_json", &estimates_to_json_py, py::arg("columns"), py::arg("meta"),
         py::arg("indent") = -1,
         R"doc(Serialise an estimates table to JSON.
 
 columns: dict of name -> 1-d numpy array (float, int, bool, str/object) or list
 (str/None, int, float/None); all the same length, order kept. NaN and None are
-written as null. meta_json: a JSON object as text. indent < 0: one line.
+written as null. meta: a dict of str keys to dicts, lists, str, numbers, bool
+or None (NaN -> null, inf -> "inf"). indent < 0: one line.
 Returns '{"meta": {...}, "columns": [...], "rows": [{...}, ...]}'.)doc");
 }
 

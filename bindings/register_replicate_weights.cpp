@@ -1,7 +1,10 @@
 // Replicate-weight construction (cpp/include/steppe/replicate_weights.hpp): a
 // design in, the bound ReplicateWeights out, whose matrix numpy views in place.
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <optional>
+#include <steppe/replicate.hpp>
 #include <steppe/replicate_weights.hpp>
 #include <string>
 
@@ -26,6 +29,26 @@ ReplicateWeights replicate_weights_py(const Design& design, const std::string& t
   // only read; the result is a new object.
   py::gil_scoped_release release;
   return replicate_weights(design, opt);
+}
+
+/// The replicate design of to_replicate: `base` (the full-sample weights alone)
+/// with the replicate weights of `design` as its variance backend. The matrix is
+/// moved, not copied: it exists once, in the returned design.
+Design replicate_design_py(const Design& design, const Design& base, const std::string& type,
+                           int64_t replicates, std::optional<uint64_t> seed, double rho, bool mse,
+                           int threads) {
+  ReplicateWeights w = replicate_weights_py(design, type, replicates, seed, rho, mse, threads);
+  auto rv = std::make_shared<ReplicateVariance>();
+  rv->type = std::string(to_string(w.type));
+  rv->rows = w.rows;
+  rv->weights = std::move(w.weights);
+  rv->scale = w.scale;
+  rv->rscales = std::move(w.rscales);
+  rv->mse = w.mse;
+  rv->rho = w.type == ReplicateType::Fay ? w.rho : std::numeric_limits<double>::quiet_NaN();
+  // Safe without the GIL: both designs are kept alive by the caller and only read.
+  py::gil_scoped_release release;
+  return base.with_replicates(std::move(rv));
 }
 
 /// The rows x replicates matrix, column-major, viewed in place: the array keeps
@@ -74,6 +97,11 @@ void register_replicate_weights(py::module_& m) {
         py::arg("rho") = 0.0, py::arg("mse") = false, py::arg("threads") = 1,
         "R's as.svrepdesign(design, type): 'auto', 'JK1', 'JKn', 'BRR', 'Fay', 'bootstrap' "
         "or 'subbootstrap'.");
+  m.def("replicate_design", &replicate_design_py, py::arg("design"), py::arg("base"), py::kw_only(),
+        py::arg("type") = "auto", py::arg("replicates") = 50, py::arg("seed") = py::none(),
+        py::arg("rho") = 0.0, py::arg("mse") = false, py::arg("threads") = 1,
+        "replicate_weights(design, ...) as the variance backend of `base` (a design of the "
+        "full-sample weights alone), the matrix moved into it: R's as.svrepdesign.");
   m.def("hadamard", &hadamard_py, py::arg("n"),
         "R survey's hadamard(n): the 0/1 Hadamard matrix R uses for n pairs of PSUs.");
 }

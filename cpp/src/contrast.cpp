@@ -6,11 +6,11 @@
 #include <cmath>
 #include <exception>
 #include <sstream>
-#include <thread>
 
 #include "steppe/accumulate.hpp"
 #include "steppe/distributions.hpp"
 #include "steppe/errors.hpp"
+#include "steppe/parallel.hpp"
 
 namespace steppe {
 
@@ -58,37 +58,6 @@ constexpr double kCertaintyFraction = 1e-7;  // R's onestrat: all(f < 0.0000001)
 /// 1 - n/N (1 when N is infinite).
 double fpc_factor(double n, double popsize) {
   return std::isinf(popsize) ? 1.0 : (popsize - n) / popsize;
-}
-
-int worker_count(int requested, int64_t rows) {
-  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int t = requested > 0 ? requested : hw;
-  // Threads cost more than they give below ~20k rows each.
-  const int64_t useful = std::max<int64_t>(1, rows / 20000);
-  return static_cast<int>(std::clamp<int64_t>(t, 1, useful));
-}
-
-template <class Work>
-void run_parallel(size_t parts, Work&& work) {
-  if (parts == 1) {
-    work(0);
-    return;
-  }
-  std::vector<std::exception_ptr> errors(parts);
-  std::vector<std::thread> pool;
-  for (size_t i = 0; i < parts; ++i) {
-    pool.emplace_back([&, i] {
-      try {
-        work(i);
-      } catch (...) {
-        errors[i] = std::current_exception();
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
 }
 
 // ---------------------------------------------------------------- linearisation
@@ -469,13 +438,13 @@ struct DomainCovariance {
 DomainCovariance linearised(const Design& design, const ContrastRequest& creq,
                             const EstimateRequest& req) {
   validate_request(design, req);
-  const int parts_wanted = worker_count(req.threads, design.rows());
+  const size_t parts_wanted = row_workers(req.threads, design.rows());
   // Scan 1 (original rows, any split): the domain estimates.
   std::vector<int32_t> cell_of_row(static_cast<size_t>(design.rows()));
-  const size_t parts1 = static_cast<size_t>(parts_wanted);
+  const size_t parts1 = parts_wanted;
   std::vector<DomainTotals> totals(parts1);
   const int64_t rows = design.rows();
-  run_parallel(parts1, [&](size_t i) {
+  parallel_for(parts1, parts1, [&](size_t i) {
     const int64_t n = static_cast<int64_t>(parts1);
     const int64_t r0 = rows * static_cast<int64_t>(i) / n;
     const int64_t r1 = rows * static_cast<int64_t>(i + 1) / n;
@@ -504,10 +473,11 @@ DomainCovariance linearised(const Design& design, const ContrastRequest& creq,
 
   // Scan 2 (sorted rows, whole strata per thread): the D x D covariance.
   LinearisedPlan lp{&design, &req, &plan, cell_of_row, static_cast<int32_t>(cat)};
-  const auto cut = strata_chunks(design, parts_wanted);
+  const auto cut = strata_chunks(design, static_cast<int>(parts_wanted));
   const size_t parts2 = cut.size() - 1;
   std::vector<LinearisedPart> part(parts2);
-  run_parallel(parts2, [&](size_t i) { part[i] = linearised_covariance(lp, cut[i], cut[i + 1]); });
+  parallel_for(parts2, parts2,
+               [&](size_t i) { part[i] = linearised_covariance(lp, cut[i], cut[i + 1]); });
   LinearisedPart& all = part[0];
   for (size_t i = 1; i < parts2; ++i) {
     LinearisedPart& o = part[i];

@@ -7,11 +7,11 @@
 #include <exception>
 #include <limits>
 #include <string>
-#include <thread>
 
 #include "steppe/errors.hpp"
 #include "steppe/estimate.hpp"
 #include "steppe/interval.hpp"
+#include "steppe/parallel.hpp"
 #include "steppe/reliability.hpp"
 
 namespace steppe {
@@ -86,33 +86,16 @@ void finish_cells(const Design& design, const EstimateRequest& req, EstimateResu
   };
 
   // Exact t and beta quantiles cost microseconds a cell: split cells over threads.
-  const size_t hw = std::max(1u, std::thread::hardware_concurrency());
-  const size_t want = req.threads > 0 ? static_cast<size_t>(req.threads) : hw;
-  const size_t parts = std::clamp<size_t>(cells / 256, 1, want);
-  std::vector<std::exception_ptr> errors(parts);
-  std::vector<size_t> bad(parts, 0);
-  auto run = [&](size_t part) {
-    const size_t begin = cells * part / parts, end = cells * (part + 1) / parts;
-    size_t c = begin;
-    try {
-      for (; c < end; ++c) finish(c);
-    } catch (...) {
-      errors[part] = std::current_exception();
-      bad[part] = c;
+  const size_t parts = worker_count(req.threads, cells / 256);
+  parallel_for(parts, parts, [&](size_t part) {
+    for (size_t c = cells * part / parts; c < cells * (part + 1) / parts; ++c) {
+      try {
+        finish(c);
+      } catch (const InvalidInput& e) {
+        throw InvalidInput("cell " + std::to_string(c) + ": " + e.what());
+      }
     }
-  };
-  std::vector<std::thread> pool;
-  for (size_t part = 1; part < parts; ++part) pool.emplace_back(run, part);
-  run(0);
-  for (auto& t : pool) t.join();
-  for (size_t part = 0; part < parts; ++part) {
-    if (!errors[part]) continue;
-    try {
-      std::rethrow_exception(errors[part]);
-    } catch (const InvalidInput& e) {
-      throw InvalidInput("cell " + std::to_string(bad[part]) + ": " + e.what());
-    }
-  }
+  });
 }
 
 }  // namespace steppe

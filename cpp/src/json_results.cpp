@@ -82,12 +82,4 @@ std::string estimates_to_json(std::span<const ResultColumn> columns,
       .dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-nlohmann::ordered_json parse_meta(const std::string& meta_json) {
-  try {
-    return nlohmann::ordered_json::parse(meta_json);
-  } catch (const nlohmann::ordered_json::parse_error& e) {
-    throw InvalidInput(std::string("results JSON: meta is not valid JSON: ") + e.what());
-  }
-}
-
 }  // namespace steppe

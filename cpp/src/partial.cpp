@@ -7,11 +7,11 @@
 #include <cstring>
 #include <exception>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "steppe/errors.hpp"
 #include "steppe/interval.hpp"
+#include "steppe/parallel.hpp"
 #include "steppe/replicate.hpp"
 
 namespace steppe {
@@ -254,14 +254,6 @@ void replicate_spread(const Design& design, const EstimateRequest& req, const Do
   }
 }
 
-int worker_count(int requested, int64_t rows) {
-  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int t = requested > 0 ? requested : hw;
-  // Threads cost more than they give below ~20k rows each.
-  const int64_t useful = std::max<int64_t>(1, rows / 20000);
-  return static_cast<int>(std::clamp<int64_t>(t, 1, useful));
-}
-
 /// PSU boundaries splitting the sorted rows into `parts` chunks of similar size.
 std::vector<int64_t> psu_chunks(const Design& design, int parts) {
   std::vector<int64_t> cut{0};
@@ -281,34 +273,6 @@ std::vector<int64_t> psu_chunks(const Design& design, int parts) {
   }
   cut.push_back(P);
   return cut;
-}
-
-template <class Work>
-void run_parallel(size_t parts, Work&& work) {
-  if (parts == 1) {
-    work(0);
-    return;
-  }
-  std::vector<std::exception_ptr> errors(parts);
-  std::vector<std::thread> pool;
-  for (size_t i = 1; i < parts; ++i) {
-    pool.emplace_back([&, i] {
-      try {
-        work(i);
-      } catch (...) {
-        errors[i] = std::current_exception();
-      }
-    });
-  }
-  try {
-    work(0);
-  } catch (...) {
-    errors[0] = std::current_exception();
-  }
-  for (auto& th : pool) th.join();
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
 }
 
 std::vector<std::span<const double>> design_columns(const Design& design) {
@@ -505,7 +469,7 @@ Scanned scan_all(const Design& design, const EstimateRequest& req,
                  std::span<const std::span<const double>> columns,
                  const ReplicateVariance* patterns) {
   const bool replicate = !columns.empty();
-  const auto cut = psu_chunks(design, worker_count(req.threads, design.rows()));
+  const auto cut = psu_chunks(design, static_cast<int>(row_workers(req.threads, design.rows())));
   const size_t parts = cut.size() - 1;
   // Scan 1 caches each row's cell at its sorted position for scan 2. Safe across
   // threads: the slices' rows, hence their sorted positions, are disjoint.
@@ -513,7 +477,7 @@ Scanned scan_all(const Design& design, const EstimateRequest& req,
   std::vector<TotalsState> totals(parts);
   const auto rows = design.rows();
   const auto P = static_cast<int64_t>(parts);
-  run_parallel(parts, [&](size_t i) {  // scan 1: original rows, any split
+  parallel_for(parts, parts, [&](size_t i) {  // scan 1: original rows, any split
     const auto k = static_cast<int64_t>(i);
     totals[i] =
         scan_totals(design, req, rows * k / P, rows * (k + 1) / P, columns, patterns, cells);
@@ -523,7 +487,7 @@ Scanned scan_all(const Design& design, const EstimateRequest& req,
   out.plan = plan_estimate(design, req, totals[0], static_cast<int32_t>(columns.size()));
   const uint64_t fingerprint = plan_fingerprint(out.plan);
   std::vector<SpreadState> spread(parts);
-  run_parallel(parts, [&](size_t i) {
+  parallel_for(parts, parts, [&](size_t i) {
     spread[i] =
         scan_spread(design, req, out.plan, cut[i], cut[i + 1], cells, replicate, fingerprint);
   });

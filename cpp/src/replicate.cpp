@@ -8,6 +8,7 @@
 
 #include "steppe/accumulate.hpp"
 #include "steppe/errors.hpp"
+#include "steppe/parallel.hpp"
 #include "steppe/partial.hpp"
 
 namespace steppe {
@@ -238,6 +239,54 @@ EstimateResult estimate_replicates(const Design& design, const EstimateRequest& 
       detail::scan_all(design, req, columns, detail::needs_patterns(design, req) ? rv : nullptr);
   return detail::finish_estimate(design, req, scanned.totals, scanned.plan,
                                  std::move(scanned.spread));
+}
+
+void ReplicateVariance::assign_columns(std::span<const std::span<const double>> columns,
+                                       std::span<const std::string> names,
+                                       std::span<const double> multiply, int threads) {
+  const size_t n = static_cast<size_t>(rows);
+  const size_t R = columns.size();
+  if (names.size() != R) throw InvalidInput("replicate weights: one name per column is needed");
+  if (!multiply.empty() && multiply.size() != n) {
+    throw InvalidInput("replicate weights: the sampling weights have " +
+                       std::to_string(multiply.size()) + " rows, the replicates " +
+                       std::to_string(n));
+  }
+  for (size_t r = 0; r < R; ++r) {
+    if (columns[r].size() != n) {
+      throw InvalidInput("replicate weights column '" + names[r] + "' has " +
+                         std::to_string(columns[r].size()) + " rows, the design " +
+                         std::to_string(n));
+    }
+  }
+  weights.resize(n * R);
+  // Each column is copied and checked by one thread into its own slice: no
+  // shared writes, and the error reported is the first bad column in order.
+  std::vector<std::string> problems(R);
+  parallel_for(R, worker_count(threads, R), [&](size_t r) {
+    const double* src = columns[r].data();
+    double* dst = weights.data() + r * n;
+    // Counts and first rows of the three problems: missing, infinite, negative.
+    size_t count[3] = {0, 0, 0}, first[3] = {n, n, n};
+    for (size_t i = 0; i < n; ++i) {
+      const double w = src[i];
+      dst[i] = multiply.empty() ? w : w * multiply[i];
+      if (w >= 0 && w <= std::numeric_limits<double>::max()) continue;  // the usual case
+      const size_t k = std::isnan(w) ? 0 : std::isinf(w) ? 1 : 2;
+      if (count[k]++ == 0) first[k] = i;
+    }
+    static constexpr const char* kWhat[3] = {"missing (NaN)", "infinite", "negative"};
+    for (size_t k = 0; k < 3; ++k) {
+      if (count[k] == 0) continue;
+      problems[r] = "replicate weights column '" + names[r] + "' is " + kWhat[k] + " in " +
+                    std::to_string(count[k]) + (count[k] == 1 ? " row" : " rows") +
+                    " (first: row position " + std::to_string(first[k]) + ")";
+      return;
+    }
+  });
+  for (const auto& problem : problems) {
+    if (!problem.empty()) throw InvalidInput(problem);
+  }
 }
 
 }  // namespace steppe

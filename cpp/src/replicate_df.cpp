@@ -14,10 +14,10 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 
 #include "steppe/errors.hpp"
+#include "steppe/parallel.hpp"
 #include "steppe/replicate.hpp"
 
 namespace steppe {
@@ -113,8 +113,20 @@ int64_t qr_rank(std::vector<double> a, size_t m, size_t n, double tol) {
   return static_cast<int64_t>(l);
 }
 
-/// A row's replicate weights scaled to a largest magnitude of 1 and rounded to
-/// ~1e-12 relative, so the rows of one PSU (proportional rows) come out alike.
+/// v rounded to the nearest integer (ties to even) for |v| < 2^51, without a
+/// libm call: adding and removing 1.5 * 2^52 leaves no fraction bits (IEEE
+/// doubles, no -ffast-math: the compiler may not fold the two steps).
+inline double round_whole(double v) {
+  constexpr double kShift = 6755399441055744.0;  // 1.5 * 2^52
+  return (v + kShift) - kShift;
+}
+
+/// Scale of a pattern: its values are whole numbers up to 1e12 (the largest
+/// magnitude), i.e. rounded to 1e-12 relative; a uniform scale leaves ranks alone.
+constexpr double kPatternScale = 1e12;
+
+/// A row's replicate weights scaled to a largest magnitude of kPatternScale and
+/// rounded to whole numbers, so the rows of one PSU (proportional rows) come out alike.
 /// Returns false for a row that is in no replicate (all weights 0).
 bool normalised_pattern(const ReplicateVariance& rv, size_t row, double* out) {
   const size_t R = rv.count();
@@ -122,15 +134,51 @@ bool normalised_pattern(const ReplicateVariance& rv, size_t row, double* out) {
   double peak = 0;
   for (size_t r = 0; r < R; ++r) peak = std::max(peak, std::abs(rv.weights[r * n + row]));
   if (peak == 0) return false;
-  for (size_t r = 0; r < R; ++r) out[r] = std::round(rv.weights[r * n + row] / peak * 1e12) / 1e12;
+  const double scale = kPatternScale / peak;
+  for (size_t r = 0; r < R; ++r) out[r] = round_whole(rv.weights[r * n + row] * scale);
   return true;
 }
 
-/// FNV-1a over the pattern's bytes.
+/// normalised_pattern of rows [i0, i1) into `out` (R values per row, row after
+/// row) and in_any[i - i0]: the matrix is column-major, so each replicate column
+/// is read once for the block instead of striding across R columns per row.
+/// Bit for bit the values normalised_pattern gives.
+void normalised_block(const ReplicateVariance& rv, size_t i0, size_t i1, std::vector<double>& out,
+                      std::vector<double>& peak, char* in_any) {
+  const size_t R = rv.count();
+  const size_t n = static_cast<size_t>(rv.rows);
+  const size_t B = i1 - i0;
+  out.resize(B * R);
+  peak.assign(B, 0.0);
+  for (size_t r = 0; r < R; ++r) {
+    const double* w = rv.weights.data() + r * n + i0;
+    for (size_t b = 0; b < B; ++b) {
+      peak[b] = std::max(peak[b], std::abs(w[b]));
+      out[b * R + r] = w[b];
+    }
+  }
+  for (size_t b = 0; b < B; ++b) {
+    in_any[b] = peak[b] == 0 ? 0 : 1;
+    if (peak[b] == 0) continue;
+    double* row = out.data() + b * R;
+    const double scale = kPatternScale / peak[b];
+    for (size_t r = 0; r < R; ++r) row[r] = round_whole(row[r] * scale);
+  }
+}
+
+/// Rows per block of normalised_block: R doubles a row stay in cache.
+constexpr size_t kPatternBlock = 256;
+
+/// A 64-bit hash of the pattern, one multiply-xorshift step per value (a byte-wise
+/// hash costs eight dependent multiplies per value, the bulk of the first df).
 uint64_t pattern_hash(const double* p, size_t R) {
-  uint64_t h = 1469598103934665603ULL;
-  const auto* bytes = reinterpret_cast<const unsigned char*>(p);
-  for (size_t i = 0; i < R * sizeof(double); ++i) h = (h ^ bytes[i]) * 1099511628211ULL;
+  uint64_t h = 0x243F6A8885A308D3ULL ^ R;
+  for (size_t r = 0; r < R; ++r) {
+    uint64_t bits;
+    std::memcpy(&bits, p + r, sizeof bits);
+    h = (h ^ bits) * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 29;
+  }
   return h;
 }
 
@@ -144,21 +192,20 @@ std::span<const int32_t> ReplicateVariance::row_patterns() const {
     // Normalise and hash rows in parallel blocks (the rows x R work), then give
     // patterns ids in row order in one sequential pass: the ids, and so every
     // rank, do not depend on the thread count.
-    const size_t hw = std::max(1u, std::thread::hardware_concurrency());
-    const size_t parts = std::clamp<size_t>(n / 4096, 1, hw);
+    const size_t parts = worker_count(0, n / 4096);
     std::vector<uint64_t> hash(n);
     std::vector<char> in_any(n);
-    auto work = [&](size_t part) {
-      std::vector<double> pattern(R);
-      for (size_t i = n * part / parts; i < n * (part + 1) / parts; ++i) {
-        in_any[i] = normalised_pattern(*this, i, pattern.data()) ? 1 : 0;
-        hash[i] = in_any[i] ? pattern_hash(pattern.data(), R) : 0;
+    parallel_for(parts, parts, [&](size_t part) {
+      std::vector<double> block, peak;
+      for (size_t i0 = n * part / parts, end = n * (part + 1) / parts; i0 < end;
+           i0 += kPatternBlock) {
+        const size_t i1 = std::min(end, i0 + kPatternBlock);
+        normalised_block(*this, i0, i1, block, peak, in_any.data() + i0);
+        for (size_t i = i0; i < i1; ++i) {
+          hash[i] = in_any[i] ? pattern_hash(block.data() + (i - i0) * R, R) : 0;
+        }
       }
-    };
-    std::vector<std::thread> pool;
-    for (size_t p = 1; p < parts; ++p) pool.emplace_back(work, p);
-    work(0);
-    for (auto& t : pool) t.join();
+    });
     // Ids by hash in row order; a new pattern's values are stored when first met.
     c.row_pattern.assign(n, -1);
     std::unordered_map<uint64_t, int32_t> ids;
@@ -175,19 +222,21 @@ std::span<const int32_t> ReplicateVariance::row_patterns() const {
     // Check every row against its pattern (in parallel): a 64-bit hash collision
     // would merge two patterns, so it is caught here and the row gets its own.
     std::vector<char> mismatch(n, 0);
-    auto verify = [&](size_t part) {
-      std::vector<double> pattern(R);
-      for (size_t i = n * part / parts; i < n * (part + 1) / parts; ++i) {
-        if (c.row_pattern[i] < 0) continue;
-        normalised_pattern(*this, i, pattern.data());
-        const double* known = c.patterns.data() + static_cast<size_t>(c.row_pattern[i]) * R;
-        mismatch[i] = std::memcmp(known, pattern.data(), R * sizeof(double)) != 0 ? 1 : 0;
+    parallel_for(parts, parts, [&](size_t part) {
+      std::vector<double> block, peak;
+      std::vector<char> any(kPatternBlock);
+      for (size_t i0 = n * part / parts, end = n * (part + 1) / parts; i0 < end;
+           i0 += kPatternBlock) {
+        const size_t i1 = std::min(end, i0 + kPatternBlock);
+        normalised_block(*this, i0, i1, block, peak, any.data());
+        for (size_t i = i0; i < i1; ++i) {
+          if (c.row_pattern[i] < 0) continue;
+          const double* known = c.patterns.data() + static_cast<size_t>(c.row_pattern[i]) * R;
+          mismatch[i] =
+              std::memcmp(known, block.data() + (i - i0) * R, R * sizeof(double)) != 0 ? 1 : 0;
+        }
       }
-    };
-    pool.clear();
-    for (size_t p = 1; p < parts; ++p) pool.emplace_back(verify, p);
-    verify(0);
-    for (auto& t : pool) t.join();
+    });
     for (size_t i = 0; i < n; ++i) {
       if (!mismatch[i]) continue;
       c.patterns.resize(c.patterns.size() + R);

@@ -55,6 +55,19 @@ class Design:
         rho: float = ...,
         df: float = ...,
     ) -> Design: ...
+    def with_replicate_columns(
+        self,
+        columns: list[npt.NDArray[np.float64]],
+        names: list[str],
+        type: str,
+        scale: float,
+        rscales: list[float],
+        mse: bool = False,
+        rho: float = ...,
+        df: float = ...,
+        multiply: npt.NDArray[np.float64] | None = None,
+        threads: int = 0,
+    ) -> Design: ...
     @property
     def has_replicates(self) -> bool: ...
     @property
@@ -252,7 +265,7 @@ def factorize_strings(
     is_missing: Callable[[Any], bool] | None = None,
     threads: int = 0,
 ) -> tuple[npt.NDArray[np.int32], list[str]] | None: ...
-def estimates_to_json(columns: dict[str, Any], meta_json: str, indent: int = -1) -> str: ...
+def estimates_to_json(columns: dict[str, Any], meta: dict[str, Any], indent: int = -1) -> str: ...
 
 _F64 = npt.NDArray[np.float64]
 _ArrayLike = npt.ArrayLike
@@ -382,6 +395,17 @@ class ReplicateWeights:
     @property
     def seed(self) -> int: ...
 
+def replicate_design(
+    design: Design,
+    base: Design,
+    *,
+    type: str = "auto",
+    replicates: int = 50,
+    seed: int | None = None,
+    rho: float = 0.0,
+    mse: bool = False,
+    threads: int = 1,
+) -> Design: ...
 def replicate_weights(
     design: Design,
     *,

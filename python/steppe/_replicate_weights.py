@@ -12,7 +12,6 @@ is built from its result.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,20 +26,10 @@ if TYPE_CHECKING:
 _TYPES = ("auto", "JK1", "JKn", "BRR", "Fay", "bootstrap")
 
 
-def replicate_weights(
-    state: DesignState,
-    type: str = "auto",
-    replicates: int = 50,
-    seed: int | None = None,
-    rho: float = 0.0,
-    mse: bool = False,
-) -> _core.ReplicateWeights:
-    """Check the arguments of ``to_replicate`` and build the replicate weights in the core.
-
-    Returns the core's ``ReplicateWeights``: ``weights`` (rows x replicates,
-    column-major, a read-only view), ``scale``, ``rscales``, ``type``, ``rho``,
-    ``mse`` and ``seed`` (the bootstrap's, drawn when none was given).
-    """
+def _checked(
+    state: DesignState, type: str, replicates: int, seed: int | None, rho: float, mse: bool
+) -> dict[str, Any]:
+    """Check ``type``, ..., ``mse`` and return them as the core's keyword arguments."""
     if state.replicated:
         raise InvalidInputError("to_replicate: the design already has replicate weights")
     if state.mask is not None:
@@ -63,15 +52,14 @@ def replicate_weights(
         isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64
     ):
         raise InvalidInputError(f"seed must be an integer in [0, 2**64), got {seed!r}")
-    return _core.replicate_weights(
-        state.core,
-        type=type,
-        replicates=int(replicates) if type == "bootstrap" else 50,
-        seed=None if seed is None else int(seed),
-        rho=rho,
-        mse=bool(mse),
-        threads=state.threads,
-    )
+    return {
+        "type": type,
+        "replicates": int(replicates) if type == "bootstrap" else 50,
+        "seed": None if seed is None else int(seed),
+        "rho": rho,
+        "mse": bool(mse),
+        "threads": state.threads,
+    }
 
 
 def to_replicate(
@@ -124,31 +112,18 @@ def to_replicate(
     With the FPC the bootstrap draws without replacement from the stratum's
     PSUs repeated up to the population size, as R's ``bootweights``.
     """
-    result = replicate_weights(state, type, replicates, seed, rho, mse)
-    return _replicate_state(state, result)
-
-
-def _replicate_state(state: DesignState, result: _core.ReplicateWeights) -> DesignState:
-    """Return the state of the replicate design over ``state``'s data and the core's weights.
-
-    The one place a replicate design is built from a replicate-weight matrix.
-    """
+    args = _checked(state, type, replicates, seed, rho, mse)
     # The replicates carry the design: the engine sees weights only (no strata, PSUs,
     # FPC or calibration), as ReplicateDesign(data, weights, ...) does.
     w = np.ascontiguousarray(state.weights, dtype=np.float64)
     # GREG-calibrated weights may be negative (as in R)
-    core = _core.Design(w, allow_negative_weights=bool((w < 0).any())).with_replicates(
-        result.weights,  # read-only, column-major: with_replicates copies it once
-        type=result.type,
-        scale=result.scale,
-        rscales=[float(x) for x in result.rscales],
-        mse=result.mse,
-        rho=result.rho if result.type == "Fay" else math.nan,
-    )
+    base = _core.Design(w, allow_negative_weights=bool((w < 0).any()))
+    # The matrix is built and moved into the new design inside the core (one copy).
+    core = _core.replicate_design(state.core, base, **args)
     spec = DesignSpec(
         weights=state.spec.weights,
         lonely_psu=state.spec.lonely_psu,
-        replicate_weights=tuple(f"rep{i + 1}" for i in range(result.replicates)),
+        replicate_weights=tuple(f"rep{i + 1}" for i in range(len(core.replicate_rscales or []))),
     )
     return state.replace(
         core=core,

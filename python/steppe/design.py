@@ -967,22 +967,22 @@ class ReplicateDesign(Design):
         if type not in TYPES:
             raise InvalidInputError(f"type must be one of {TYPES}, got {type!r}")
         names = replicate_columns(data, replicate_weights)
-        reps = np.empty((len(data), len(names)), order="F")  # one column-major matrix
-        for j, n in enumerate(names):
-            reps[:, j] = cols.weights(data[n])
-        if reps.shape[1] < 2:
+        if len(names) < 2:
             raise InvalidInputError("a replicate design needs at least two replicate weights")
-        if not combined_weights:
-            reps *= self._state.weights[:, None]
-        sc, rs = replicate_constants(type, reps.shape[1], rho, scale, rscales)
-        core = self._state.core.with_replicates(
-            reps,
+        sc, rs = replicate_constants(type, len(names), rho, scale, rscales)
+        # The frame's columns go to the core as they are (no rows x replicates matrix
+        # here); the core copies and checks them once, on every core.
+        core = self._state.core.with_replicate_columns(
+            [cols.numeric(data[n], "replicate weights") for n in names],
+            names=list(names),
             type=type,
             scale=sc,
             rscales=rs,
             mse=bool(mse),
             rho=math.nan if rho is None else float(rho),
             df=math.nan if df is None else float(df),
+            multiply=None if combined_weights else self._state.weights,
+            threads=self._state.threads,
         )
         spec = DesignSpec(weights=weights, replicate_weights=tuple(names))
         self._state = self._state.replace(core=core, spec=spec)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -60,25 +59,6 @@ def _is_missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-def _jsonable(obj: Any) -> Any:
-    """Meta as plain JSON types: numpy scalars unwrapped, NaN -> null, inf -> "inf"."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if obj is None or isinstance(obj, (bool, int, str)):
-        return obj
-    if isinstance(obj, float):
-        if math.isnan(obj):
-            return None
-        if math.isinf(obj):
-            return "inf" if obj > 0 else "-inf"
-        return obj
-    return str(obj)
 
 
 def _missing_caption(missing: Mapping[str, Any], by: list[str]) -> list[str]:
@@ -478,8 +458,7 @@ class Estimates:
         from . import _core
 
         columns = {str(name): _json_column(self._frame[name]) for name in self._frame.columns}
-        meta_json = json.dumps(_jsonable(self._meta), allow_nan=False)
-        result: str = _core.estimates_to_json(columns, meta_json, -1 if indent is None else indent)
+        result: str = _core.estimates_to_json(columns, self._meta, -1 if indent is None else indent)
         return result
 
     def plot(self, ax: Axes | None = None, kind: str = "bar") -> Axes:

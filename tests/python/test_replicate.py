@@ -279,6 +279,36 @@ def test_replicate_design_bad_input() -> None:
         sp.ReplicateDesign(reps, weights="w", replicate_weights="^rep[0-9]+$", type="JKn")
 
 
+@pytest.mark.parametrize(
+    ("bad", "what"), [(np.nan, "missing \\(NaN\\)"), (-1.0, "negative")]
+)
+def test_replicate_weight_columns_are_checked_by_name(bad: float, what: str) -> None:
+    df = pd.DataFrame({"y": [1.0, 2, 3, 4], "w": 1.0, "r1": [0.0, 2, 2, 2], "r2": [2.0, 0, 2, 2]})
+    df.loc[[1, 3], "r2"] = bad
+    with pytest.raises(
+        sp.InvalidInputError,
+        match=f"replicate weights column 'r2' is {what} in 2 rows \\(first: row position 1\\)",
+    ):
+        sp.ReplicateDesign(df, weights="w", replicate_weights=["r1", "r2"])
+    df["r2"] = [2.0, np.inf, 2, 2]
+    with pytest.raises(sp.InvalidInputError, match="column 'r2' has infinite values in 1 row"):
+        sp.ReplicateDesign(df, weights="w", replicate_weights=["r1", "r2"])
+    df["r2"] = ["a", "b", "c", "d"]
+    with pytest.raises(sp.InvalidInputError, match="replicate weights column 'r2' is not numeric"):
+        sp.ReplicateDesign(df, weights="w", replicate_weights=["r1", "r2"])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_replicate_columns_not_combined_are_multiplied_by_the_weights(threads: int) -> None:
+    df = pd.DataFrame({"y": [1.0, 2, 3, 4], "w": [1.0, 2, 3, 4]})
+    df["r1"], df["r2"] = [0.0, 2, 2, 2], [2.0, 0, 2, 2]
+    d = sp.ReplicateDesign(
+        df, weights="w", replicate_weights=["r1", "r2"], combined_weights=False, threads=threads
+    )
+    expected = df[["r1", "r2"]].to_numpy() * df[["w"]].to_numpy()
+    np.testing.assert_array_equal(d.replicate_weights, expected)
+
+
 def test_to_replicate_bad_input() -> None:
     strat = _strat_design(True)
     clus = sp.Design(load_data("apiclus1"), weights="pw", psu="dnum", fpc="fpc")

@@ -359,6 +359,12 @@ def test_to_json_labels_and_meta_types() -> None:
     assert out["meta"]["design"] == {"n_rows": 1100, "fpc": None, "weights": "weight"}
 
 
+def test_to_json_meta_value_of_an_unknown_type_names_its_path() -> None:
+    meta = attitude_meta(design={"strata": ["region", object()]})
+    with pytest.raises(InvalidInputError, match=r'meta\["design"\]\["strata"\]\[1\] is a object'):
+        Estimates(attitude_frame(), meta).to_json()
+
+
 def test_to_json_of_an_empty_table() -> None:
     frame = attitude_frame().iloc[0:0]
     out = json.loads(Estimates(frame, attitude_meta()).to_json())

@@ -38,8 +38,4 @@ nlohmann::ordered_json estimates_json(std::span<const ResultColumn> columns,
 std::string estimates_to_json(std::span<const ResultColumn> columns,
                               const nlohmann::ordered_json& meta, int indent = -1);
 
-/// Parses meta text as JSON (keeping key order); throws InvalidInput naming the
-/// parse error when it is not valid JSON.
-nlohmann::ordered_json parse_meta(const std::string& meta_json);
-
 }  // namespace steppe

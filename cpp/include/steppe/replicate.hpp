@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <string>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "steppe/design.hpp"
@@ -39,6 +39,15 @@ struct ReplicateVariance {
   }
   /// Checks shapes and values; throws InvalidInput naming the replicate column.
   void validate() const;
+  /// Fills `weights` from replicate columns held elsewhere (each `rows` long, e.g.
+  /// a data frame's columns), copying them in parallel over columns, so that no
+  /// rows x replicates matrix is built twice. With `multiply` non-empty (R's
+  /// combined.weights = FALSE) each column is multiplied by it row by row.
+  /// Throws InvalidInput naming the column, the problem (missing, infinite,
+  /// negative), how many rows and the first row position.
+  void assign_columns(std::span<const std::span<const double>> columns,
+                      std::span<const std::string> names, std::span<const double> multiply,
+                      int threads);
 
   /// R's degf() of the subset of rows: the rank of their replicate weights
   /// (rows x replicates; R's qr(, tol = 1e-5)) minus 1, or `df` when fixed.
