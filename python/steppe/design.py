@@ -275,6 +275,17 @@ class Design:
         >>> df = pd.DataFrame({"w": [1.0, 3], "y": [0.0, 1.0]})
         >>> float(sp.Design(df, weights="w").mean("y").to_frame().estimate.iloc[0])
         0.75
+
+        Several variables use complete cases unless ``na="available"``:
+
+        >>> df = pd.DataFrame({"w": [1.0, 1, 1], "a": [1.0, None, 3], "b": [2.0, 4, 9]})
+        >>> d = sp.Design(df, weights="w")
+        >>> d.mean(["a", "b"]).to_frame()[["variable", "estimate", "n", "n_missing"]]
+          variable  estimate  n  n_missing
+        0        a       2.0  2          1
+        1        b       5.5  2          1
+        >>> d.mean(["a", "b"], na="available").to_frame().estimate.tolist()
+        [2.0, 5.0]
         """
         return self._run("mean", variable, by, ci, level, df, na=na, na_by=na_by)
 
