@@ -220,3 +220,19 @@ def test_json_carries_missing_meta(strat: sp.Design) -> None:
     out = json.loads(strat.mean(["acs.k3", "api00"], by="stype").to_json())
     assert out["meta"]["missing"]["rows"] == {"acs.k3": 103, "api00": 103}
     assert "n_missing" in out["columns"]
+
+
+@pytest.mark.parametrize("replicate", [False, True])
+def test_all_missing_domain_of_a_categorical_variable(replicate: bool) -> None:
+    data = load("apistrat")
+    data.loc[data.stype == "M", "sch.wide"] = None
+    d = design_from_spec(data, CASES[0]["design"])
+    if replicate:
+        d = d.to_replicate("JKn")
+    frame = d.proportion(["sch.wide", "awards"], by="stype").to_frame()
+    empty = frame[frame.stype == "M"]
+    assert len(empty) == 4  # both levels of both variables (complete cases)
+    assert (empty.n == 0).all() and (empty.n_missing == 50).all()
+    assert empty.estimate.isna().all() and empty.ci_low.isna().all()
+    full = frame[frame.stype != "M"]
+    assert full.estimate.notna().all() and (full.n_missing == 0).all()
