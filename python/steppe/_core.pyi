@@ -520,6 +520,9 @@ class EstimateRequest:
         df_design: bool = True,
         df: float = ...,
         threads: int = 0,
+        complete_values: list[npt.NDArray[np.float64]] = ...,
+        complete_codes: list[npt.NDArray[Any]] = ...,
+        empty_domains: bool = False,
     ) -> None: ...
     @property
     def levels(self) -> int: ...
