@@ -14,7 +14,7 @@ import pandas as pd
 from . import _columns as cols
 from .errors import InvalidInputError
 
-TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "ACS", "other")
+TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap", "SDR", "ACS", "other")
 
 
 def replicate_columns(data: pd.DataFrame, spec: str | Sequence[str]) -> list[str]:
@@ -54,7 +54,7 @@ def replicate_constants(
         return 1.0 / (n_rep * (1 - rho) ** 2), rs
     if type in ("SDR", "ACS"):
         return 4.0 / n_rep, [1.0] * n_rep
-    if type == "bootstrap":
+    if type in ("bootstrap", "subbootstrap"):
         return (1.0 / (n_rep - 1) if scale is None else float(scale)), rs
     if type == "JK1":
         return ((n_rep - 1) / n_rep if scale is None else float(scale)), rs

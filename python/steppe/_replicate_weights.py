@@ -23,7 +23,8 @@ from .errors import InvalidInputError
 if TYPE_CHECKING:
     from ._state import DesignState
 
-_TYPES = ("auto", "JK1", "JKn", "BRR", "Fay", "bootstrap")
+_TYPES = ("auto", "JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap")
+_BOOTSTRAPS = ("bootstrap", "subbootstrap")
 
 
 def _checked(
@@ -43,7 +44,7 @@ def _checked(
     rho = _check_rho(rho)
     if type == "Fay" and rho == 0:
         raise InvalidInputError("type='Fay' needs rho in (0, 1); rho=0 is BRR")
-    if type == "bootstrap":
+    if type in _BOOTSTRAPS:
         if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)):
             raise InvalidInputError(f"replicates must be an integer, got {replicates!r}")
         if replicates < 2:
@@ -54,7 +55,7 @@ def _checked(
         raise InvalidInputError(f"seed must be an integer in [0, 2**64), got {seed!r}")
     return {
         "type": type,
-        "replicates": int(replicates) if type == "bootstrap" else 50,
+        "replicates": int(replicates) if type in _BOOTSTRAPS else 50,
         "seed": None if seed is None else int(seed),
         "rho": rho,
         "mse": bool(mse),
@@ -79,16 +80,18 @@ def to_replicate(
         Only stage-1 strata, PSUs and FPC are used, as R. Weighting steps
         (post-stratification, raking, trimming) are kept as fixed weights and
         not repeated per replicate, as R's ``as.svrepdesign``.
-    type : {"auto", "JK1", "JKn", "BRR", "Fay", "bootstrap"}
+    type : {"auto", "JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap"}
         "auto" is JK1 without strata, JKn with. JK1: delete one PSU at a time
         (unstratified designs). JKn: delete one PSU of one stratum at a time;
         strata with one PSU follow the design's ``lonely_psu`` as R's
         ``jknweights``. BRR: half-samples from a Hadamard matrix (two PSUs per
         stratum; larger even strata are split into pairs, as R). Fay: BRR with
         multipliers ``2 - rho`` and ``rho``. bootstrap: ``replicates``
-        resamples of each stratum's PSUs.
+        resamples of each stratum's PSUs. subbootstrap: Rao and Wu's rescaling
+        bootstrap, n_h - 1 PSUs drawn with replacement and rescaled by
+        n_h / (n_h - 1) (R's ``subbootweights``; no FPC).
     replicates : int
-        Number of bootstrap replicates.
+        Number of bootstrap or subbootstrap replicates.
     seed : int, optional
         Seed of the core's generator for the bootstrap (R's RNG differs, so
         bootstrap replicates are never R's).

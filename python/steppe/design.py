@@ -821,7 +821,8 @@ class Design:
         ``type``: "auto" (JK1 unstratified, JKn stratified), "JK1", "JKn",
         "BRR" (two PSUs per stratum, Hadamard half-samples), "Fay" (BRR with
         ``rho``), "bootstrap" (``replicates`` resamples of n_h PSUs with replacement per
-        stratum, R's ``bootweights``; ``seed``).
+        stratum, R's ``bootweights``; ``seed``), "subbootstrap" (Rao-Wu: n_h - 1 PSUs
+        drawn per stratum and rescaled, R's ``subbootweights``).
         Returns a :class:`ReplicateDesign` over the same data.
 
         Examples

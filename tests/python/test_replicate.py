@@ -238,6 +238,24 @@ def test_bootstrap_properties(fpc: bool) -> None:
     assert abs(se_boot / se_jk - 1) < 0.1
 
 
+def test_subbootstrap_properties() -> None:
+    d = _strat_design(False)
+    r_count = 1000
+    rd = d.to_replicate("subbootstrap", replicates=r_count, seed=3)
+    assert rd.type == "subbootstrap"
+    assert close(rd.scale, 1 / (r_count - 1), 1e-15)  # R: scale = 1 / (replicates - 1)
+    mult = rd.replicate_weights / d.weights[:, None]
+    stype = d.data.stype.to_numpy()
+    for s, n_h in (("E", 100), ("M", 50), ("H", 50)):
+        # n_h - 1 draws, each worth n_h / (n_h - 1): whole draws that add up to n_h
+        draws = mult[stype == s] * (n_h - 1) / n_h
+        np.testing.assert_allclose(draws, np.round(draws), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(draws.sum(axis=0), n_h - 1, rtol=0, atol=1e-9)
+    se_sub = float(rd.mean("api00").to_frame().se.iloc[0])
+    se_jk = float(d.to_replicate("JKn").mean("api00").to_frame().se.iloc[0])
+    assert abs(se_sub / se_jk - 1) < 0.1
+
+
 def test_bootstrap_seed() -> None:
     d = _strat_design(True)
     a = d.to_replicate("bootstrap", replicates=20, seed=7).replicate_weights
@@ -279,9 +297,7 @@ def test_replicate_design_bad_input() -> None:
         sp.ReplicateDesign(reps, weights="w", replicate_weights="^rep[0-9]+$", type="JKn")
 
 
-@pytest.mark.parametrize(
-    ("bad", "what"), [(np.nan, "missing \\(NaN\\)"), (-1.0, "negative")]
-)
+@pytest.mark.parametrize(("bad", "what"), [(np.nan, "missing \\(NaN\\)"), (-1.0, "negative")])
 def test_replicate_weight_columns_are_checked_by_name(bad: float, what: str) -> None:
     df = pd.DataFrame({"y": [1.0, 2, 3, 4], "w": 1.0, "r1": [0.0, 2, 2, 2], "r2": [2.0, 0, 2, 2]})
     df.loc[[1, 3], "r2"] = bad
