@@ -120,6 +120,12 @@ class EstimateResult:
     @property
     def n(self) -> npt.NDArray[np.int64]: ...
     @property
+    def n_missing(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def rows_missing_by(self) -> int: ...
+    @property
+    def rows_missing_value(self) -> int: ...
+    @property
     def weight_sum(self) -> npt.NDArray[np.float64]: ...
     @property
     def design_df(self) -> npt.NDArray[np.float64]: ...
@@ -149,6 +155,9 @@ def estimate(
     level: float = 0.95,
     df_design: bool = True,
     df: float = ...,
+    complete_values: list[npt.NDArray[np.float64]] = ...,
+    complete_codes: list[npt.NDArray[Any]] = ...,
+    empty_domains: bool = False,
     deff_replace: bool = False,
 ) -> EstimateResult: ...
 
@@ -517,6 +526,9 @@ class EstimateRequest:
         df_design: bool = True,
         df: float = ...,
         threads: int = 0,
+        complete_values: list[npt.NDArray[np.float64]] = ...,
+        complete_codes: list[npt.NDArray[Any]] = ...,
+        empty_domains: bool = False,
     ) -> None: ...
     @property
     def levels(self) -> int: ...

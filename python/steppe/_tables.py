@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import _columns as cols
 from . import _core
-from ._estimators import as_estimates, df_arguments, result_frame
+from ._estimators import as_estimates, df_arguments, missing_meta, result_frame
 from .errors import InvalidInputError, NotEstimableError
 
 if TYPE_CHECKING:
@@ -247,6 +247,7 @@ def crosstab(
             result_frame(part, variable, labels, names, codes),
             level,
             df,
+            missing=missing_meta([variable], [variable], [part]),
         )
         for part, variable, labels, names, codes in parts
     )

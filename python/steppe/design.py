@@ -8,6 +8,7 @@ module, and wraps what comes back (a result, or a new state for a new design).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any, TypeVar, Union
 
@@ -19,7 +20,7 @@ from . import _contrast, _core, _diagnostics, _quantile, _replicate_weights, _ta
 from ._estimators import estimates
 from ._replicate_spec import TYPES, replicate_columns, replicate_constants
 from ._state import DesignSpec, DesignState
-from .errors import InvalidInputError, NotEstimableError
+from .errors import EqualProbabilityWarning, InvalidInputError, NotEstimableError
 from .results import Estimates
 
 _D = TypeVar("_D", bound="Design")
@@ -38,7 +39,9 @@ class Design:
         while the design is in use.
     weights : str, optional
         Column of sampling weights (finite, >= 0). When omitted, weights come from
-        ``fpc`` (inverse sampling fractions) as in R, or are all 1.
+        ``fpc`` (inverse sampling fractions) as in R, or are all 1 — with
+        neither weights nor fpc, an EqualProbabilityWarning says so, as R's
+        "No weights or probabilities supplied, assuming equal probability".
     strata : str or list of str, optional
         Stratum column(s); several columns are crossed.
     psu : str, optional
@@ -106,6 +109,13 @@ class Design:
             cols.require_columns(data, names, role)
         if psu2 and not psu:
             raise InvalidInputError("psu2 needs psu (the first-stage ids)")
+        if weights is None and fpc is None and not isinstance(self, ReplicateDesign):
+            warnings.warn(
+                "No weights or probabilities supplied, assuming equal probability (every "
+                "weight 1, as R's svydesign); design effects are then undefined (inf)",
+                EqualProbabilityWarning,
+                stacklevel=2,
+            )
 
         strata_codes = cols.design_codes(data, strata_cols, "strata") if strata_cols else None
         psu_codes = cols.design_codes(data, [psu], "psu") if psu else None
@@ -226,12 +236,50 @@ class Design:
         ci: str | None = None,
         level: float = 0.95,
         df: DfRule = "design",
+        na: str = "complete",
+        na_by: str = "exclude",
         deff: bool | str = True,
     ) -> Estimates:
         """Weighted means (R's ``svymean``); a categorical column gives each level's share.
 
-        Confidence intervals are Wald (t with ``df``) unless ``ci`` names a
-        proportion method (see :meth:`proportion`).
+        Parameters
+        ----------
+        variable : str or list of str
+            Column(s); several are estimated together (see ``na``).
+        by : str or list of str, optional
+            Domain columns (R's ``svyby``); several are crossed.
+        ci : str, optional
+            Interval: Wald, est ± t(df) se ("wald", the default). For shares of a
+            categorical column also a proportion method of :meth:`proportion`;
+            naming one for a numeric column raises InvalidInputError.
+        level : float
+            Confidence level.
+        df : "design", number or math.inf
+            Degrees of freedom of the t quantiles: "design" (default) is PSUs
+            minus strata among the domain's rows (R's ``degf`` of the domain
+            subset); ``math.inf`` gives normal quantiles, as R's ``confint()`` of
+            ``svymean`` / ``svyby`` results.
+        na : {"complete", "available"}, default "complete"
+            Missing values when several variables are given: "complete" leaves
+            out a row missing any of them from every estimate (complete cases, as
+            R's ``svymean(~a + b, na.rm = TRUE)`` and Stata's ``svy: mean``);
+            "available" estimates each variable on its own non-missing rows. A
+            row missing the variable itself is always left out. Rows left out
+            stay in the design (strata, PSUs, fpc), as R's subset of the design.
+        na_by : {"exclude", "domain"}, default "exclude"
+            Rows with a missing ``by`` value: left out and counted (as R's
+            ``svyby``, which drops them), or estimated as a domain of their own
+            whose by value is missing (NaN).
+
+        Returns
+        -------
+        Estimates
+            One row per domain x variable (x level for categorical variables).
+            ``n`` counts the rows used, ``n_missing`` the domain's rows left out
+            for a missing value; ``meta["missing"]`` (also in the caption and
+            in ``to_frame().attrs``) has the rule and the counts, including rows
+            left out for a missing by value. A domain whose rows all miss the
+            value is kept with ``n`` = 0, NaN estimate, SE and CI, and a flag.
 
         Parameters
         ----------
@@ -247,8 +295,19 @@ class Design:
         >>> df = pd.DataFrame({"w": [1.0, 3], "y": [0.0, 1.0]})
         >>> float(sp.Design(df, weights="w").mean("y").to_frame().estimate.iloc[0])
         0.75
+
+        Several variables use complete cases unless ``na="available"``:
+
+        >>> df = pd.DataFrame({"w": [1.0, 1, 1], "a": [1.0, None, 3], "b": [2.0, 4, 9]})
+        >>> d = sp.Design(df, weights="w")
+        >>> d.mean(["a", "b"]).to_frame()[["variable", "estimate", "n", "n_missing"]]
+          variable  estimate  n  n_missing
+        0        a       2.0  2          1
+        1        b       5.5  2          1
+        >>> d.mean(["a", "b"], na="available").to_frame().estimate.tolist()
+        [2.0, 5.0]
         """
-        return self._run("mean", variable, by, ci, level, df, deff=deff)
+        return self._run("mean", variable, by, ci, level, df, na=na, na_by=na_by, deff=deff)
 
     def total(
         self,
@@ -256,17 +315,54 @@ class Design:
         by: Columns = None,
         level: float = 0.95,
         df: DfRule = "design",
+        na: str = "complete",
+        na_by: str = "exclude",
         deff: bool | str = True,
     ) -> Estimates:
         """Weighted totals (R's ``svytotal``); a categorical column gives each level's count.
 
+        Intervals are Wald, est ± t(df) se.
+
         Parameters
         ----------
+        variable : str or list of str
+            Column(s); several are estimated together (see ``na``).
+        by : str or list of str, optional
+            Domain columns (R's ``svyby``).
+        level : float
+            Confidence level.
+        df : "design", number or math.inf
+            Degrees of freedom of the t quantiles: "design" (default) is PSUs
+            minus strata among the domain's rows (R's ``degf`` of the domain
+            subset); ``math.inf`` gives normal quantiles, as R's ``confint()`` of
+            ``svymean`` / ``svyby`` results.
+        na : {"complete", "available"}, default "complete"
+            Missing values when several variables are given: "complete" leaves
+            out a row missing any of them from every estimate (complete cases, as
+            R's ``svymean(~a + b, na.rm = TRUE)`` and Stata's ``svy: mean``);
+            "available" estimates each variable on its own non-missing rows. A
+            row missing the variable itself is always left out. Rows left out
+            stay in the design (strata, PSUs, fpc), as R's subset of the design.
+        na_by : {"exclude", "domain"}, default "exclude"
+            Rows with a missing ``by`` value: left out and counted (as R's
+            ``svyby``, which drops them), or estimated as a domain of their own
+            whose by value is missing (NaN).
+
         deff : True or "replace"
             Design effect against simple random sampling without replacement
             (True, R's ``deff=TRUE``) or with replacement ("replace", R's
             ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
             the ``n_eff`` of numeric variables is ``n / deff``.
+
+        Returns
+        -------
+        Estimates
+            One row per domain x variable (x level for categorical variables).
+            ``n`` counts the rows used, ``n_missing`` the domain's rows left out
+            for a missing value; ``meta["missing"]`` (also in the caption and
+            in ``to_frame().attrs``) has the rule and the counts, including rows
+            left out for a missing by value. A domain whose rows all miss the
+            value is kept with ``n`` = 0, NaN estimate, SE and CI, and a flag.
 
         Examples
         --------
@@ -275,7 +371,7 @@ class Design:
         >>> float(sp.Design(df, weights="w").total("y").to_frame().estimate.iloc[0])
         5.0
         """
-        return self._run("total", variable, by, None, level, df, deff=deff)
+        return self._run("total", variable, by, None, level, df, na=na, na_by=na_by, deff=deff)
 
     def proportion(
         self,
@@ -284,23 +380,67 @@ class Design:
         ci: str = "logit",
         level: float = 0.95,
         df: DfRule = "design",
+        na: str = "complete",
+        na_by: str = "exclude",
         deff: bool | str = True,
     ) -> Estimates:
         """Share of every level of a categorical variable, with CIs as R's ``svyciprop``.
 
+        A numeric column is taken as categories, one share per distinct value;
+        with more than 10 distinct values this warns (ManyLevelsWarning).
+
         Parameters
         ----------
-        ci : {"logit", "beta", "wilson", "xlogit", "mean", "likelihood", "asin"}
-            Interval method; "beta" is Korn–Graubard. At an estimate of 0 (or 1)
-            every method gives the one-sided Korn–Graubard bound [0, U] (or [L, 1]).
+        variable : str or list of str
+            Column(s); several are estimated together (see ``na``).
+        by : str or list of str, optional
+            Domain columns (R's ``svyby``).
+        ci : {"logit", "beta", "wilson", "xlogit", "mean", "likelihood", "asin", "wald"}
+            Interval method, as R's ``svyciprop(method=)``: "logit" (default) the
+            delta-method interval on the logit scale; "beta" Korn–Graubard's
+            Clopper–Pearson with the effective sample size; "wilson" the score
+            interval with the effective sample size; "xlogit" the logit interval
+            from the share's SE; "mean" R's "mean" (Wald, est ± t se, clipped to
+            no bound); "likelihood" the design-adjusted likelihood-ratio interval;
+            "asin" the arcsine square-root interval; "wald" est ± t se (R's
+            ``confint(svymean(...))``), unclipped. At an estimate of 0 (or 1)
+            every method but "wald" gives the one-sided Korn–Graubard bound
+            [0, U] (or [L, 1]).
+        level : float
+            Confidence level.
         df : "design", number or math.inf
-            Degrees of freedom of the t quantiles: "design" is PSUs minus strata
-            among the domain's rows (R's ``degf`` of the domain subset).
+            Degrees of freedom of the t quantiles: "design" (default) is PSUs
+            minus strata among the domain's rows (R's ``degf`` of the domain
+            subset); ``math.inf`` gives normal quantiles, as R's ``confint()`` of
+            ``svymean`` / ``svyby`` results.
+            Korn–Graubard ("beta") always uses the design df, as R.
+        na : {"complete", "available"}, default "complete"
+            Missing values when several variables are given: "complete" leaves
+            out a row missing any of them from every estimate (complete cases, as
+            R's ``svymean(~a + b, na.rm = TRUE)`` and Stata's ``svy: mean``);
+            "available" estimates each variable on its own non-missing rows. A
+            row missing the variable itself is always left out. Rows left out
+            stay in the design (strata, PSUs, fpc), as R's subset of the design.
+        na_by : {"exclude", "domain"}, default "exclude"
+            Rows with a missing ``by`` value: left out and counted (as R's
+            ``svyby``, which drops them), or estimated as a domain of their own
+            whose by value is missing (NaN).
+
         deff : True or "replace"
             Design effect against simple random sampling without replacement
             (True, R's ``deff=TRUE``) or with replacement ("replace", R's
             ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
             the ``n_eff`` of numeric variables is ``n / deff``.
+
+        Returns
+        -------
+        Estimates
+            One row per domain x variable (x level for categorical variables).
+            ``n`` counts the rows used, ``n_missing`` the domain's rows left out
+            for a missing value; ``meta["missing"]`` (also in the caption and
+            in ``to_frame().attrs``) has the rule and the counts, including rows
+            left out for a missing by value. A domain whose rows all miss the
+            value is kept with ``n`` = 0, NaN estimate, SE and CI, and a flag.
 
         Examples
         --------
@@ -309,26 +449,66 @@ class Design:
         >>> sp.Design(df, weights="w").proportion("a").to_frame().estimate.tolist()
         [0.25, 0.75]
         """
-        return self._run("proportion", variable, by, ci, level, df, deff=deff)
+        return self._run("proportion", variable, by, ci, level, df, na=na, na_by=na_by, deff=deff)
 
     def ratio(
         self,
-        numerator: str,
+        numerator: str | Sequence[str],
         denominator: str,
         by: Columns = None,
         level: float = 0.95,
         df: DfRule = "design",
+        na: str = "complete",
+        na_by: str = "exclude",
         deff: bool | str = True,
     ) -> Estimates:
         """Ratio of two weighted totals (R's ``svyratio``).
 
+        Rows missing the numerator or the denominator are always left out (as
+        R's ``svyratio(..., na.rm = TRUE)``). Intervals are Wald, est ± t(df) se.
+
         Parameters
         ----------
+        numerator : str or list of str
+            Numerator column(s), each over ``denominator``.
+        denominator : str
+            Denominator column.
+        by : str or list of str, optional
+            Domain columns (R's ``svyby``).
+        level : float
+            Confidence level.
+        df : "design", number or math.inf
+            Degrees of freedom of the t quantiles: "design" (default) is PSUs
+            minus strata among the domain's rows (R's ``degf`` of the domain
+            subset); ``math.inf`` gives normal quantiles, as R's ``confint()`` of
+            ``svymean`` / ``svyby`` results.
+        na : {"complete", "available"}, default "complete"
+            Missing values when several variables are given: "complete" leaves
+            out a row missing any of them from every estimate (complete cases, as
+            R's ``svymean(~a + b, na.rm = TRUE)`` and Stata's ``svy: mean``);
+            "available" estimates each variable on its own non-missing rows. A
+            row missing the variable itself is always left out. Rows left out
+            stay in the design (strata, PSUs, fpc), as R's subset of the design.
+        na_by : {"exclude", "domain"}, default "exclude"
+            Rows with a missing ``by`` value: left out and counted (as R's
+            ``svyby``, which drops them), or estimated as a domain of their own
+            whose by value is missing (NaN).
+
         deff : True or "replace"
             Design effect against simple random sampling without replacement
             (True, R's ``deff=TRUE``) or with replacement ("replace", R's
             ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
             the ``n_eff`` of numeric variables is ``n / deff``.
+
+        Returns
+        -------
+        Estimates
+            One row per domain x variable (x level for categorical variables).
+            ``n`` counts the rows used, ``n_missing`` the domain's rows left out
+            for a missing value; ``meta["missing"]`` (also in the caption and
+            in ``to_frame().attrs``) has the rule and the counts, including rows
+            left out for a missing by value. A domain whose rows all miss the
+            value is kept with ``n`` = 0, NaN estimate, SE and CI, and a flag.
 
         Examples
         --------
@@ -338,7 +518,16 @@ class Design:
         2.0
         """
         return self._run(
-            "ratio", numerator, by, None, level, df, denominator=denominator, deff=deff
+            "ratio",
+            numerator,
+            by,
+            None,
+            level,
+            df,
+            denominator=denominator,
+            na=na,
+            na_by=na_by,
+            deff=deff,
         )
 
     def quantile(
@@ -836,6 +1025,8 @@ class Design:
         level: float,
         df: DfRule,
         denominator: str | None = None,
+        na: str = "complete",
+        na_by: str = "exclude",
         deff: bool | str = True,
     ) -> Estimates:
         variables = cols.as_list(variable)
@@ -851,7 +1042,17 @@ class Design:
             raise InvalidInputError(f"level must be between 0 and 1, got {level!r}")
         _check_df(df)
         return estimates(
-            self._state, statistic, variables, by_cols, ci, level, df, denominator, deff=deff
+            self._state,
+            statistic,
+            variables,
+            by_cols,
+            ci,
+            level,
+            df,
+            denominator,
+            na,
+            na_by,
+            deff=deff,
         )
 
 
@@ -1004,6 +1205,8 @@ class ReplicateDesign(Design):
         ci: str = "xlogit",
         level: float = 0.95,
         df: DfRule = "design",
+        na: str = "complete",
+        na_by: str = "exclude",
         deff: bool | str = True,
     ) -> Estimates:
         """Shares of every level, as :meth:`Design.proportion` (default ``ci="xlogit"``).
@@ -1015,4 +1218,6 @@ class ReplicateDesign(Design):
         tolerance). A replicate with p_r = 0 or 1 has an infinite logit: that
         interval is [0, 1]. "likelihood" is refused (R 4.1.1 returns NA there).
         """
-        return super().proportion(variable, by=by, ci=ci, level=level, df=df, deff=deff)
+        return super().proportion(
+            variable, by=by, ci=ci, level=level, df=df, na=na, na_by=na_by, deff=deff
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from .errors import InvalidInputError, NotEstimableError
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["RESULT_COLUMNS", "Estimates", "category_column", "result_columns"]
+__all__ = ["MISSING_COLUMN", "RESULT_COLUMNS", "Estimates", "category_column", "result_columns"]
 
 #: Columns after the by-columns, in this order (the ``to_frame`` contract).
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -32,6 +33,9 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "weight_sum",
     "df",
 )
+#: Optional last column: each domain's rows left out for a missing value (mean,
+#: total, proportion and ratio give it; quantiles and hand-made tables may not).
+MISSING_COLUMN = "n_missing"
 
 
 def category_column(statistic: str | None) -> str:
@@ -85,6 +89,37 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
+def _missing_caption(missing: Mapping[str, Any], by: list[str]) -> list[str]:
+    """Caption parts saying which rows were left out for missing values, and why."""
+    parts: list[str] = []
+    rows = missing.get("rows") or {}
+    counts = {str(k): int(v) for k, v in rows.items()}
+    columns = [str(c) for c in missing.get("columns") or counts]
+    if any(counts.values()):
+        if missing.get("rule") == "complete" and len(columns) > 1:
+            n = max(counts.values())
+            parts.append(
+                f"{n:,} row{'s' if n != 1 else ''} left out for missing values "
+                f"(complete cases of {', '.join(columns)})"
+            )
+        elif len(counts) == 1:
+            n = next(iter(counts.values()))
+            parts.append(
+                f"{n:,} row{'s' if n != 1 else ''} left out for missing values of "
+                f"{', '.join(columns)}"
+            )
+        else:
+            each = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+            parts.append(f"rows left out for missing values: {each}")
+    by_rows = int(missing.get("by_rows") or 0)
+    if by and by_rows:
+        parts.append(
+            f"{by_rows:,} row{'s' if by_rows != 1 else ''} with a missing "
+            f"{', '.join(by)} value left out"
+        )
+    return parts
+
+
 def _json_column(column: pd.Series) -> list[Any] | np.ndarray:
     """One column as a numpy array (numbers) or a list (labels, None for missing)."""
     dtype = column.dtype
@@ -121,12 +156,16 @@ class Estimates:
     ----------
     frame : pandas.DataFrame
         Columns: the by-columns (named as in the data), then ``variable``,
-        ``level`` (``prob`` for quantiles), ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``,
-        ``n``, ``n_eff``, ``flag``, ``weight_sum``, ``df``. Shares are
-        fractions 0–1.
+        ``level`` (``prob`` for quantiles), ``estimate``, ``se``, ``ci_low``,
+        ``ci_high``, ``deff``, ``n``, ``n_eff``, ``flag``, ``weight_sum``, ``df``,
+        optionally ``n_missing``. Shares are fractions 0–1.
     meta : dict
         ``statistic``, ``variables``, ``by``, ``ci_method``, ``level``,
-        ``df_rule``, ``design``, ``steppe_version``.
+        ``df_rule``, ``design``, ``steppe_version``, and ``missing``: the
+        missing-value rule and counts, ``{"rule": "complete" | "available",
+        "columns": [...], "rows": {variable: rows left out for a missing
+        value}, "by_rule": "exclude" | "domain", "by_rows": rows left out for a
+        missing by value}`` (counted by the core).
 
     Raises
     ------
@@ -152,6 +191,8 @@ class Estimates:
         columns = result_columns(meta.get("statistic"))
         expected = [*by, *columns]
         actual = [str(name) for name in frame.columns]
+        if actual == [*expected, MISSING_COLUMN]:
+            expected = actual
         if actual != expected:
             missing = [c for c in expected if c not in actual]
             extra = [c for c in actual if c not in expected]
@@ -198,14 +239,20 @@ class Estimates:
             By-columns, then ``variable``, ``level`` (for quantiles ``prob``, the
             probability), ``estimate``, ``se``,
             ``ci_low``, ``ci_high``, ``deff``, ``n``, ``n_eff``, ``flag``,
-            ``weight_sum``, ``df``; shares as fractions 0–1.
+            ``weight_sum``, ``df``; shares as fractions 0–1. Estimators also
+            give ``n_missing``: the domain's rows left out for a missing value
+            (the variable, or under ``na="complete"`` another of the call's
+            variables). ``attrs["missing"]`` holds ``meta["missing"]``.
 
         Examples
         --------
         >>> est.to_frame().columns[:3].tolist()  # doctest: +SKIP
         ['age_group', 'variable', 'level']
         """
-        return self._frame.copy()
+        frame = self._frame.copy()
+        if "missing" in self._meta:
+            frame.attrs["missing"] = dict(self._meta["missing"])
+        return frame
 
     def __len__(self) -> int:
         return len(self._frame)
@@ -326,8 +373,23 @@ class Estimates:
         if sizes:
             parts.append(", ".join(sizes))
         if "df_rule" in self._meta:
-            parts.append(f"df: {self._meta['df_rule']}")
+            parts.append(self._df_caption())
+        missing = self._meta.get("missing")
+        if isinstance(missing, Mapping):
+            parts.extend(_missing_caption(missing, self.by))
         return " · ".join(parts)
+
+    def _df_caption(self) -> str:
+        """Say which df the intervals used: the rule and the values of the ``df`` column."""
+        rule = self._meta["df_rule"]
+        if rule == "inf" or (isinstance(rule, float) and math.isinf(rule)):
+            return "df: inf (normal quantiles)"
+        values = pd.to_numeric(self._frame["df"], errors="coerce").dropna()
+        if rule != "design" or values.empty:
+            return f"df: {rule}"
+        low, high = float(values.min()), float(values.max())
+        used = f"{low:g}" if low == high else f"{low:g}{_EN_DASH}{high:g}"
+        return f"df: design ({used})"
 
     def _display_frame(self) -> pd.DataFrame:
         """Format the table as strings: percent for shares, CI in one column."""
@@ -342,7 +404,10 @@ class Estimates:
                     return _MISSING
                 return phrasing.percent(x) if as_share else phrasing.format_number(x)
 
-            out = {name: str(values[name]) for name in self.by}
+            out = {
+                name: "(missing)" if _is_missing(values[name]) else str(values[name])
+                for name in self.by
+            }
             out["variable"] = str(values["variable"])
             cat = values[self._category]
             out[self._category] = _MISSING if _is_missing(cat) else str(cat)
