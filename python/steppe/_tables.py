@@ -10,7 +10,6 @@ module turns its results into :class:`Estimates` and :class:`ChisqResult`, and R
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from . import _columns as cols
 from . import _core
 from ._estimators import as_estimates, df_arguments, missing_meta, result_frame
 from .errors import InvalidInputError, NotEstimableError
+from .results import json_column
 
 if TYPE_CHECKING:
     from ._state import DesignState
@@ -341,39 +341,28 @@ class WeightedTable:
         return f"<div><p>{html.escape(self._caption())}</p>{body}</div>"
 
     def to_json(self, indent: int | None = None) -> str:
-        """Return the table as JSON: variables, ntotal, total and the long-form cells.
+        """Return the table as JSON, written by the core as estimates are.
+
+        ``{"meta": {"statistic": "table", "variables", "ntotal", "total"},
+        "columns": [...], "rows": [{...}, ...]}``, one row per cell (``count``, ``n``).
 
         Examples
         --------
         >>> import json, pandas as pd, steppe as sp
         >>> df = pd.DataFrame({"w": [1.0, 3], "a": ["x", "y"]})
-        >>> json.loads(sp.Design(df, weights="w").table("a").to_json())["cells"][1]
+        >>> json.loads(sp.Design(df, weights="w").table("a").to_json())["rows"][1]
         {'a': 'y', 'count': 3.0, 'n': 1}
         """
         frame = self.to_frame()
-        cells = [
-            {
-                **{v: _plain(rec[v]) for v in self.variables},
-                "count": float(rec["count"]),
-                "n": int(rec["n"]),
-            }
-            for rec in frame.to_dict("records")
-        ]
-        doc = {
+        columns = {str(name): json_column(frame[name]) for name in frame.columns}
+        meta = {
             "statistic": "table",
-            "variables": self.variables,
+            "variables": list(self.variables),
             "ntotal": self.ntotal,
-            "total": self.total,
-            "cells": cells,
+            "total": float(self.total),
         }
-        return json.dumps(doc, indent=indent)
-
-
-def _plain(value: object) -> object:
-    """Return a label as a JSON value: numpy scalars unwrapped, anything else as str."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    return value if isinstance(value, (bool, int, float, str)) else str(value)
+        result: str = _core.estimates_to_json(columns, meta, -1 if indent is None else indent)
+        return result
 
 
 def _stratum_totals(state: DesignState, ntotal: object) -> list[float]:

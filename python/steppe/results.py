@@ -120,7 +120,7 @@ def _missing_caption(missing: Mapping[str, Any], by: list[str]) -> list[str]:
     return parts
 
 
-def _json_column(column: pd.Series) -> list[Any] | np.ndarray:
+def json_column(column: pd.Series) -> list[Any] | np.ndarray:
     """One column as a numpy array (numbers) or a list (labels, None for missing)."""
     dtype = column.dtype
     if pd.api.types.is_bool_dtype(dtype) and not column.isna().any():
@@ -492,7 +492,7 @@ class Estimates:
         """
         from . import _core
 
-        columns = {str(name): _json_column(self._frame[name]) for name in self._frame.columns}
+        columns = {str(name): json_column(self._frame[name]) for name in self._frame.columns}
         result: str = _core.estimates_to_json(columns, self._meta, -1 if indent is None else indent)
         return result
 

@@ -37,7 +37,8 @@ def test_views_and_lonely_stratum(data: pd.DataFrame) -> None:
     assert frame["count"].tolist() == [1.0, 5.0, 8.0, 3.0] and t.total == 17.0
     assert t.wide().shape == (2, 2)
     doc = json.loads(t.to_json())
-    assert doc["total"] == 17.0 and doc["cells"][2] == {"x": "q", "y": "u", "count": 8.0, "n": 2}
+    assert doc["meta"]["total"] == 17.0 and doc["meta"]["statistic"] == "table"
+    assert doc["rows"][2] == {"x": "q", "y": "u", "count": 8.0, "n": 2}
     assert "x by y: weighted counts (total 17); no variances" in t._repr_html_()
     assert repr(t).startswith("WeightedTable: x by y: weighted counts")
     one = d.table("y")
