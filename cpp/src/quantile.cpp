@@ -9,12 +9,12 @@
 #include <exception>
 #include <limits>
 #include <stdexcept>
-#include <thread>
 
 #include "steppe/accumulate.hpp"
 #include "steppe/distributions.hpp"
 #include "steppe/errors.hpp"
 #include "steppe/estimate.hpp"
+#include "steppe/parallel.hpp"
 #include "steppe/replicate.hpp"
 #include "steppe/root_finding.hpp"
 
@@ -37,37 +37,6 @@ std::string repr(double v) {
   std::string s(buf, res.ptr);
   if (std::isfinite(v) && s.find_first_of(".e") == std::string::npos) s += ".0";
   return s;
-}
-
-size_t worker_count(int requested, size_t tasks) {
-  const size_t hw = std::max(1u, std::thread::hardware_concurrency());
-  const size_t t = requested > 0 ? static_cast<size_t>(requested) : hw;
-  return std::clamp<size_t>(t, 1, std::max<size_t>(tasks, 1));
-}
-
-/// work(task) for task < tasks, tasks striped over `parts` threads; the first
-/// exception is rethrown after every thread has finished.
-template <class Work>
-void parallel_for(size_t tasks, size_t parts, Work&& work) {
-  if (parts <= 1) {
-    for (size_t i = 0; i < tasks; ++i) work(i);
-    return;
-  }
-  std::vector<std::exception_ptr> errors(parts);
-  auto run = [&](size_t part) {
-    try {
-      for (size_t i = part; i < tasks; i += parts) work(i);
-    } catch (...) {
-      errors[part] = std::current_exception();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t p = 1; p < parts; ++p) pool.emplace_back(run, p);
-  run(0);
-  for (auto& th : pool) th.join();
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
 }
 
 /// Rows grouped by domain: domain d's rows (original order) are
