@@ -88,6 +88,8 @@ golden:
 	Rscript tests/golden/make_replicate_weights_golden.R
 	Rscript tests/golden/make_quantile_golden.R
 	Rscript tests/golden/make_weighting_chain_golden.R
+	Rscript tests/golden/make_missing_golden.R
+	Rscript tests/golden/make_parity_golden.R
 	Rscript tests/golden/make_pps_golden.R
 
 # Peers for the benchmarks live in their own venv (svy brings polars; samplics pyarrow).

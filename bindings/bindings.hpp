@@ -22,5 +22,6 @@ void register_contrast(py::module_& m);
 void register_quantile(py::module_& m);
 void register_state(py::module_& m);
 void register_factorize(py::module_& m);
+void register_weighted_table(py::module_& m);
 
 }  // namespace steppe::bindings

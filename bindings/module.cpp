@@ -15,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
   steppe::bindings::register_quantile(m);
   steppe::bindings::register_state(m);
   steppe::bindings::register_factorize(m);
+  steppe::bindings::register_weighted_table(m);
 }

@@ -26,9 +26,9 @@ Design make_design(const std::optional<py::array>& weights, const std::optional<
                    std::vector<std::string> stratum_labels, std::vector<std::string> psu_labels,
                    const std::string& lonely_psu, bool allow_negative_weights, int64_t rows,
                    bool nest, const std::map<std::string, std::string>& columns,
-                   const std::optional<std::string>& pps, const std::string& variance,
-                   const std::optional<py::array>& joint, const std::vector<double>& hr_p2bar,
-                   double pps_tolerance) {
+                   bool adjust_domain_lonely, const std::optional<std::string>& pps,
+                   const std::string& variance, const std::optional<py::array>& joint,
+                   const std::vector<double>& hr_p2bar, double pps_tolerance) {
   DesignInput in;
   if (pps) {
     in.pps.method = parse_pps_method(*pps);
@@ -62,6 +62,7 @@ Design make_design(const std::optional<py::array>& weights, const std::optional<
   in.allow_negative_weights = allow_negative_weights;
   in.rows = rows;
   in.nest = nest;
+  in.adjust_domain_lonely = adjust_domain_lonely;
   const std::pair<std::string_view, std::string*> roles[] = {
       {"weights", &in.columns.weights}, {"strata", &in.columns.strata}, {"psu", &in.columns.psu},
       {"psu2", &in.columns.psu2},       {"fpc", &in.columns.fpc},       {"fpc2", &in.columns.fpc2}};
@@ -157,10 +158,14 @@ void register_design(py::module_& m) {
            py::arg("fpc2") = py::none(), py::arg("stratum_labels") = std::vector<std::string>{},
            py::arg("psu_labels") = std::vector<std::string>{}, py::arg("lonely_psu") = "fail",
            py::arg("allow_negative_weights") = false, py::arg("rows") = -1, py::arg("nest") = false,
-           py::arg("columns") = std::map<std::string, std::string>{}, py::arg("pps") = py::none(),
+           py::arg("columns") = std::map<std::string, std::string>{},
+           py::arg("adjust_domain_lonely") = false, py::arg("pps") = py::none(),
            py::arg("variance") = "HT", py::arg("joint") = py::none(),
            py::arg("hr_p2bar") = std::vector<double>{}, py::arg("pps_tolerance") = 1e-4)
       .def_property_readonly("rows", &Design::rows)
+      .def_property_readonly("adjust_domain_lonely", &Design::adjust_domain_lonely,
+                             "R's survey.adjust.domain.lonely: a domain's single PSU in a "
+                             "stratum of several is treated by the lonely rule.")
       .def_property_readonly(
           "weights",
           [](const py::object& self) {

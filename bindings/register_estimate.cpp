@@ -45,10 +45,21 @@ EstimateResult run_estimate(const Design& design, const std::string& statistic,
                             const std::vector<py::array>& by, const std::vector<int32_t>& by_levels,
                             const std::optional<py::array>& subset, int threads, bool covariance,
                             bool keep_replicates, const std::string& ci, double level,
-                            bool df_design, double df) {
+                            bool df_design, double df,
+                            const std::vector<py::array>& complete_values,
+                            const std::vector<py::array>& complete_codes, bool empty_domains,
+                            bool deff_replace) {
   EstimateRequest req = make_request(statistic, values, codes, levels, denominator, by, by_levels,
                                      subset, threads, covariance);
+  for (const auto& v : complete_values) {
+    req.complete_values.push_back(view<double>(v, "complete-case values"));
+  }
+  for (const auto& c : complete_codes) {
+    req.complete_codes.push_back(code_view(c, "complete-case codes"));
+  }
+  req.empty_domains = empty_domains;
   req.keep_replicates = keep_replicates;
+  req.deff_replace = deff_replace;
   req.ci = ci;
   req.level = level;
   req.df_design = df_design;
@@ -90,6 +101,10 @@ void register_estimate(py::module_& m) {
       .def_readonly("flag", &EstimateResult::flag)
       .def_readonly("ci_method", &EstimateResult::ci_method)
       .def_property_readonly("n", [](const EstimateResult& r) { return per_cell(r.n); })
+      .def_property_readonly("n_missing",
+                             [](const EstimateResult& r) { return per_cell(r.n_missing); })
+      .def_readonly("rows_missing_by", &EstimateResult::rows_missing_by)
+      .def_readonly("rows_missing_value", &EstimateResult::rows_missing_value)
       .def_property_readonly("weight_sum",
                              [](const EstimateResult& r) { return per_cell(r.weight_sum); })
       .def_property_readonly("design_df",
@@ -121,10 +136,17 @@ void register_estimate(py::module_& m) {
         py::arg("threads") = 0, py::arg("covariance") = false, py::arg("keep_replicates") = false,
         py::arg("ci") = "wald", py::arg("level") = 0.95, py::arg("df_design") = true,
         py::arg("df") = std::numeric_limits<double>::infinity(),
+        py::arg("complete_values") = std::vector<py::array>{},
+        py::arg("complete_codes") = std::vector<py::array>{}, py::arg("empty_domains") = false,
+        py::arg("deff_replace") = false,
         "Means, totals, shares or ratios of one variable for every domain, finished: se, "
         "interval (ci: 'wald' or a svyciprop method for shares), df (the domain's design df, or "
         "df when df_design is False), n_eff and flag. Taylor linearisation in two scans of the "
-        "rows, or the design's replicate weights.");
+        "rows, or the design's replicate weights. Rows missing a complete_values (NaN) or "
+        "complete_codes (-1) column are left out as rows missing the variable; n_missing (per "
+        "domain), rows_missing_value and rows_missing_by count the rows left out; empty_domains "
+        "reports domains whose rows all miss a value (n = 0, NaN). deff against SRS without "
+        "replacement, or with it (deff_replace, R's deff='replace').");
   m.def(
       "replicate_variance",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& thetas,

@@ -30,7 +30,10 @@ BoundRequest make_bound_request(const std::string& statistic,
                                 const std::vector<int32_t>& by_levels,
                                 const std::optional<py::array>& subset, bool covariance,
                                 bool keep_replicates, const std::string& ci, double level,
-                                bool df_design, double df, int threads) {
+                                bool df_design, double df, int threads,
+                                const std::vector<py::array>& complete_values,
+                                const std::vector<py::array>& complete_codes,
+                                bool empty_domains) {
   BoundRequest b;
   EstimateRequest& req = b.req;
   req.statistic = parse_statistic(statistic);
@@ -52,6 +55,15 @@ BoundRequest make_bound_request(const std::string& statistic,
     if (*a) b.arrays.push_back(**a);
   }
   for (const auto& a : by) b.arrays.push_back(a);
+  for (const auto& a : complete_values) {
+    req.complete_values.push_back(view<double>(a, "complete-case values"));
+    b.arrays.push_back(a);
+  }
+  for (const auto& a : complete_codes) {
+    req.complete_codes.push_back(code_view(a, "complete-case codes"));
+    b.arrays.push_back(a);
+  }
+  req.empty_domains = empty_domains;
   return b;
 }
 
@@ -97,7 +109,9 @@ void register_state(py::module_& m) {
            py::arg("by_levels") = std::vector<int32_t>{}, py::arg("subset") = py::none(),
            py::arg("covariance") = false, py::arg("keep_replicates") = false,
            py::arg("ci") = "wald", py::arg("level") = 0.95, py::arg("df_design") = true,
-           py::arg("df") = std::numeric_limits<double>::infinity(), py::arg("threads") = 0)
+           py::arg("df") = std::numeric_limits<double>::infinity(), py::arg("threads") = 0,
+           py::arg("complete_values") = std::vector<py::array>{},
+           py::arg("complete_codes") = std::vector<py::array>{}, py::arg("empty_domains") = false)
       .def_property_readonly("levels", [](const BoundRequest& b) { return b.req.levels; })
       .def_property_readonly("covariance", [](const BoundRequest& b) { return b.req.covariance; });
 

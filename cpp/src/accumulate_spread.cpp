@@ -333,6 +333,25 @@ void finish_stratum(const Design& design, const StratumMoments& m, SpreadState& 
       continue;
     }
     const double c = static_cast<double>(m.count[i]);
+    // R's survey.adjust.domain.lonely (onestrat): a domain with rows in one PSU of
+    // a stratum of several is lonely there. "adjust" leaves that PSU's total
+    // uncentred, scale * z^2 (the other PSUs' zeros add nothing); "average" gives
+    // the stratum no variance (NA in R), so the others are scaled up in finalize;
+    // the other rules keep the usual centred sum (R only warns). A calibrated
+    // design keeps every row (a z in every PSU), so count is n_h there, as in R.
+    if (n_h > 1 && m.count[i] == 1 && design.adjust_domain_lonely()) {
+      const double scale = f * nh / (nh - 1);
+      if (design.lonely_psu() == LonelyPsu::Adjust) {
+        for (size_t k = 0; k < K; ++k) {
+          const double z = m.mean[i * K + k];
+          st.variance[d * K + k] += scale * z * z;
+        }
+        add_covariance(m, i, d, K, scale, 1.0, st);
+        st.strata_ok[d] += 1;
+        continue;
+      }
+      if (design.lonely_psu() == LonelyPsu::Average) continue;
+    }
     if (n_h > 1) {
       // PSUs of the stratum that miss the domain have z = 0 (R pads them):
       // adding (n_h - c) zeros to c values raises M2 by mean^2 c (n_h - c) / n_h.

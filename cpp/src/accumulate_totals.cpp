@@ -14,6 +14,8 @@ DomainTotals::DomainTotals(int64_t key_space_, int32_t cells_, bool ratio, int32
       n(static_cast<size_t>(key_space_), 0),
       n_nonzero(static_cast<size_t>(key_space_), 0),
       weight_sum(static_cast<size_t>(key_space_), 0.0),
+      n_missing(static_cast<size_t>(key_space_), 0),
+      missing_nonzero(static_cast<size_t>(key_space_), 0),
       denominator(ratio ? static_cast<size_t>(key_space_) : 0, 0.0),
       numerator(static_cast<size_t>(key_space_ * cells_), 0.0),
       cal_columns(cal_columns_),
@@ -29,7 +31,10 @@ void DomainTotals::merge(const DomainTotals& o) {
     n[i] += o.n[i];
     n_nonzero[i] += o.n_nonzero[i];
     weight_sum[i] += o.weight_sum[i];
+    n_missing[i] += o.n_missing[i];
+    missing_nonzero[i] += o.missing_nonzero[i];
   }
+  by_missing += o.by_missing;
   for (size_t i = 0; i < denominator.size(); ++i) denominator[i] += o.denominator[i];
   for (size_t i = 0; i < numerator.size(); ++i) numerator[i] += o.numerator[i];
   for (size_t i = 0; i < cal_numerator.size(); ++i) cal_numerator[i] += o.cal_numerator[i];
@@ -40,7 +45,8 @@ RowCells::RowCells(const EstimateRequest& req)
     : req_(&req),
       stride_(req.by.size()),
       cells_(req.levels > 0 ? req.levels : 1),
-      ratio_(req.statistic == Statistic::Ratio) {
+      ratio_(req.statistic == Statistic::Ratio),
+      complete_(!req.complete_values.empty() || !req.complete_codes.empty()) {
   for (size_t j = req.by.size(); j-- > 0;) {
     stride_[j] = key_space_;
     key_space_ *= req.by_levels[j];
@@ -73,6 +79,8 @@ void validate_request(const Design& design, const EstimateRequest& req) {
     check_len(req.denominator.size(), "denominator");
   }
   if (!req.subset.empty()) check_len(req.subset.size(), "subset");
+  for (const auto& v : req.complete_values) check_len(v.size(), "complete-case column");
+  for (const auto& c : req.complete_codes) check_len(c.size(), "complete-case column");
   if (req.by.size() != req.by_levels.size()) throw InvalidInput("by and by_levels differ in length");
   double space = 1;
   for (size_t j = 0; j < req.by.size(); ++j) {
@@ -136,7 +144,16 @@ DomainTotals accumulate_totals(const Design& design, const EstimateRequest& req,
     if (sorted_out)
       cell_of_row[rank.empty() ? ri : static_cast<size_t>(rank[ri])] = static_cast<int32_t>(cell);
     if (slice_out) slice_cells[static_cast<size_t>(r - row_begin)] = static_cast<int32_t>(cell);
-    if (cell < 0) continue;
+    if (cell < 0) {
+      // Rows left out for a missing value are counted (where they would have been).
+      if (cell == RowCells::kValueMissing) {
+        t.n_missing[static_cast<size_t>(key)] += 1;
+        t.missing_nonzero[static_cast<size_t>(key)] += (weights[ri] != 0.0);
+      } else if (cell == RowCells::kByMissing) {
+        t.by_missing += 1;
+      }
+      continue;
+    }
     const double w = weights[ri];
     const size_t c = static_cast<size_t>(cell);
     const size_t k = static_cast<size_t>(key);

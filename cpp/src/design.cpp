@@ -152,7 +152,8 @@ int32_t code_at(std::span<const int32_t> codes, int64_t row) {
 
 }  // namespace
 
-Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
+Design::Design(const DesignInput& in)
+    : lonely_(in.lonely_psu), adjust_domain_lonely_(in.adjust_domain_lonely) {
   const DesignColumns& names = in.columns;
   const std::string weights_name = column("weights", names.weights);
   const std::string strata_name = column("strata", names.strata);
@@ -191,6 +192,17 @@ Design::Design(const DesignInput& in) : lonely_(in.lonely_psu) {
     throw InvalidInput("psu2 needs psu (the first-stage ids)");
   if (!in.fpc2.empty() && in.fpc.empty()) throw InvalidInput("fpc2 needs fpc");
   if (!in.fpc2.empty() && in.psu2.empty()) throw InvalidInput("fpc2 needs psu2");
+  if (in.adjust_domain_lonely && !in.psu2.empty()) {
+    throw InvalidInput(
+        "adjust_domain_lonely: not available for two-stage designs (psu2); R applies it at "
+        "every stage, steppe only to one-stage designs");
+  }
+  if (in.adjust_domain_lonely && in.pps.active()) {
+    throw InvalidInput("adjust_domain_lonely: not available for PPS designs (pps='" +
+                       std::string(to_string(in.pps.method)) +
+                       "'); R's pps designs other than 'brewer' "
+                       "ignore it, and steppe does not apply it to Brewer's approximation");
+  }
   if (!in.fpc.empty() && !in.psu2.empty() && in.fpc2.empty()) {
     throw InvalidInput("psu2 with fpc needs fpc2 (the second-stage population size or fraction)");
   }

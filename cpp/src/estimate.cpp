@@ -199,9 +199,11 @@ std::string lonely_message(const Design& design, const SpreadState& st) {
 }  // namespace
 
 /// R's deff=TRUE: variance over the variance of a simple random sample of the
-/// same size without replacement, svyvar(x) * (N - n) / (N n) (times N^2 for totals).
+/// same size without replacement, svyvar(x) * (N - n) / (N n) (times N^2 for totals);
+/// deff="replace": with replacement, svyvar(x) / n (times N^2 for totals), as R's
+/// svymean / svytotal (svyratio: svytotal's of the linearised ratio).
 double design_effect(Statistic stat, bool categorical, double variance, double p_or_spread,
-                     double wsum, double denominator, int64_t n_nonzero, bool guard) {
+                     double wsum, double denominator, int64_t n_nonzero, bool guard, bool replace) {
   const double n = static_cast<double>(n_nonzero);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   if (n_nonzero < 2) return nan;
@@ -210,7 +212,9 @@ double design_effect(Statistic stat, bool categorical, double variance, double p
   if (stat == Statistic::Ratio) s2 /= denominator * denominator;  // r = (y - R x) / X
   const double svyvar = s2 * n / (n - 1);
   double vsrs;
-  if (stat == Statistic::Mean) {
+  if (replace) {
+    vsrs = stat == Statistic::Mean ? svyvar / n : svyvar * wsum * wsum / n;
+  } else if (stat == Statistic::Mean) {
     if (guard && wsum < n) return nan;  // R: "Sample size greater than population size"
     vsrs = svyvar * (wsum - n) / (wsum * n);
   } else {
@@ -276,10 +280,15 @@ EstimateResult finalize(const Design& design, const EstimateRequest& req, const 
     // lonely_psu="average": strata without a variance get the others' average.
     double rescale = 1.0;
     if (st.strata_ok[di] != st.strata_seen[di]) {
-      if (st.strata_ok[di] == 0) {
+      if (st.strata_ok[di] == 0 && design.adjust_domain_lonely()) {
+        // R (survey.adjust.domain.lonely): 0 * strata / 0 strata with a variance, NaN.
+        rescale = std::numeric_limits<double>::quiet_NaN();
+      } else if (st.strata_ok[di] == 0) {
         throw NotEstimable("lonely_psu='average': every stratum of a domain has a single PSU");
+      } else {
+        rescale =
+            static_cast<double>(st.strata_seen[di]) / static_cast<double>(st.strata_ok[di]);
       }
-      rescale = static_cast<double>(st.strata_seen[di]) / static_cast<double>(st.strata_ok[di]);
     }
     if (req.covariance) {
       for (size_t e = di * Ks * Ks; e < (di + 1) * Ks * Ks; ++e) res.covariance[e] *= rescale;
@@ -293,7 +302,7 @@ EstimateResult finalize(const Design& design, const EstimateRequest& req, const 
       const double spread =
           plan.categorical ? total / t.weight_sum[ki] : st.spread_sum[di];
       res.deff[c] = design_effect(req.statistic, plan.categorical, res.variance[c], spread,
-                                  t.weight_sum[ki], x, t.n_nonzero[ki], true);
+                                  t.weight_sum[ki], x, t.n_nonzero[ki], true, req.deff_replace);
     }
   }
   return res;

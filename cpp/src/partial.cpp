@@ -64,9 +64,14 @@ void check_totals(const Design& design, const EstimateRequest& req, const Totals
   check_coverage(t.covered, design.rows(), "the merged totals", "rows");
   for (size_t k = 0; k < t.totals.n.size(); ++k) {
     if (t.totals.n[k] < 0 || t.totals.n[k] > design.rows() || t.totals.n_nonzero[k] < 0 ||
-        t.totals.n_nonzero[k] > t.totals.n[k]) {
+        t.totals.n_nonzero[k] > t.totals.n[k] || t.totals.n_missing[k] < 0 ||
+        t.totals.n_missing[k] > design.rows() || t.totals.missing_nonzero[k] < 0 ||
+        t.totals.missing_nonzero[k] > t.totals.n_missing[k]) {
       throw InvalidInput("inconsistent steppe TotalsState: row counts beyond the design's rows");
     }
+  }
+  if (t.totals.by_missing < 0 || t.totals.by_missing > design.rows()) {
+    throw InvalidInput("inconsistent steppe TotalsState: row counts beyond the design's rows");
   }
 }
 
@@ -414,7 +419,12 @@ DomainPlan plan_estimate(const Design& design, const EstimateRequest& req,
   DomainPlan plan =
       plan_domains(req, totals.totals, &design.calibration());
   if (plan.domains() == 0) {
-    throw NotEstimable("no row has a valid value with a nonzero weight in the requested domain(s)");
+    int64_t missing = 0;
+    for (int64_t m : totals.totals.n_missing) missing += m;
+    throw NotEstimable(
+        "no row has a valid value with a nonzero weight in the requested domain(s)" +
+        (missing > 0 ? " (" + std::to_string(missing) + " rows left out for missing values)"
+                     : std::string()));
   }
   return plan;
 }
@@ -496,13 +506,16 @@ EstimateResult finish_estimate(const Design& design, const EstimateRequest& req,
   check_plan(design, req, plan);
   check_spread(design, req, plan, spread);
   if (design.replicates() != nullptr) {
-    return finish_replicate_design(design, req, totals, plan, std::move(spread));
+    EstimateResult res = finish_replicate_design(design, req, totals, plan, std::move(spread));
+    report_missing(req, totals.totals, plan, res);
+    return res;
   }
   EstimateResult res = finalize(design, req, totals.totals, plan, std::move(spread));
   res.design_df.resize(static_cast<size_t>(res.domains));
   for (int64_t d = 0; d < res.domains; ++d)
     res.design_df[static_cast<size_t>(d)] = static_cast<double>(res.degf(d));
   finish_cells(design, req, res);
+  report_missing(req, totals.totals, plan, res);
   return res;
 }
 

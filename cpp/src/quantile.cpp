@@ -9,14 +9,15 @@
 #include <exception>
 #include <limits>
 #include <stdexcept>
-#include <thread>
 
 #include "steppe/accumulate.hpp"
 #include "steppe/distributions.hpp"
 #include "steppe/errors.hpp"
 #include "steppe/estimate.hpp"
+#include "steppe/parallel.hpp"
 #include "steppe/pps_variance.hpp"
 #include "steppe/replicate.hpp"
+#include "steppe/root_finding.hpp"
 
 namespace steppe {
 
@@ -26,6 +27,9 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kNoLimit =
     "review: no quantile at a limit of the CDF interval (R gives NaN there)";
 constexpr const char* kNoDf = "suppress: no degrees of freedom (domain within one PSU per stratum)";
+constexpr const char* kNoRoot =
+    "review: the score test has no root between min + IQR/100 and max - IQR/100 (R's uniroot "
+    "stops with an error there)";
 
 /// A double as Python's repr() writes it (shortest round trip), for messages.
 std::string repr(double v) {
@@ -34,37 +38,6 @@ std::string repr(double v) {
   std::string s(buf, res.ptr);
   if (std::isfinite(v) && s.find_first_of(".e") == std::string::npos) s += ".0";
   return s;
-}
-
-size_t worker_count(int requested, size_t tasks) {
-  const size_t hw = std::max(1u, std::thread::hardware_concurrency());
-  const size_t t = requested > 0 ? static_cast<size_t>(requested) : hw;
-  return std::clamp<size_t>(t, 1, std::max<size_t>(tasks, 1));
-}
-
-/// work(task) for task < tasks, tasks striped over `parts` threads; the first
-/// exception is rethrown after every thread has finished.
-template <class Work>
-void parallel_for(size_t tasks, size_t parts, Work&& work) {
-  if (parts <= 1) {
-    for (size_t i = 0; i < tasks; ++i) work(i);
-    return;
-  }
-  std::vector<std::exception_ptr> errors(parts);
-  auto run = [&](size_t part) {
-    try {
-      for (size_t i = part; i < tasks; i += parts) work(i);
-    } catch (...) {
-      errors[part] = std::current_exception();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t p = 1; p < parts; ++p) pool.emplace_back(run, p);
-  run(0);
-  for (auto& th : pool) th.join();
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
 }
 
 /// Rows grouped by domain: domain d's rows (original order) are
@@ -112,15 +85,16 @@ void check_request(const Design& design, const QuantileRequest& req, const Estim
   const bool replicated = design.replicates() != nullptr;
   if (!replicated && req.ci == QuantileCi::Quantile) {
     throw InvalidInput(
-        "ci must be one of ('mean', 'beta', 'xlogit', 'asin') for quantiles, got 'quantile' "
-        "(replicate quantiles need a replicate design)");
+        "ci must be one of ('mean', 'beta', 'xlogit', 'asin', 'score') for quantiles, got "
+        "'quantile' (replicate quantiles need a replicate design)");
   }
   if (replicated && req.ci != QuantileCi::Mean && req.ci != QuantileCi::Quantile) {
     // survey 4.1.1's svyquantile.svyrep.design calls woodruffCI without its
     // interval.type: its Woodruff interval is always the Wald one.
     throw InvalidInput(
         "quantile() on a replicate design takes ci='mean' (Woodruff) or 'quantile' (replicate "
-        "quantiles); R's replicate svyquantile ignores 'beta', 'xlogit' and 'asin'");
+        "quantiles); R's replicate svyquantile ignores 'beta', 'xlogit' and 'asin' and has no "
+        "'score'");
   }
 }
 
@@ -219,6 +193,156 @@ double bound(const WeightedQuantile& q, double p) {
   return q(p).value_or(kNaN);
 }
 
+/// R's quantile(x, p, type = 7) of sorted values (Hyndman & Fan 1996, type 7).
+double type7(std::span<const double> x, double p) {
+  const double index = 1 + static_cast<double>(x.size() - 1) * p;  // 1-based, as R
+  const double lo = std::floor(index), hi = std::ceil(index);
+  const double qlo = x[static_cast<size_t>(lo) - 1], qhi = x[static_cast<size_t>(hi) - 1];
+  if (!(index > lo && qhi != qlo)) return qlo;
+  const double h = index - lo;
+  return (1 - h) * qlo + h * qhi;
+}
+
+/// The score interval's limits for every (domain, probability) cell: R's
+/// ffullerCI (survey 4.1.1; Francisco & Fuller 1991). For each limit it solves
+/// mean(U) / SE(mean(U)) = +-t, U = (x > theta) - (1 - p), by Brent's method on
+/// [min(x) + IQR(x)/100, max(x) - IQR(x)/100] with R's tolerance
+/// 1 / (100 sqrt(rows)), every domain's root advancing in lockstep (one engine
+/// pass per step gives each domain's design mean and SE). Each root theta is then
+/// mapped, as R does, to the rule's weighted quantile at the UNWEIGHTED share of
+/// the domain's values <= theta. x is the domain's rows with a value (R's svyby
+/// subset, na.rm = TRUE). Limits are NaN where there is no root (flagged) or no df.
+void score_limits(const Design& design, const QuantileRequest& req, const Domains& dom,
+                  EstimateRequest er, const std::vector<WeightedQuantile>& qfun,
+                  QuantileResult& res, std::vector<double>& df_design, std::vector<double>& low,
+                  std::vector<double>& high) {
+  const size_t D = dom.count(), P = req.probs.size();
+  std::vector<int8_t> below(static_cast<size_t>(design.rows()), -1);
+  er.values = {};
+  er.codes = CodeColumn(std::span<const int8_t>(below));
+  er.levels = 2;
+  er.subset = dom.valid;
+  er.ci = "wald";
+  er.level = req.level;
+  er.df_design = true;
+  // The design share F(theta) = mean(x <= theta) of every domain and its variance.
+  std::vector<double> share(D), var(D);
+  auto evaluate = [&](const std::vector<double>& theta) {
+    for (size_t d = 0; d < D; ++d) {
+      for (int32_t r : dom.rows_of(d)) {
+        below[static_cast<size_t>(r)] = req.values[static_cast<size_t>(r)] <= theta[d] ? 1 : 0;
+      }
+    }
+    const EstimateResult e = estimate(design, er);
+    if (static_cast<size_t>(e.domains) != D ||
+        !std::equal(e.domain_codes.begin(), e.domain_codes.end(), res.domain_codes.begin())) {
+      throw std::logic_error("quantile: the engine's domains differ from the grouped rows");
+    }
+    for (size_t d = 0; d < D; ++d) {
+      share[d] = e.estimate[2 * d + 1];
+      var[d] = e.variance[2 * d + 1];
+      df_design[d] = e.design_df[d];
+    }
+  };
+  // U's mean and its t statistic: R's svymean(U(theta)) / SE.
+  auto score = [&](size_t d, double p) {
+    const double umean = (1.0 - share[d]) - (1.0 - p);
+    return umean / std::sqrt(var[d]);
+  };
+
+  std::vector<double> lower(D), upper(D), tol(D);
+  for (size_t d = 0; d < D; ++d) {
+    const std::span<const double> x(dom.x_sorted.data() + dom.begin[d], dom.size(d));
+    const double iqr = type7(x, 0.75) - type7(x, 0.25);  // R's IQR(x)
+    lower[d] = x.front() + iqr / 100;
+    upper[d] = x.back() - iqr / 100;
+    tol[d] = 1 / (100 * std::sqrt(static_cast<double>(x.size())));
+  }
+  std::vector<double> share_lo(D), var_lo(D), share_up(D), var_up(D);
+  evaluate(lower);
+  share_lo = share;
+  var_lo = var;
+  evaluate(upper);
+  share_up = share;
+  var_up = var;
+
+  std::vector<double> theta(D);
+  for (size_t j = 0; j < P; ++j) {
+    const double p = req.probs[j];
+    for (int side = 0; side < 2; ++side) {  // 0: lower limit (t), 1: upper (-t)
+      std::vector<std::optional<BrentRoot>> roots(D);
+      std::vector<uint8_t> active(D, 0);
+      for (size_t d = 0; d < D; ++d) {
+        const size_t c = d * P + j;
+        res.df[c] = req.df ? *req.df : df_design[d];
+        if (!(res.df[c] > 0)) continue;  // no df: NaN limits, flagged below
+        if (!(lower[d] < upper[d])) {  // R's uniroot: "lower < upper is not fulfilled"
+          res.flag[c] = kNoRoot;
+          continue;
+        }
+        const double t = qt(1 - (1 - req.level) / 2, res.df[c]);
+        const double qlimit = side == 0 ? t : -t;
+        share = share_lo;
+        var = var_lo;
+        const double f_lo = score(d, p) - qlimit;
+        share = share_up;
+        var = var_up;
+        const double f_up = score(d, p) - qlimit;
+        // R's uniroot: NA at an end, or no sign change, is an error.
+        if (std::isnan(f_lo) || std::isnan(f_up) || (f_lo > 0 && f_up > 0) ||
+            (f_lo < 0 && f_up < 0)) {
+          res.flag[c] = kNoRoot;
+          continue;
+        }
+        roots[d].emplace(lower[d], upper[d], f_lo, f_up, tol[d]);
+        active[d] = 1;
+      }
+      for (;;) {
+        bool any = false;
+        for (size_t d = 0; d < D; ++d) {
+          if (!active[d]) continue;
+          const auto x = roots[d]->next();
+          if (!x) {
+            active[d] = 0;
+            continue;
+          }
+          theta[d] = *x;
+          any = true;
+        }
+        if (!any) break;
+        evaluate(theta);
+        for (size_t d = 0; d < D; ++d) {
+          if (!active[d]) continue;
+          const double t = qt(1 - (1 - req.level) / 2, res.df[d * P + j]);
+          const double f = score(d, p) - (side == 0 ? t : -t);
+          if (std::isnan(f)) {  // R's zeroin2: "NA value" is an error
+            active[d] = 0;
+            roots[d].reset();
+            res.flag[d * P + j] = kNoRoot;
+            continue;
+          }
+          roots[d]->report(f);
+        }
+      }
+      for (size_t d = 0; d < D; ++d) {
+        const size_t c = d * P + j;
+        std::vector<double>& out = side == 0 ? low : high;
+        if (!roots[d]) {
+          out[c] = kNaN;
+          continue;
+        }
+        // R: qrule(x, w, mean(x <= root)), the share unweighted (a long double mean).
+        const double root = roots[d]->root();
+        const std::span<const double> x(dom.x_sorted.data() + dom.begin[d], dom.size(d));
+        const auto count = std::upper_bound(x.begin(), x.end(), root) - x.begin();
+        const long double frac =
+            static_cast<long double>(count) / static_cast<long double>(x.size());
+        out[c] = bound(qfun[d], static_cast<double>(frac));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 QuantileResult quantile(const Design& design, const QuantileRequest& req) {
@@ -295,7 +419,20 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
   // takes the domain's design df whatever df= says): one engine call per
   // probability over every domain.
   std::vector<double> cdf_low(cells), cdf_high(cells), df_design(D, kNaN);
-  if (req.ci != QuantileCi::Quantile) {
+  std::vector<double> score_low(cells, kNaN), score_high(cells, kNaN);
+  if (req.ci == QuantileCi::Score) {
+    // R's score interval reads every row of a calibrated design (its domains keep
+    // the others with weight 0): only the whole sample matches there.
+    int64_t valid = 0;
+    for (uint8_t v : dom.valid) valid += v;
+    if (design.calibration().active() && (D > 1 || valid < design.rows())) {
+      throw InvalidInput(
+          "ci='score' on a weighted (post-stratified, raked or calibrated) design works on the "
+          "whole sample only: R's score interval (survey 4.1.1's ffullerCI) reads rows outside "
+          "the domain there; use ci='mean' for domains or rows with missing values");
+    }
+    score_limits(design, req, dom, er, qfun, res, df_design, score_low, score_high);
+  } else if (req.ci != QuantileCi::Quantile) {
     std::vector<int8_t> below(w.size(), -1);
     er.values = {};
     er.codes = CodeColumn(std::span<const int8_t>(below));
@@ -366,6 +503,10 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
       se = rep_se[c];
       low = res.estimate[c] - crit * se;
       high = res.estimate[c] + crit * se;
+    } else if (req.ci == QuantileCi::Score) {
+      low = score_low[c];
+      high = score_high[c];
+      se = (high - low) / (2 * crit);
     } else {
       low = bound(qfun[c / P], cdf_low[c]);
       high = bound(qfun[c / P], cdf_high[c]);
@@ -374,7 +515,9 @@ QuantileResult quantile(const Design& design, const QuantileRequest& req) {
     res.se[c] = se;
     res.ci_low[c] = low;
     res.ci_high[c] = high;
-    res.flag[c] = std::isfinite(low) && std::isfinite(high) ? "" : kNoLimit;
+    if (res.flag[c] != kNoRoot) {
+      res.flag[c] = std::isfinite(low) && std::isfinite(high) ? "" : kNoLimit;
+    }
   }
   return res;
 }

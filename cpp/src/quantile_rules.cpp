@@ -88,9 +88,10 @@ QuantileCi parse_quantile_ci(std::string_view name) {
   if (name == "xlogit") return QuantileCi::XLogit;
   if (name == "asin") return QuantileCi::Asin;
   if (name == "quantile") return QuantileCi::Quantile;
+  if (name == "score") return QuantileCi::Score;
   throw InvalidInput(
-      "ci must be one of ('mean', 'beta', 'xlogit', 'asin') for quantiles, or 'quantile' on "
-      "replicate designs, got '" +
+      "ci must be one of ('mean', 'beta', 'xlogit', 'asin', 'score') for quantiles, or "
+      "'quantile' on replicate designs, got '" +
       std::string(name) + "'");
 }
 

@@ -145,7 +145,7 @@ EstimateResult replicate_result(const Design& design, const EstimateRequest& req
         req.statistic == Statistic::Ratio ? totals.denominator[key] : totals.weight_sum[key];
     // svrepdesign's deff counts every row of the domain (R: length(pweights)).
     res.deff[c] = design_effect(req.statistic, plan.categorical, res.variance[c], p_or_spread,
-                                totals.weight_sum[key], x, totals.n[key], false);
+                                totals.weight_sum[key], x, totals.n[key], false, req.deff_replace);
   }
   if (req.covariance) replicate_covariance(thetas, cells, K, scale, rscales, mse, res);
   res.design_df.assign(D, std::numeric_limits<double>::quiet_NaN());

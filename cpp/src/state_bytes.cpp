@@ -19,7 +19,7 @@ namespace steppe {
 
 namespace {
 
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: missing-value counts in DomainTotals
 constexpr uint32_t kByteOrder = 0x01020304;
 constexpr char kTotalsTag[4] = {'S', 'T', 'P', 'D'};       // DomainTotals
 constexpr char kSpreadTag[4] = {'S', 'T', 'P', 'S'};       // SpreadState
@@ -138,6 +138,9 @@ void put_totals(Writer& w, const DomainTotals& t) {
   w.put(t.n);
   w.put(t.n_nonzero);
   w.put(t.weight_sum);
+  w.put(t.n_missing);
+  w.put(t.missing_nonzero);
+  w.put(t.by_missing);
   w.put(t.denominator);
   w.put(t.numerator);
   w.put(t.cal_columns);
@@ -152,6 +155,9 @@ DomainTotals get_totals(Reader& r) {
   t.n = r.get_vector<int64_t>();
   t.n_nonzero = r.get_vector<int64_t>();
   t.weight_sum = r.get_vector<double>();
+  t.n_missing = r.get_vector<int64_t>();
+  t.missing_nonzero = r.get_vector<int64_t>();
+  t.by_missing = r.get_count();
   t.denominator = r.get_vector<double>();
   t.numerator = r.get_vector<double>();
   t.cal_columns = r.get<int32_t>();
@@ -164,6 +170,7 @@ DomainTotals get_totals(Reader& r) {
   const auto K = static_cast<size_t>(t.cells);
   const auto P = static_cast<size_t>(t.cal_columns);
   r.check(t.n.size() == ks && t.n_nonzero.size() == ks && t.weight_sum.size() == ks &&
+          t.n_missing.size() == ks && t.missing_nonzero.size() == ks &&
           t.numerator.size() == ks * K && (t.denominator.empty() || t.denominator.size() == ks) &&
           t.cal_numerator.size() == ks * K * P && t.cal_denominator.size() == ks * P);
   return t;

@@ -11,10 +11,11 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "steppe/errors.hpp"
+#include "steppe/huge_pages.hpp"
+#include "steppe/parallel.hpp"
 #include "steppe/replicate.hpp"
 
 namespace steppe {
@@ -69,36 +70,25 @@ std::shared_ptr<const ReplicateVariance> weigh_replicates(const ReplicateVarianc
   out->mse = old.mse;
   out->rho = old.rho;
   out->df = old.df;
+  out->weights.reserve(n * count);
+  advise_huge_pages(out->weights.data(), n * count * sizeof(double));
   out->weights.resize(n * count);
   std::vector<std::exception_ptr> errors(count);
-  std::atomic<size_t> next{0};
   std::atomic<size_t> first_error{count};
-  auto work = [&] {
-    for (size_t r = next++; r < count; r = next++) {
-      if (r > first_error.load()) continue;  // a lower replicate already failed
-      try {
-        const std::vector<double> w = weigh(old.column(r));
-        std::copy(w.begin(), w.end(), out->weights.begin() + static_cast<std::ptrdiff_t>(r * n));
-      } catch (...) {
-        errors[r] = std::current_exception();
-        size_t seen = first_error.load();
-        while (r < seen && !first_error.compare_exchange_weak(seen, r)) {
-        }
+  // Each replicate is weighted by one thread into its own columns; replicates
+  // after one that failed are skipped, and the lowest failing one is reported.
+  parallel_for(count, worker_count(options.threads, count), [&](size_t r) {
+    if (r > first_error.load()) return;
+    try {
+      const std::vector<double> w = weigh(old.column(r));
+      std::copy(w.begin(), w.end(), out->weights.begin() + static_cast<std::ptrdiff_t>(r * n));
+    } catch (...) {
+      errors[r] = std::current_exception();
+      size_t seen = first_error.load();
+      while (r < seen && !first_error.compare_exchange_weak(seen, r)) {
       }
     }
-  };
-  const size_t hw = std::max(1u, std::thread::hardware_concurrency());
-  const size_t workers =
-      std::clamp<size_t>(options.threads > 0 ? static_cast<size_t>(options.threads) : hw, 1,
-                         std::max<size_t>(count, 1));
-  if (workers <= 1) {
-    work();
-  } else {
-    std::vector<std::thread> pool;
-    pool.reserve(workers);
-    for (size_t t = 0; t < workers; ++t) pool.emplace_back(work);
-    for (auto& t : pool) t.join();
-  }
+  });
   if (const size_t r = first_error.load(); r < count) {
     rethrow_named(errors[r], r, options.replicate_names);
   }

@@ -32,6 +32,7 @@ from .errors import (
     InvalidInputError,
     NotEstimableError,
     SteppeError,
+    SteppeWarning,
     WeightingWarning,
 )
 from .phrasing import one_in, percent, percent_ci
@@ -48,6 +49,7 @@ __all__ = [
     "NotEstimableError",
     "ReplicateDesign",
     "SteppeError",
+    "SteppeWarning",
     "WeightingWarning",
     "datasets",
     "one_in",

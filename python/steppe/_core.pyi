@@ -24,6 +24,7 @@ class Design:
         rows: int = -1,
         nest: bool = False,
         columns: dict[str, str] = ...,
+        adjust_domain_lonely: bool = False,
         pps: str | None = None,
         variance: str = "HT",
         joint: npt.NDArray[np.float64] | None = None,
@@ -32,6 +33,8 @@ class Design:
     ) -> None: ...
     @property
     def rows(self) -> int: ...
+    @property
+    def adjust_domain_lonely(self) -> bool: ...
     @property
     def pps(self) -> str | None: ...
     @property
@@ -126,6 +129,12 @@ class EstimateResult:
     @property
     def n(self) -> npt.NDArray[np.int64]: ...
     @property
+    def n_missing(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def rows_missing_by(self) -> int: ...
+    @property
+    def rows_missing_value(self) -> int: ...
+    @property
     def weight_sum(self) -> npt.NDArray[np.float64]: ...
     @property
     def design_df(self) -> npt.NDArray[np.float64]: ...
@@ -155,6 +164,10 @@ def estimate(
     level: float = 0.95,
     df_design: bool = True,
     df: float = ...,
+    complete_values: list[npt.NDArray[np.float64]] = ...,
+    complete_codes: list[npt.NDArray[Any]] = ...,
+    empty_domains: bool = False,
+    deff_replace: bool = False,
 ) -> EstimateResult: ...
 
 class ContrastResult:
@@ -522,6 +535,9 @@ class EstimateRequest:
         df_design: bool = True,
         df: float = ...,
         threads: int = 0,
+        complete_values: list[npt.NDArray[np.float64]] = ...,
+        complete_codes: list[npt.NDArray[Any]] = ...,
+        empty_domains: bool = False,
     ) -> None: ...
     @property
     def levels(self) -> int: ...
@@ -584,3 +600,25 @@ def scan_spread(
 def finish_estimate(
     design: Design, request: EstimateRequest, totals: TotalsState, spread: SpreadState
 ) -> EstimateResult: ...
+
+# R's svytable (register_weighted_table.cpp): weighted counts, no variance.
+class WeightedTable:
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    @property
+    def levels(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def count(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def n(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def total(self) -> float: ...
+
+def weighted_table(
+    design: Design,
+    codes: list[npt.NDArray[Any]],
+    levels: list[int],
+    names: list[str] = ...,
+    subset: npt.NDArray[np.uint8] | None = None,
+    scaling: str = "none",
+    ntotal: list[float] = ...,
+) -> WeightedTable: ...

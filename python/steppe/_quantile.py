@@ -19,7 +19,7 @@ import pandas as pd
 from . import _columns as cols
 from . import _core
 from .errors import InvalidInputError
-from .results import RESULT_COLUMNS
+from .results import category_column, result_columns
 
 if TYPE_CHECKING:
     from ._state import DesignState
@@ -38,7 +38,7 @@ RULES = (
     "hf8",
     "hf9",
 )
-INTERVALS = ("mean", "beta", "xlogit", "asin")
+INTERVALS = ("mean", "beta", "xlogit", "asin", "score")
 REPLICATE_INTERVALS = ("mean", "quantile")
 
 
@@ -66,7 +66,7 @@ def quantile_frame(
         raise InvalidInputError(
             "quantile() on a replicate design takes ci='mean' (Woodruff) or 'quantile' "
             "(replicate quantiles); R's replicate svyquantile ignores 'beta', 'xlogit' "
-            "and 'asin'"
+            "and 'asin' and has no 'score'"
         )
     allowed = REPLICATE_INTERVALS if state.replicated else INTERVALS
     if ci not in allowed:
@@ -93,7 +93,7 @@ def quantile_frame(
     frame = pd.DataFrame(
         {
             "variable": [variable] * cells,
-            "level": res.prob,
+            category_column("quantile"): res.prob,
             "estimate": res.estimate,
             "se": res.se,
             "ci_low": res.ci_low,
@@ -105,7 +105,7 @@ def quantile_frame(
             "weight_sum": res.weight_sum,
             "df": res.df,
         },
-        columns=list(RESULT_COLUMNS),
+        columns=list(result_columns("quantile")),
     )
     if by:
         domain_of_cell = np.repeat(np.arange(res.domains), res.probs)
@@ -114,6 +114,6 @@ def quantile_frame(
             for j, (b, c) in enumerate(zip(by, by_codes))
         }
         frame = pd.concat([pd.DataFrame(labels), frame], axis=1)
-        frame = frame.sort_values([*by, "level"], kind="stable").reset_index(drop=True)
+        frame = frame.sort_values([*by, "prob"], kind="stable").reset_index(drop=True)
     frame.attrs["ci_method"] = f"woodruff-{ci}"
     return frame

@@ -31,6 +31,7 @@ class DesignSpec:
     fpc2: str | None = None
     nest: bool = False
     lonely_psu: str = "fail"
+    adjust_domain_lonely: bool = False
     pps: str | None = None
     variance: str = "HT"
     replicate_weights: tuple[str, ...] = ()
@@ -48,6 +49,8 @@ class DesignSpec:
             "nest": self.nest,
             "lonely_psu": self.lonely_psu,
         }
+        if self.adjust_domain_lonely:
+            out["adjust_domain_lonely"] = True
         if self.pps is not None:
             out["pps"] = self.pps
             out["variance"] = self.variance

@@ -8,6 +8,7 @@ module, and wraps what comes back (a result, or a new state for a new design).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any, TypeVar, Union
 
@@ -20,7 +21,7 @@ from ._estimators import estimates
 from ._pps import PpsArg, pps_options
 from ._replicate_spec import TYPES, replicate_columns, replicate_constants
 from ._state import DesignSpec, DesignState
-from .errors import InvalidInputError, NotEstimableError
+from .errors import EqualProbabilityWarning, InvalidInputError, NotEstimableError
 from .results import Estimates
 
 _D = TypeVar("_D", bound="Design")
@@ -39,7 +40,9 @@ class Design:
         while the design is in use.
     weights : str, optional
         Column of sampling weights (finite, >= 0). When omitted, weights come from
-        ``fpc`` (inverse sampling fractions) as in R, or are all 1.
+        ``fpc`` (inverse sampling fractions) as in R, or are all 1 — with
+        neither weights nor fpc, an EqualProbabilityWarning says so, as R's
+        "No weights or probabilities supplied, assuming equal probability".
     strata : str or list of str, optional
         Stratum column(s); several columns are crossed.
     psu : str, optional
@@ -86,6 +89,14 @@ class Design:
         Horvitz–Thompson (default) or Yates–Grundy form (R's ``variance=``);
         "YG" needs joint probabilities: ``pps="overton"``, ``"hartley-rao"``,
         ``HartleyRao`` or a matrix.
+    adjust_domain_lonely : bool
+        R's ``options(survey.adjust.domain.lonely = TRUE)``: in a domain (``by=``
+        or ``subset``) with rows in a single PSU of a stratum that has several,
+        that PSU is treated by the lonely rule -- "adjust" centres its total at
+        zero instead of the stratum mean, "average" leaves the stratum out and
+        scales the others up; the other rules give the usual variance (R only
+        warns). As in R, a calibrated design keeps every PSU in every domain, so
+        the option changes nothing there. One-stage designs only.
     threads : int, optional
         Worker threads for estimation (default: all cores). Results do not
         depend on it beyond rounding.
@@ -122,6 +133,7 @@ class Design:
         threads: int | None = None,
         pps: PpsArg = None,
         variance: str = "HT",
+        adjust_domain_lonely: bool = False,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise InvalidInputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -140,6 +152,13 @@ class Design:
             cols.require_columns(data, names, role)
         if psu2 and not psu:
             raise InvalidInputError("psu2 needs psu (the first-stage ids)")
+        if weights is None and fpc is None and not isinstance(self, ReplicateDesign):
+            warnings.warn(
+                "No weights or probabilities supplied, assuming equal probability (every "
+                "weight 1, as R's svydesign); design effects are then undefined (inf)",
+                EqualProbabilityWarning,
+                stacklevel=2,
+            )
 
         strata_codes = cols.design_codes(data, strata_cols, "strata") if strata_cols else None
         psu_codes = cols.design_codes(data, [psu], "psu") if psu else None
@@ -163,6 +182,7 @@ class Design:
             nest=nest,
             rows=len(data),
             columns={role: ", ".join(c) for role, c in named.items() if c},  # for messages
+            adjust_domain_lonely=bool(adjust_domain_lonely),
             **pps_kwargs,
         )
         spec = DesignSpec(
@@ -176,6 +196,7 @@ class Design:
             lonely_psu=lonely_psu,
             pps=core.pps,
             variance=variance if pps is not None else "HT",
+            adjust_domain_lonely=bool(adjust_domain_lonely),
         )
         self._state = DesignState(
             data=data,
@@ -265,11 +286,58 @@ class Design:
         ci: str | None = None,
         level: float = 0.95,
         df: DfRule = "design",
+        na: str = "complete",
+        na_by: str = "exclude",
+        deff: bool | str = True,
     ) -> Estimates:
         """Weighted means (R's ``svymean``); a categorical column gives each level's share.
 
-        Confidence intervals are Wald (t with ``df``) unless ``ci`` names a
-        proportion method (see :meth:`proportion`).
+        Parameters
+        ----------
+        variable : str or list of str
+            Column(s); several are estimated together (see ``na``).
+        by : str or list of str, optional
+            Domain columns (R's ``svyby``); several are crossed.
+        ci : str, optional
+            Interval: Wald, est ± t(df) se ("wald", the default). For shares of a
+            categorical column also a proportion method of :meth:`proportion`;
+            naming one for a numeric column raises InvalidInputError.
+        level : float
+            Confidence level.
+        df : "design", number or math.inf
+            Degrees of freedom of the t quantiles: "design" (default) is PSUs
+            minus strata among the domain's rows (R's ``degf`` of the domain
+            subset); ``math.inf`` gives normal quantiles, as R's ``confint()`` of
+            ``svymean`` / ``svyby`` results.
+        na : {"complete", "available"}, default "complete"
+            Missing values when several variables are given: "complete" leaves
+            out a row missing any of them from every estimate (complete cases, as
+            R's ``svymean(~a + b, na.rm = TRUE)`` and Stata's ``svy: mean``);
+            "available" estimates each variable on its own non-missing rows. A
+            row missing the variable itself is always left out. Rows left out
+            stay in the design (strata, PSUs, fpc), as R's subset of the design.
+        na_by : {"exclude", "domain"}, default "exclude"
+            Rows with a missing ``by`` value: left out and counted (as R's
+            ``svyby``, which drops them), or estimated as a domain of their own
+            whose by value is missing (NaN).
+
+        Returns
+        -------
+        Estimates
+            One row per domain x variable (x level for categorical variables).
+            ``n`` counts the rows used, ``n_missing`` the domain's rows left out
+            for a missing value; ``meta["missing"]`` (also in the caption and
+            in ``to_frame().attrs``) has the rule and the counts, including rows
+            left out for a missing by value. A domain whose rows all miss the
+            value is kept with ``n`` = 0, NaN estimate, SE and CI, and a flag.
+
+        Parameters
+        ----------
+        deff : True or "replace"
+            Design effect against simple random sampling without replacement
+            (True, R's ``deff=TRUE``) or with replacement ("replace", R's
+            ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
+            the ``n_eff`` of numeric variables is ``n / deff``.
 
         Examples
         --------
@@ -277,8 +345,19 @@ class Design:
         >>> df = pd.DataFrame({"w": [1.0, 3], "y": [0.0, 1.0]})
         >>> float(sp.Design(df, weights="w").mean("y").to_frame().estimate.iloc[0])
         0.75
+
+        Several variables use complete cases unless ``na="available"``:
+
+        >>> df = pd.DataFrame({"w": [1.0, 1, 1], "a": [1.0, None, 3], "b": [2.0, 4, 9]})
+        >>> d = sp.Design(df, weights="w")
+        >>> d.mean(["a", "b"]).to_frame()[["variable", "estimate", "n", "n_missing"]]
+          variable  estimate  n  n_missing
+        0        a       2.0  2          1
+        1        b       5.5  2          1
+        >>> d.mean(["a", "b"], na="available").to_frame().estimate.tolist()
+        [2.0, 5.0]
         """
-        return self._run("mean", variable, by, ci, level, df)
+        return self._run("mean", variable, by, ci, level, df, na=na, na_by=na_by, deff=deff)
 
     def total(
         self,
@@ -286,8 +365,54 @@ class Design:
         by: Columns = None,
         level: float = 0.95,
         df: DfRule = "design",
+        na: str = "complete",
+        na_by: str = "exclude",
+        deff: bool | str = True,
     ) -> Estimates:
         """Weighted totals (R's ``svytotal``); a categorical column gives each level's count.
+
+        Intervals are Wald, est ± t(df) se.
+
+        Parameters
+        ----------
+        variable : str or list of str
+            Column(s); several are estimated together (see ``na``).
+        by : str or list of str, optional
+            Domain columns (R's ``svyby``).
+        level : float
+            Confidence level.
+        df : "design", number or math.inf
+            Degrees of freedom of the t quantiles: "design" (default) is PSUs
+            minus strata among the domain's rows (R's ``degf`` of the domain
+            subset); ``math.inf`` gives normal quantiles, as R's ``confint()`` of
+            ``svymean`` / ``svyby`` results.
+        na : {"complete", "available"}, default "complete"
+            Missing values when several variables are given: "complete" leaves
+            out a row missing any of them from every estimate (complete cases, as
+            R's ``svymean(~a + b, na.rm = TRUE)`` and Stata's ``svy: mean``);
+            "available" estimates each variable on its own non-missing rows. A
+            row missing the variable itself is always left out. Rows left out
+            stay in the design (strata, PSUs, fpc), as R's subset of the design.
+        na_by : {"exclude", "domain"}, default "exclude"
+            Rows with a missing ``by`` value: left out and counted (as R's
+            ``svyby``, which drops them), or estimated as a domain of their own
+            whose by value is missing (NaN).
+
+        deff : True or "replace"
+            Design effect against simple random sampling without replacement
+            (True, R's ``deff=TRUE``) or with replacement ("replace", R's
+            ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
+            the ``n_eff`` of numeric variables is ``n / deff``.
+
+        Returns
+        -------
+        Estimates
+            One row per domain x variable (x level for categorical variables).
+            ``n`` counts the rows used, ``n_missing`` the domain's rows left out
+            for a missing value; ``meta["missing"]`` (also in the caption and
+            in ``to_frame().attrs``) has the rule and the counts, including rows
+            left out for a missing by value. A domain whose rows all miss the
+            value is kept with ``n`` = 0, NaN estimate, SE and CI, and a flag.
 
         Examples
         --------
@@ -296,7 +421,7 @@ class Design:
         >>> float(sp.Design(df, weights="w").total("y").to_frame().estimate.iloc[0])
         5.0
         """
-        return self._run("total", variable, by, None, level, df)
+        return self._run("total", variable, by, None, level, df, na=na, na_by=na_by, deff=deff)
 
     def proportion(
         self,
@@ -305,17 +430,67 @@ class Design:
         ci: str = "logit",
         level: float = 0.95,
         df: DfRule = "design",
+        na: str = "complete",
+        na_by: str = "exclude",
+        deff: bool | str = True,
     ) -> Estimates:
         """Share of every level of a categorical variable, with CIs as R's ``svyciprop``.
 
+        A numeric column is taken as categories, one share per distinct value;
+        with more than 10 distinct values this warns (ManyLevelsWarning).
+
         Parameters
         ----------
-        ci : {"logit", "beta", "wilson", "xlogit", "mean", "likelihood", "asin"}
-            Interval method; "beta" is Korn–Graubard. At an estimate of 0 (or 1)
-            every method gives the one-sided Korn–Graubard bound [0, U] (or [L, 1]).
+        variable : str or list of str
+            Column(s); several are estimated together (see ``na``).
+        by : str or list of str, optional
+            Domain columns (R's ``svyby``).
+        ci : {"logit", "beta", "wilson", "xlogit", "mean", "likelihood", "asin", "wald"}
+            Interval method, as R's ``svyciprop(method=)``: "logit" (default) the
+            delta-method interval on the logit scale; "beta" Korn–Graubard's
+            Clopper–Pearson with the effective sample size; "wilson" the score
+            interval with the effective sample size; "xlogit" the logit interval
+            from the share's SE; "mean" R's "mean" (Wald, est ± t se, clipped to
+            no bound); "likelihood" the design-adjusted likelihood-ratio interval;
+            "asin" the arcsine square-root interval; "wald" est ± t se (R's
+            ``confint(svymean(...))``), unclipped. At an estimate of 0 (or 1)
+            every method but "wald" gives the one-sided Korn–Graubard bound
+            [0, U] (or [L, 1]).
+        level : float
+            Confidence level.
         df : "design", number or math.inf
-            Degrees of freedom of the t quantiles: "design" is PSUs minus strata
-            among the domain's rows (R's ``degf`` of the domain subset).
+            Degrees of freedom of the t quantiles: "design" (default) is PSUs
+            minus strata among the domain's rows (R's ``degf`` of the domain
+            subset); ``math.inf`` gives normal quantiles, as R's ``confint()`` of
+            ``svymean`` / ``svyby`` results.
+            Korn–Graubard ("beta") always uses the design df, as R.
+        na : {"complete", "available"}, default "complete"
+            Missing values when several variables are given: "complete" leaves
+            out a row missing any of them from every estimate (complete cases, as
+            R's ``svymean(~a + b, na.rm = TRUE)`` and Stata's ``svy: mean``);
+            "available" estimates each variable on its own non-missing rows. A
+            row missing the variable itself is always left out. Rows left out
+            stay in the design (strata, PSUs, fpc), as R's subset of the design.
+        na_by : {"exclude", "domain"}, default "exclude"
+            Rows with a missing ``by`` value: left out and counted (as R's
+            ``svyby``, which drops them), or estimated as a domain of their own
+            whose by value is missing (NaN).
+
+        deff : True or "replace"
+            Design effect against simple random sampling without replacement
+            (True, R's ``deff=TRUE``) or with replacement ("replace", R's
+            ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
+            the ``n_eff`` of numeric variables is ``n / deff``.
+
+        Returns
+        -------
+        Estimates
+            One row per domain x variable (x level for categorical variables).
+            ``n`` counts the rows used, ``n_missing`` the domain's rows left out
+            for a missing value; ``meta["missing"]`` (also in the caption and
+            in ``to_frame().attrs``) has the rule and the counts, including rows
+            left out for a missing by value. A domain whose rows all miss the
+            value is kept with ``n`` = 0, NaN estimate, SE and CI, and a flag.
 
         Examples
         --------
@@ -324,17 +499,66 @@ class Design:
         >>> sp.Design(df, weights="w").proportion("a").to_frame().estimate.tolist()
         [0.25, 0.75]
         """
-        return self._run("proportion", variable, by, ci, level, df)
+        return self._run("proportion", variable, by, ci, level, df, na=na, na_by=na_by, deff=deff)
 
     def ratio(
         self,
-        numerator: str,
+        numerator: str | Sequence[str],
         denominator: str,
         by: Columns = None,
         level: float = 0.95,
         df: DfRule = "design",
+        na: str = "complete",
+        na_by: str = "exclude",
+        deff: bool | str = True,
     ) -> Estimates:
         """Ratio of two weighted totals (R's ``svyratio``).
+
+        Rows missing the numerator or the denominator are always left out (as
+        R's ``svyratio(..., na.rm = TRUE)``). Intervals are Wald, est ± t(df) se.
+
+        Parameters
+        ----------
+        numerator : str or list of str
+            Numerator column(s), each over ``denominator``.
+        denominator : str
+            Denominator column.
+        by : str or list of str, optional
+            Domain columns (R's ``svyby``).
+        level : float
+            Confidence level.
+        df : "design", number or math.inf
+            Degrees of freedom of the t quantiles: "design" (default) is PSUs
+            minus strata among the domain's rows (R's ``degf`` of the domain
+            subset); ``math.inf`` gives normal quantiles, as R's ``confint()`` of
+            ``svymean`` / ``svyby`` results.
+        na : {"complete", "available"}, default "complete"
+            Missing values when several variables are given: "complete" leaves
+            out a row missing any of them from every estimate (complete cases, as
+            R's ``svymean(~a + b, na.rm = TRUE)`` and Stata's ``svy: mean``);
+            "available" estimates each variable on its own non-missing rows. A
+            row missing the variable itself is always left out. Rows left out
+            stay in the design (strata, PSUs, fpc), as R's subset of the design.
+        na_by : {"exclude", "domain"}, default "exclude"
+            Rows with a missing ``by`` value: left out and counted (as R's
+            ``svyby``, which drops them), or estimated as a domain of their own
+            whose by value is missing (NaN).
+
+        deff : True or "replace"
+            Design effect against simple random sampling without replacement
+            (True, R's ``deff=TRUE``) or with replacement ("replace", R's
+            ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
+            the ``n_eff`` of numeric variables is ``n / deff``.
+
+        Returns
+        -------
+        Estimates
+            One row per domain x variable (x level for categorical variables).
+            ``n`` counts the rows used, ``n_missing`` the domain's rows left out
+            for a missing value; ``meta["missing"]`` (also in the caption and
+            in ``to_frame().attrs``) has the rule and the counts, including rows
+            left out for a missing by value. A domain whose rows all miss the
+            value is kept with ``n`` = 0, NaN estimate, SE and CI, and a flag.
 
         Examples
         --------
@@ -343,7 +567,18 @@ class Design:
         >>> float(sp.Design(df, weights="w").ratio("y", "x").to_frame().estimate.iloc[0])
         2.0
         """
-        return self._run("ratio", numerator, by, None, level, df, denominator=denominator)
+        return self._run(
+            "ratio",
+            numerator,
+            by,
+            None,
+            level,
+            df,
+            denominator=denominator,
+            na=na,
+            na_by=na_by,
+            deff=deff,
+        )
 
     def quantile(
         self,
@@ -360,10 +595,21 @@ class Design:
         Parameters
         ----------
         probs : float or list of float
-            Probabilities; each becomes a row with ``level`` = p.
-        ci : {"mean", "beta", "xlogit", "asin"}
+            Probabilities; each becomes a row with ``prob`` = p (the column ``level``
+            holds for categories; for quantiles it would read as a confidence level).
+        ci : {"mean", "beta", "xlogit", "asin", "score"}
             Interval for the CDF at the estimate (R's ``interval.type``, default
             "mean": Wald), mapped back through the quantile rule (Woodruff 1952).
+            When the CDF interval's lower limit is below 0 (a quantile near the
+            smallest value) the lower limit and the se are NaN and flagged, as in
+            R 4.1.1's ``svyquantile`` (its pre-4.0 method, ``oldsvyquantile``, used
+            the smallest value there); between 0 and the first value's weight share
+            the step rules give the second value, as R. "score" is R's
+            ``interval.type = "score"`` (Francisco & Fuller 1991): the roots of the
+            design-based score test by R's ``uniroot``, each mapped to the rule's
+            quantile at the unweighted share of values below it, as R does
+            (linearisation designs; on weighted designs the whole sample only).
+            On replicate designs: "mean" or "quantile" (replicate quantiles).
         rule : str
             R's ``qrule``: "math" (default; the smallest x with weighted CDF >= p),
             "school", "shahvaish", "hf1"-"hf9".
@@ -420,6 +666,44 @@ class Design:
         [0.5, 0.5, 0.0, 1.0]
         """
         return _tables.crosstab(self._state, row, col, cols.as_list(by), ci, level, df)
+
+    def table(self, row: str, col: str | None = None, ntotal: Any = None) -> _tables.WeightedTable:
+        """Weighted counts of ``row`` (x ``col``), as R's ``svytable`` -- no variances.
+
+        Needing no variance, it works on every design: strata with a single PSU
+        (whatever ``lonely_psu`` says), replicate designs, domains. Rows missing
+        ``row`` or ``col`` are in no cell (R's ``xtabs``).
+
+        Parameters
+        ----------
+        row, col : str
+            Categorical columns; ``col`` omitted gives a one-way table.
+        ntotal : number, dict, pandas.Series or pandas.DataFrame, optional
+            R's ``Ntotal``. A number rescales the counts to that total. Totals per
+            stratum (a dict or Series by stratum label, or R's two-column data frame
+            of stratum and total) rescale each stratum's counts to its total, then
+            add the strata; a stratum with no weight in the table needs none. On a
+            replicate design, where R's default ``Ntotal`` is the sum of the weights,
+            the counts are rescaled to the domain's sum of weights (the same counts
+            unless rows miss ``row`` or ``col``), and per-stratum totals are refused.
+
+        Returns
+        -------
+        WeightedTable
+            ``to_frame()`` (long: one row per cell, ``count`` and ``n``), ``wide()``
+            (rows x columns), ``to_json()``, an HTML view.
+
+        Examples
+        --------
+        >>> import pandas as pd, steppe as sp
+        >>> df = pd.DataFrame({"w": [1.0, 1, 2, 4], "s": list("aabb"), "y": list("uvuv")})
+        >>> d = sp.Design(df, weights="w", strata="s")
+        >>> d.table("y").wide()["count"].tolist()
+        [3.0, 5.0]
+        >>> d.table("y", ntotal={"a": 10, "b": 30}).wide()["count"].tolist()
+        [15.0, 25.0]
+        """
+        return _tables.weighted_table(self._state, row, col, ntotal)
 
     def chisq(self, row: str, col: str, statistic: str = "F") -> _tables.ChisqResult:
         """Test of association in a two-way table, as R's ``svychisq``.
@@ -791,6 +1075,9 @@ class Design:
         level: float,
         df: DfRule,
         denominator: str | None = None,
+        na: str = "complete",
+        na_by: str = "exclude",
+        deff: bool | str = True,
     ) -> Estimates:
         variables = cols.as_list(variable)
         if not variables:
@@ -804,7 +1091,19 @@ class Design:
         if not (isinstance(level, (int, float)) and 0 < level < 1):
             raise InvalidInputError(f"level must be between 0 and 1, got {level!r}")
         _check_df(df)
-        return estimates(self._state, statistic, variables, by_cols, ci, level, df, denominator)
+        return estimates(
+            self._state,
+            statistic,
+            variables,
+            by_cols,
+            ci,
+            level,
+            df,
+            denominator,
+            na,
+            na_by,
+            deff=deff,
+        )
 
 
 def _threads(threads: int | None) -> int:
@@ -956,6 +1255,9 @@ class ReplicateDesign(Design):
         ci: str = "xlogit",
         level: float = 0.95,
         df: DfRule = "design",
+        na: str = "complete",
+        na_by: str = "exclude",
+        deff: bool | str = True,
     ) -> Estimates:
         """Shares of every level, as :meth:`Design.proportion` (default ``ci="xlogit"``).
 
@@ -966,4 +1268,6 @@ class ReplicateDesign(Design):
         tolerance). A replicate with p_r = 0 or 1 has an infinite logit: that
         interval is [0, 1]. "likelihood" is refused (R 4.1.1 returns NA there).
         """
-        return super().proportion(variable, by=by, ci=ci, level=level, df=df)
+        return super().proportion(
+            variable, by=by, ci=ci, level=level, df=df, na=na, na_by=na_by, deff=deff
+        )

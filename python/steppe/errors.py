@@ -31,7 +31,39 @@ class NotEstimableError(ValueError, SteppeError):
     """
 
 
-class WeightingWarning(UserWarning):
+class SteppeWarning(UserWarning):
+    """Base class of the warnings steppe gives."""
+
+
+class EqualProbabilityWarning(SteppeWarning):
+    """A design with neither weights nor fpc: every row gets weight 1 (R's svydesign warns too).
+
+    Design effects are then infinite or undefined: the implied population is the
+    sample itself.
+
+    Examples
+    --------
+    >>> import warnings, pandas as pd, steppe as sp
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     d = sp.Design(pd.DataFrame({"y": [1.0, 2.0]}))
+    >>> caught[0].category.__name__
+    'EqualProbabilityWarning'
+    """
+
+
+class ManyLevelsWarning(SteppeWarning):
+    """``proportion()`` of a numeric column with many distinct values (a share per value).
+
+    Examples
+    --------
+    >>> import steppe as sp
+    >>> issubclass(sp.errors.ManyLevelsWarning, UserWarning)
+    True
+    """
+
+
+class WeightingWarning(SteppeWarning):
     """A weighting step did what R warns about (see the message).
 
     Examples

@@ -340,7 +340,9 @@ def describe(
         sentence = f'{domain}, {share} have {variable} = "{category}" (about {about}; {n_text}).'
     else:
         what = f"{statistic} of {variable}"
-        if has_level:
+        if not _is_missing(row.get("prob")):  # a quantile's probability
+            what = f"{float(row['prob']):g} quantile of {variable}"
+        elif has_level:
             what += f' = "{category}"'
         value = (
             format_number(estimate) + " (no CI)" if no_ci else number_ci(estimate, low, high, level)

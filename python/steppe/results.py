@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from .errors import InvalidInputError, NotEstimableError
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["RESULT_COLUMNS", "Estimates"]
+__all__ = ["MISSING_COLUMN", "RESULT_COLUMNS", "Estimates", "category_column", "result_columns"]
 
 #: Columns after the by-columns, in this order (the ``to_frame`` contract).
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -32,6 +33,37 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "weight_sum",
     "df",
 )
+#: Optional last column: each domain's rows left out for a missing value (mean,
+#: total, proportion and ratio give it; quantiles and hand-made tables may not).
+MISSING_COLUMN = "n_missing"
+
+
+def category_column(statistic: str | None) -> str:
+    """Return the column after ``variable``: ``prob`` for quantiles, else ``level``.
+
+    ``level`` is a categorical variable's category; a quantile's probability has
+    its own name, since ``level`` also means the confidence level.
+
+    Examples
+    --------
+    >>> category_column("quantile"), category_column("mean")
+    ('prob', 'level')
+    """
+    return "prob" if statistic == "quantile" else "level"
+
+
+def result_columns(statistic: str | None) -> tuple[str, ...]:
+    """Return :data:`RESULT_COLUMNS` with ``level`` named for ``statistic`` (see category_column).
+
+    Examples
+    --------
+    >>> result_columns("quantile")[:3]
+    ('variable', 'prob', 'estimate')
+    """
+    name = category_column(statistic)
+    return tuple(name if c == "level" else c for c in RESULT_COLUMNS)
+
+
 _MAX_DISPLAY_ROWS = 60
 _MISSING = "\u2014"  # em dash, for cells with no value
 _EN_DASH = "\u2013"
@@ -57,7 +89,38 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
-def _json_column(column: pd.Series) -> list[Any] | np.ndarray:
+def _missing_caption(missing: Mapping[str, Any], by: list[str]) -> list[str]:
+    """Caption parts saying which rows were left out for missing values, and why."""
+    parts: list[str] = []
+    rows = missing.get("rows") or {}
+    counts = {str(k): int(v) for k, v in rows.items()}
+    columns = [str(c) for c in missing.get("columns") or counts]
+    if any(counts.values()):
+        if missing.get("rule") == "complete" and len(columns) > 1:
+            n = max(counts.values())
+            parts.append(
+                f"{n:,} row{'s' if n != 1 else ''} left out for missing values "
+                f"(complete cases of {', '.join(columns)})"
+            )
+        elif len(counts) == 1:
+            n = next(iter(counts.values()))
+            parts.append(
+                f"{n:,} row{'s' if n != 1 else ''} left out for missing values of "
+                f"{', '.join(columns)}"
+            )
+        else:
+            each = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+            parts.append(f"rows left out for missing values: {each}")
+    by_rows = int(missing.get("by_rows") or 0)
+    if by and by_rows:
+        parts.append(
+            f"{by_rows:,} row{'s' if by_rows != 1 else ''} with a missing "
+            f"{', '.join(by)} value left out"
+        )
+    return parts
+
+
+def json_column(column: pd.Series) -> list[Any] | np.ndarray:
     """One column as a numpy array (numbers) or a list (labels, None for missing)."""
     dtype = column.dtype
     if pd.api.types.is_bool_dtype(dtype) and not column.isna().any():
@@ -93,12 +156,16 @@ class Estimates:
     ----------
     frame : pandas.DataFrame
         Columns: the by-columns (named as in the data), then ``variable``,
-        ``level``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``,
-        ``n``, ``n_eff``, ``flag``, ``weight_sum``, ``df``. Shares are
-        fractions 0–1.
+        ``level`` (``prob`` for quantiles), ``estimate``, ``se``, ``ci_low``,
+        ``ci_high``, ``deff``, ``n``, ``n_eff``, ``flag``, ``weight_sum``, ``df``,
+        optionally ``n_missing``. Shares are fractions 0–1.
     meta : dict
         ``statistic``, ``variables``, ``by``, ``ci_method``, ``level``,
-        ``df_rule``, ``design``, ``steppe_version``.
+        ``df_rule``, ``design``, ``steppe_version``, and ``missing``: the
+        missing-value rule and counts, ``{"rule": "complete" | "available",
+        "columns": [...], "rows": {variable: rows left out for a missing
+        value}, "by_rule": "exclude" | "domain", "by_rows": rows left out for a
+        missing by value}`` (counted by the core).
 
     Raises
     ------
@@ -121,14 +188,17 @@ class Estimates:
 
     def __init__(self, frame: pd.DataFrame, meta: Mapping[str, Any]) -> None:
         by = [str(name) for name in meta.get("by", None) or []]
-        expected = [*by, *RESULT_COLUMNS]
+        columns = result_columns(meta.get("statistic"))
+        expected = [*by, *columns]
         actual = [str(name) for name in frame.columns]
+        if actual == [*expected, MISSING_COLUMN]:
+            expected = actual
         if actual != expected:
             missing = [c for c in expected if c not in actual]
             extra = [c for c in actual if c not in expected]
             raise InvalidInputError(
                 "Estimates frame columns must be the by-columns then "
-                f"{', '.join(RESULT_COLUMNS)}; missing {missing}, unexpected {extra}, "
+                f"{', '.join(columns)}; missing {missing}, unexpected {extra}, "
                 f"got {actual}"
             )
         self._frame = frame.reset_index(drop=True).copy()
@@ -152,6 +222,10 @@ class Estimates:
         return list(self._meta["by"])
 
     @property
+    def _category(self) -> str:
+        return category_column(self.statistic)
+
+    @property
     def level(self) -> float:
         """Confidence level of ``ci_low``/``ci_high``."""
         return float(self._meta.get("level", 0.95))
@@ -162,16 +236,23 @@ class Estimates:
         Returns
         -------
         pandas.DataFrame
-            By-columns, then ``variable``, ``level``, ``estimate``, ``se``,
+            By-columns, then ``variable``, ``level`` (for quantiles ``prob``, the
+            probability), ``estimate``, ``se``,
             ``ci_low``, ``ci_high``, ``deff``, ``n``, ``n_eff``, ``flag``,
-            ``weight_sum``, ``df``; shares as fractions 0–1.
+            ``weight_sum``, ``df``; shares as fractions 0–1. Estimators also
+            give ``n_missing``: the domain's rows left out for a missing value
+            (the variable, or under ``na="complete"`` another of the call's
+            variables). ``attrs["missing"]`` holds ``meta["missing"]``.
 
         Examples
         --------
         >>> est.to_frame().columns[:3].tolist()  # doctest: +SKIP
         ['age_group', 'variable', 'level']
         """
-        return self._frame.copy()
+        frame = self._frame.copy()
+        if "missing" in self._meta:
+            frame.attrs["missing"] = dict(self._meta["missing"])
+        return frame
 
     def __len__(self) -> int:
         return len(self._frame)
@@ -200,7 +281,7 @@ class Estimates:
             if len(hits) != 1:
                 raise InvalidInputError(
                     f"selector {dict(row)!r} matches {len(hits)} rows, not 1; "
-                    f"narrow it with the columns {[*self.by, 'variable', 'level']}"
+                    f"narrow it with the columns {[*self.by, 'variable', self._category]}"
                 )
             return int(hits[0])
         if isinstance(row, (bool, np.bool_)) or not isinstance(row, (int, np.integer)):
@@ -292,8 +373,23 @@ class Estimates:
         if sizes:
             parts.append(", ".join(sizes))
         if "df_rule" in self._meta:
-            parts.append(f"df: {self._meta['df_rule']}")
+            parts.append(self._df_caption())
+        missing = self._meta.get("missing")
+        if isinstance(missing, Mapping):
+            parts.extend(_missing_caption(missing, self.by))
         return " · ".join(parts)
+
+    def _df_caption(self) -> str:
+        """Say which df the intervals used: the rule and the values of the ``df`` column."""
+        rule = self._meta["df_rule"]
+        if rule == "inf" or (isinstance(rule, float) and math.isinf(rule)):
+            return "df: inf (normal quantiles)"
+        values = pd.to_numeric(self._frame["df"], errors="coerce").dropna()
+        if rule != "design" or values.empty:
+            return f"df: {rule}"
+        low, high = float(values.min()), float(values.max())
+        used = f"{low:g}" if low == high else f"{low:g}{_EN_DASH}{high:g}"
+        return f"df: design ({used})"
 
     def _display_frame(self) -> pd.DataFrame:
         """Format the table as strings: percent for shares, CI in one column."""
@@ -308,9 +404,13 @@ class Estimates:
                     return _MISSING
                 return phrasing.percent(x) if as_share else phrasing.format_number(x)
 
-            out = {name: str(values[name]) for name in self.by}
+            out = {
+                name: "(missing)" if _is_missing(values[name]) else str(values[name])
+                for name in self.by
+            }
             out["variable"] = str(values["variable"])
-            out["level"] = _MISSING if _is_missing(values["level"]) else str(values["level"])
+            cat = values[self._category]
+            out[self._category] = _MISSING if _is_missing(cat) else str(cat)
             out["estimate"] = fmt(values["estimate"])
             low, high = values["ci_low"], values["ci_high"]
             out[ci_name] = (
@@ -324,11 +424,11 @@ class Estimates:
             out["n_eff"] = _MISSING if _is_missing(values["n_eff"]) else f"{values['n_eff']:,.0f}"
             out["flag"] = "" if _is_missing(values["flag"]) else str(values["flag"])
             rows.append(out)
-        columns = [*self.by, "variable", "level", "estimate", ci_name, "se", "deff", "n"]
+        columns = [*self.by, "variable", self._category, "estimate", ci_name, "se", "deff", "n"]
         columns += ["n_eff", "flag"]
         table = pd.DataFrame(rows, columns=columns)
-        if not self._frame["level"].notna().any():
-            table = table.drop(columns="level")
+        if not self._frame[self._category].notna().any():
+            table = table.drop(columns=self._category)
         return table
 
     def _clipped(self) -> tuple[pd.DataFrame, int]:
@@ -392,7 +492,7 @@ class Estimates:
         """
         from . import _core
 
-        columns = {str(name): _json_column(self._frame[name]) for name in self._frame.columns}
+        columns = {str(name): json_column(self._frame[name]) for name in self._frame.columns}
         result: str = _core.estimates_to_json(columns, self._meta, -1 if indent is None else indent)
         return result
 
@@ -430,7 +530,8 @@ class Estimates:
         title = f"{self._caption().split(' · ')[0]} ({_level_label(self.level)} CI)"
         share = self._share_mask()
         ylabel = "share" if share.all() else self.statistic
-        return _plot(self._frame, self.by, bool(share.all()), title, ylabel, ax, kind)
+        frame = self._frame.rename(columns={self._category: "level"})
+        return _plot(frame, self.by, bool(share.all()), title, ylabel, ax, kind)
 
 
 def _series_label(variable: Any, level: Any, several_variables: bool) -> str:

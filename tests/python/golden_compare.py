@@ -95,11 +95,11 @@ def check_value(case: dict[str, Any], row: dict[str, Any], field: str, got: Any)
 
 
 def assert_rows_match(case: dict[str, Any], frame: pd.DataFrame) -> None:
-    """The frame has exactly R's rows (by values x level), each field agreeing."""
+    """The frame has exactly R's rows (by values x level or prob), each field agreeing."""
     by = case["call"]["by"] or []
     got: dict[tuple[str | None, ...], dict[str, Any]] = {}
     for rec in frame.to_dict("records"):
-        key = row_key(by, rec, rec["level"])
+        key = row_key(by, rec, rec["prob"] if "prob" in rec else rec["level"])  # quantiles: prob
         assert key not in got, f"duplicate row {key}"
         got[key] = rec
     want = {row_key(by, r["by"], r["level"]): r for r in case["rows"]}

@@ -48,7 +48,8 @@ def test_weights_from_fpc_match_r(case: str, data: str, spec: dict[str, str]) ->
 
 
 def test_without_weights_or_fpc_weights_are_one() -> None:
-    d = sp.Design(pd.DataFrame({"y": [1.0, 2, 3]}))
+    with pytest.warns(sp.errors.EqualProbabilityWarning, match="assuming equal probability"):
+        d = sp.Design(pd.DataFrame({"y": [1.0, 2, 3]}))
     assert d.weights.tolist() == [1.0, 1.0, 1.0]
     assert not d.weights.flags.writeable  # a view of the core's weights
 

@@ -110,7 +110,8 @@ def test_golden(case: dict[str, Any]) -> None:
 
     frame = run(case)
     by = case["call"]["by"] or []
-    missing_cols = [c for c in [*by, "level", *FIELDS] if c not in frame.columns]
+    category = "prob" if case["call"].get("stat") == "quantile" else "level"
+    missing_cols = [c for c in [*by, category, *FIELDS] if c not in frame.columns]
     assert not missing_cols, f"to_frame() lacks columns {missing_cols}"
     assert_rows_match(case, frame)
 

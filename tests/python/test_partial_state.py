@@ -344,3 +344,21 @@ def test_states_from_threads_merge_to_the_same_result() -> None:
     )
     assert_same(ref, res, "threads: ")
     assert math.isfinite(float(res.se[0]))
+
+
+def test_complete_cases_and_empty_domains_through_partial_states() -> None:
+    design = apistrat()
+    state = design._state
+    extra = {
+        "complete_values": [state.numeric("acs.k3", "variable")],
+        "empty_domains": True,
+        "ci": "wald",
+    }
+    args = {"statistic": "mean", "variable": "api00", "by": ["stype"], "categorical": False}
+    req = request(design, "mean", "api00", ["stype"], categorical=False, **extra)
+    whole = one_pass(design, {**args, **extra})
+    got = sliced(design, req, 3, random.Random(5))
+    assert_same(whole, got, "complete cases: ")
+    assert whole.domains == 3 and whole.n.tolist() == [97, 0, 0]
+    np.testing.assert_array_equal(got.n_missing, [3, 50, 50])
+    assert got.rows_missing_value == 103 and got.rows_missing_by == 0

@@ -264,6 +264,20 @@ def test_pps_options_that_do_not_apply() -> None:
         sp.Design(data, fpc="p", psu="cluster", pps=JOINT)
 
 
+def test_pps_refuses_adjust_domain_lonely() -> None:
+    _raises(
+        sp.InvalidInputError,
+        re.escape(
+            "adjust_domain_lonely: not available for PPS designs (pps='brewer'); R's pps "
+            "designs other than 'brewer' ignore it, and steppe does not apply it to Brewer's "
+            "approximation"
+        ),
+        fpc="p",
+        pps="brewer",
+        adjust_domain_lonely=True,
+    )
+
+
 def test_pps_second_stage_checks() -> None:
     with pytest.raises(
         sp.InvalidInputError,

@@ -33,7 +33,7 @@ def test_rule_matches_r(design: sp.Design, rule: str, by: bool) -> None:
     want = [r for r in GOLDEN["rows"] if r["rule"] == rule and bool(r["by"]) == by]
     assert len(frame) == len(want)
     for row in want:
-        sel = frame.level == row["level"]
+        sel = frame.prob == row["level"]
         if by:
             sel &= frame.stype == row["by"]
         got = frame[sel].iloc[0]
@@ -74,3 +74,17 @@ def test_bad_arguments_raise_steppe_errors(design: sp.Design) -> None:
         design.quantile("stype", 0.5)
     with pytest.raises(sp.InvalidInputError, match="quantile"):
         design.quantile("api00", 0.5, ci="quantile")  # replicate designs only
+
+
+def test_the_probability_has_its_own_column(design: sp.Design) -> None:
+    est = design.quantile("api00", [0.25, 0.5], by="stype")
+    frame = est.to_frame()
+    assert frame.columns[:3].tolist() == ["stype", "variable", "prob"]
+    assert "level" not in frame.columns and est.level == 0.95
+    assert frame.prob.tolist() == [0.25, 0.5] * 3
+    assert " prob " in repr(est).splitlines()[1]
+    assert est.describe({"stype": "E", "prob": 0.5}).startswith(
+        "Among stype = E, the 0.5 quantile of api00 is "
+    )
+    with pytest.raises(sp.InvalidInputError, match=r"unexpected \['level'\]"):
+        sp.Estimates(frame.rename(columns={"prob": "level"}), est.meta)

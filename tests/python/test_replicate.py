@@ -443,3 +443,21 @@ def test_weighting_a_replicate_design_names_the_failing_replicate() -> None:
     rep = sp.Design(df, weights="w", psu="psu").to_replicate("JK1")
     with pytest.raises(sp.SteppeError, match="replicate 2"):
         rep.poststratify("c", {"a": 10.0, "b": 2.0})
+
+
+def test_replicate_constants_are_public_and_read_only() -> None:
+    # R's svrepdesign object: design$type, $scale, $rscales, $rho, $mse.
+    data = load_data("scd")
+    reps = pd.concat([data, _read("rep_scd_fay")], axis=1)
+    names = list(_read("rep_scd_fay").columns)
+    fay = sp.ReplicateDesign(data=reps, weights="w", replicate_weights=names, type="Fay", rho=0.3)
+    assert fay.type == "Fay" and fay.rho == 0.3 and fay.mse is False
+    assert close(fay.scale, 1 / (len(names) * 0.7**2), 1e-12)
+    assert fay.rscales == [1.0] * len(names)
+    jk = _scd().to_replicate("JKn", mse=True)
+    assert jk.type == "JKn" and jk.mse is True and jk.rho is None
+    assert len(jk.rscales) == jk.replicate_weights.shape[1]
+    for name, value in (("type", "BRR"), ("scale", 1.0), ("rscales", []), ("rho", 0.5), ("mse", 1)):
+        with pytest.raises(AttributeError):
+            setattr(jk, name, value)
+    assert jk.summary()["type"] == "JKn"

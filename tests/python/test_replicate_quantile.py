@@ -28,7 +28,7 @@ def test_replicate_quantiles_match_r(case: dict[str, Any]) -> None:
         case["variable"], case["probs"], by=case["by"], ci=case["ci"], rule=case["rule"]
     ).to_frame()
     for row in case["rows"]:
-        sel = frame.level == row["level"]
+        sel = frame.prob == row["level"]
         if case["by"]:
             sel &= frame[case["by"]] == row["by"]
         got = frame[sel].iloc[0]

@@ -112,3 +112,17 @@ def test_crosstab_errors(apistrat: pd.DataFrame) -> None:
         d.crosstab("sch.wide", "nope")
     with pytest.raises(sp.NotEstimableError, match="empty"):
         sp.Design(apistrat.assign(e=None), weights="pw").crosstab("sch.wide", "e")
+
+
+def test_chisq_df_has_r_names(apistrat: pd.DataFrame) -> None:
+    # R's svychisq: parameter = c(df = ) for "Chisq", c(ndf = , ddf = ) for "F".
+    d = sp.Design(apistrat, weights="pw", strata="stype", fpc="fpc")
+    x2 = d.chisq("sch.wide", "stype", statistic="Chisq")
+    assert x2.df == 2 and x2.parameter == {"df": 2.0}
+    assert "ndf" not in x2.to_dict() and x2.to_dict()["df"] == 2.0
+    assert ", df = 2, p = " in repr(x2)
+    f = d.chisq("sch.wide", "stype")
+    assert math.isnan(f.df) and set(f.parameter) == {"ndf", "ddf"}
+    assert f.parameter["ddf"] == f.ddf and f.to_dict()["ndf"] == f.ndf
+    assert ", ndf = " in repr(f) and ", ddf = " in repr(f)
+    assert d.chisq("sch.wide", "stype", statistic="lincom").parameter == {}

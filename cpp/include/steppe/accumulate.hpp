@@ -32,6 +32,9 @@ struct DomainTotals {
   std::vector<int64_t> n;            ///< per key: valid rows
   std::vector<int64_t> n_nonzero;    ///< per key: valid rows with weight != 0
   std::vector<double> weight_sum;    ///< per key: sum w
+  std::vector<int64_t> n_missing;    ///< per key: rows left out for a missing value
+  std::vector<int64_t> missing_nonzero;  ///< per key: those rows with weight != 0
+  int64_t by_missing = 0;            ///< rows left out for a missing by value
   std::vector<double> denominator;   ///< per key: sum w * x (ratios only)
   std::vector<double> numerator;     ///< per key * K: sum w * y (or w * [y == k])
   int32_t cal_columns = 0;           ///< calibrated designs: columns of m
@@ -107,11 +110,15 @@ struct SpreadState {
 void validate_request(const Design& design, const EstimateRequest& request);
 
 /// Each row's cell under a request: key * K + level for categorical variables,
-/// the key for numeric ones (key = mixed radix over the by codes), or -1 when
-/// the row is outside the subset or every domain, or its values are missing.
-/// Scan 1 and scan 2 find cells through this one rule.
+/// the key for numeric ones (key = mixed radix over the by codes), or a negative
+/// reason: kOutside (not in the subset), kByMissing (a by value is missing) or
+/// kValueMissing (the variable, denominator or a complete-case column is missing;
+/// the key is set). Scan 1 and scan 2 find cells through this one rule.
 class RowCells {
  public:
+  static constexpr int64_t kOutside = -1;
+  static constexpr int64_t kByMissing = -2;
+  static constexpr int64_t kValueMissing = -3;
   explicit RowCells(const EstimateRequest& request);
   int64_t key_space() const { return key_space_; }
   int32_t cells() const { return cells_; }
@@ -125,13 +132,13 @@ class RowCells {
   /// The cell of original row `row`, and its key when the cell is not -1.
   int64_t operator()(size_t row, int64_t& key) const {
     const EstimateRequest& q = *req_;
-    if (!q.subset.empty() && q.subset[row] == 0) return -1;
+    if (!q.subset.empty() && q.subset[row] == 0) return kOutside;
     key = 0;
     for (size_t j = 0; j < q.by.size(); ++j) {
       const int32_t c = q.by[j][row];
       if (c < 0) {
         if (c != -1) fail("by", row, "negative code other than -1");
-        return -1;
+        return kByMissing;
       }
       if (c >= q.by_levels[j]) fail("by", row, "code beyond the number of levels");
       key += c * stride_[j];
@@ -140,29 +147,40 @@ class RowCells {
       const int32_t level = q.codes[row];
       if (level < 0) {
         if (level != -1) fail("variable", row, "negative code other than -1");
-        return -1;
+        return kValueMissing;
       }
       if (level >= cells_) fail("variable", row, "code beyond the number of levels");
-      return key * cells_ + level;
+      return complete_ && incomplete(row) ? kValueMissing : key * cells_ + level;
     }
     const double y = q.values[row];
-    if (std::isnan(y)) return -1;
+    if (std::isnan(y)) return kValueMissing;
     if (!std::isfinite(y)) fail("variable", row, "infinite value");
     if (ratio_) {
       const double x = q.denominator[row];
-      if (std::isnan(x)) return -1;
+      if (std::isnan(x)) return kValueMissing;
       if (!std::isfinite(x)) fail("denominator", row, "infinite value");
     }
-    return key;
+    return complete_ && incomplete(row) ? kValueMissing : key;
   }
 
  private:
   [[noreturn]] static void fail(const char* what, size_t row, const char* problem);
+  /// Whether a complete-case column misses row `row` (R's na.rm: is.na of any).
+  bool incomplete(size_t row) const {
+    for (const auto& v : req_->complete_values) {
+      if (std::isnan(v[row])) return true;
+    }
+    for (const auto& c : req_->complete_codes) {
+      if (c[row] < 0) return true;
+    }
+    return false;
+  }
   const EstimateRequest* req_;
   std::vector<int64_t> stride_;
   int64_t key_space_ = 1;
   int32_t cells_ = 1;
   bool ratio_ = false;
+  bool complete_ = false;
 };
 
 /// Scan 1 over original rows [row_begin, row_end). Writes each row's cell, at
@@ -196,8 +214,17 @@ void finish_stratum(const Design& design, const StratumMoments& moments, SpreadS
 /// R's deff=TRUE: variance over the variance of a simple random sample of the same
 /// size without replacement. p_or_spread: p for categorical cells, else
 /// sum w (y - centre)^2. guard: NaN when the weights sum below n (svymean's check).
+/// replace: R's deff="replace", against a simple random sample with replacement.
 double design_effect(Statistic stat, bool categorical, double variance, double p_or_spread,
-                     double wsum, double denominator, int64_t n, bool guard);
+                     double wsum, double denominator, int64_t n, bool guard,
+                     bool replace = false);
+
+/// Records the rows left out for missing values in a finished result (per
+/// domain, and for a missing by value) and, when the request asks
+/// (empty_domains), adds in key order the domains whose rows all miss a value:
+/// n = 0, NaN estimates, variances, intervals and df, and a flag.
+void report_missing(const EstimateRequest& request, const DomainTotals& totals,
+                    const DomainPlan& plan, EstimateResult& result);
 
 /// Merges partial strata, applies the lonely-PSU rules and builds the result.
 EstimateResult finalize(const Design& design, const EstimateRequest& request,

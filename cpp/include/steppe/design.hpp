@@ -63,6 +63,11 @@ struct DesignInput {
   std::vector<std::string> stratum_labels;  ///< labels for messages, indexed by code
   std::vector<std::string> psu_labels;      ///< labels for messages, indexed by PSU code
   LonelyPsu lonely_psu = LonelyPsu::Fail;
+  /// R's options(survey.adjust.domain.lonely = TRUE): a stratum with several PSUs
+  /// of which a domain has rows in one only is treated by the lonely rule
+  /// ("adjust": not centred; "average": left out, the others scaled up).
+  /// One-stage designs only.
+  bool adjust_domain_lonely = false;
   CalibrationInput calibration;
   /// Linear (GREG) calibration may leave negative weights, as R allows.
   bool allow_negative_weights = false;
@@ -136,6 +141,8 @@ class Design {
   /// Strata were given (R's has.strata), even if only one.
   bool has_strata() const { return has_strata_; }
   LonelyPsu lonely_psu() const { return lonely_; }
+  /// R's survey.adjust.domain.lonely (DesignInput::adjust_domain_lonely).
+  bool adjust_domain_lonely() const { return adjust_domain_lonely_; }
 
   /// Sorted position -> original row; empty when the input was already sorted.
   const std::vector<int32_t>& order() const { return order_; }
@@ -190,6 +197,7 @@ class Design {
   bool has_fpc_ = false;
   bool has_strata_ = false;
   LonelyPsu lonely_ = LonelyPsu::Fail;
+  bool adjust_domain_lonely_ = false;
   std::vector<int32_t> order_;
   std::vector<int32_t> rank_;
   std::vector<double> weight_sorted_;

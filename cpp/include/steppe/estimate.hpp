@@ -40,6 +40,18 @@ struct EstimateRequest {
   int threads = 1;
   /// Replicate designs: also return every replicate's estimates (contrasts, logit CIs).
   bool keep_replicates = false;
+  /// Design effect against simple random sampling with replacement (R's
+  /// deff = "replace") instead of without (R's deff = TRUE).
+  bool deff_replace = false;
+  /// Complete cases (R's na.rm = TRUE over several variables): the call's other
+  /// variables, numeric (NaN = missing) or categorical codes (-1 = missing). A row
+  /// missing any of them is left out as a row missing the variable itself is, and
+  /// counted in the result's n_missing.
+  std::vector<std::span<const double>> complete_values;
+  std::vector<CodeColumn> complete_codes;
+  /// Report a domain whose rows all miss a value (n = 0, NaN estimates, a flag)
+  /// instead of leaving it out.
+  bool empty_domains = false;
 
   // How to finish each cell (finish_cells.cpp).
   /// Interval method: "wald" (est +- t se) or, for shares of a categorical variable,
@@ -68,8 +80,16 @@ struct EstimateResult {
   /// Replicate designs, when requested: replicate r's estimate of cell c at
   /// r * (domains * K) + c (NaN where undefined).
   std::vector<double> replicates;
-  std::vector<double> deff;        ///< per cell, R's default (not "replace") design effect
+  std::vector<double> deff;        ///< per cell: R's deff=TRUE, or "replace" (deff_replace)
   std::vector<int64_t> n;          ///< per domain: rows with a valid variable
+  /// Per domain: rows of the domain (in the subset, by values present) left out
+  /// because the variable, the denominator or a complete-case column is missing.
+  std::vector<int64_t> n_missing;
+  /// Rows in the subset left out because a by value is missing (in no domain).
+  int64_t rows_missing_by = 0;
+  /// Rows in the subset, by values present, left out for a missing value (every
+  /// domain's n_missing, and rows of keys with no nonzero weight).
+  int64_t rows_missing_value = 0;
   std::vector<int64_t> n_nonzero;  ///< per domain: those rows with weight != 0
   std::vector<double> weight_sum;  ///< per domain: sum of weights
   std::vector<int64_t> psus;       ///< per domain: PSUs with a row in the domain

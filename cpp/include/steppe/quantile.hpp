@@ -27,11 +27,13 @@ QuantileRule parse_quantile_rule(std::string_view name);
 std::string_view quantile_rule_name(QuantileRule rule);
 
 /// The interval behind a quantile's CI: a CDF interval mapped back through the
-/// rule (Woodruff; "mean" = Wald, "beta" = Korn-Graubard, "xlogit", "asin"), or
-/// "quantile": replicate quantiles, q +- t se (replicate designs only).
-enum class QuantileCi { Mean, Beta, XLogit, Asin, Quantile };
+/// rule (Woodruff; "mean" = Wald, "beta" = Korn-Graubard, "xlogit", "asin"),
+/// "score": the test-inversion interval of Francisco & Fuller (1991) as R's
+/// interval.type = "score" (linearisation designs), or "quantile": replicate
+/// quantiles, q +- t se (replicate designs only).
+enum class QuantileCi { Mean, Beta, XLogit, Asin, Quantile, Score };
 
-/// Method from its R name ("mean", "beta", "xlogit", "asin", "quantile").
+/// Method from its R name ("mean", "beta", "xlogit", "asin", "score", "quantile").
 QuantileCi parse_quantile_ci(std::string_view name);
 
 /// One sample's weighted quantile function under one rule, built once (sorting
