@@ -58,6 +58,21 @@ void ReplicateVariance::validate() const {
 
 namespace {
 
+/// sum of x[i] y[i] for i in [from, to), in four interleaved partial sums: the
+/// compiler may not reorder one running sum, and four keep the FPU busy.
+double dot_from(const double* x, const double* y, size_t from, size_t to) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  size_t i = from;
+  for (; i + 4 <= to; i += 4) {
+    s0 += x[i] * y[i];
+    s1 += x[i + 1] * y[i + 1];
+    s2 += x[i + 2] * y[i + 2];
+    s3 += x[i + 3] * y[i + 3];
+  }
+  for (; i < to; ++i) s0 += x[i] * y[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
 /// Rank of an m x n column-major matrix as R's qr(x, tol)$rank (LINPACK dqrdc2:
 /// Householder QR that moves a column to the end once its remaining norm falls
 /// below tol times its original norm; Businger & Golub 1965, R's limited pivoting).
@@ -101,13 +116,19 @@ int64_t qr_rank(std::vector<double> a, size_t m, size_t n, double tol) {
       for (size_t i = l; i < m; ++i) s += v[i] * v[i];
       return s;
     }();
-    for (size_t j = l + 1; j < n; ++j) {
-      double* c = a.data() + col[j] * m;
-      double dot = 0;
-      for (size_t i = l; i < m; ++i) dot += v[i] * c[i];
-      const double f = 2 * dot / vnorm2;
-      for (size_t i = l; i < m; ++i) c[i] -= f * v[i];
-    }
+    // Reflect the candidate columns (those moved past k are never read again).
+    // Columns are independent: split them over threads when the step is large
+    // (thousands of replicates), with the same arithmetic for any thread count.
+    const size_t first = l + 1, count = k > first ? k - first : 0;
+    const size_t work = count * (m - l);
+    const size_t parts = work < (size_t{1} << 18) ? 1 : worker_count(0, count / 64);
+    parallel_for(parts, parts, [&](size_t part) {
+      for (size_t j = first + count * part / parts; j < first + count * (part + 1) / parts; ++j) {
+        double* c = a.data() + col[j] * m;
+        const double f = 2 * dot_from(v, c, l, m) / vnorm2;
+        for (size_t i = l; i < m; ++i) c[i] -= f * v[i];
+      }
+    });
     ++l;
   }
   return static_cast<int64_t>(l);

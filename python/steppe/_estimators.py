@@ -337,7 +337,7 @@ def as_estimates(
         "ci_method": frame.attrs.get("ci_method"),
         "level": float(level),
         "df_rule": "inf" if isinstance(df_rule, float) and math.isinf(df_rule) else df_rule,
-        "design": state.summary(),
+        "design": state.summary(degf=not (isinstance(df_rule, float) and math.isinf(df_rule))),
     }
     if missing is not None:
         meta["missing"] = missing

@@ -95,14 +95,19 @@ class DesignState:
             return int(self.core.replicate_degf())
         return int(self.core.degf)
 
-    def summary(self) -> dict[str, Any]:
-        """Design facts: rows, strata, PSUs (or replicates), df, the columns used."""
+    def summary(self, degf: bool = True) -> dict[str, Any]:
+        """Design facts: rows, strata, PSUs (or replicates), df, the columns used.
+
+        With ``degf=False`` a replicate design's ``degf`` is None: its rank of the
+        replicate weights costs seconds at thousands of replicates, and a result
+        that used no df (``df=math.inf``) should not pay for it.
+        """
         core = self.core
         out: dict[str, Any] = {
             "n_rows": int(core.rows),
             "n_strata": int(core.strata),
             "n_psu": int(core.psus),
-            "degf": self.degf,
+            "degf": self.degf if degf or not self.replicated else None,
             "has_fpc": bool(core.has_fpc),
         }
         out.update(self.spec.as_dict())

@@ -636,7 +636,7 @@ class Design:
             "ci_method": frame.attrs.get("ci_method"),
             "level": float(level),
             "df_rule": "inf" if isinstance(df, float) and math.isinf(df) else df,
-            "design": self._state.summary(),
+            "design": self._state.summary(degf=not (isinstance(df, float) and math.isinf(df))),
             "rule": rule,
         }
         return Estimates(frame, meta)

@@ -14,6 +14,7 @@ tested by their properties.
 from __future__ import annotations
 
 import functools
+import math
 import json
 import pathlib
 from typing import Any
@@ -461,3 +462,11 @@ def test_replicate_constants_are_public_and_read_only() -> None:
         with pytest.raises(AttributeError):
             setattr(jk, name, value)
     assert jk.summary()["type"] == "JKn"
+
+
+def test_a_result_without_df_does_not_compute_the_replicate_rank() -> None:
+    data = load_data("scd")
+    reps = pd.concat([data, _read("rep_scd_fay")], axis=1)
+    d = sp.ReplicateDesign(reps, weights="w", replicate_weights="^rep[0-9]+$", type="Fay", rho=0.3)
+    assert d.mean("arrests", df=math.inf).meta["design"]["degf"] is None
+    assert d.mean("arrests").meta["design"]["degf"] == d.degf
