@@ -14,8 +14,8 @@ tested by their properties.
 from __future__ import annotations
 
 import functools
-import math
 import json
+import math
 import pathlib
 from typing import Any
 
