@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import _columns as cols
 from . import _contrast, _core, _diagnostics, _quantile, _replicate_weights, _tables, _weighting
+from ._docs import estimator_doc
 from ._estimators import estimates
 from ._pps import PpsArg, pps_options
 from ._replicate_spec import TYPES, replicate_columns, replicate_constants
@@ -279,6 +280,7 @@ class Design:
         return self._from_state(self._state.replace(mask=m))
 
     # --------------------------------------------------------------- estimators
+    @estimator_doc
     def mean(
         self,
         variable: str | Sequence[str],
@@ -304,40 +306,14 @@ class Design:
             naming one for a numeric column raises InvalidInputError.
         level : float
             Confidence level.
-        df : "design", number or math.inf
-            Degrees of freedom of the t quantiles: "design" (default) is PSUs
-            minus strata among the domain's rows (R's ``degf`` of the domain
-            subset); ``math.inf`` gives normal quantiles, as R's ``confint()`` of
-            ``svymean`` / ``svyby`` results.
-        na : {"complete", "available"}, default "complete"
-            Missing values when several variables are given: "complete" leaves
-            out a row missing any of them from every estimate (complete cases, as
-            R's ``svymean(~a + b, na.rm = TRUE)`` and Stata's ``svy: mean``);
-            "available" estimates each variable on its own non-missing rows. A
-            row missing the variable itself is always left out. Rows left out
-            stay in the design (strata, PSUs, fpc), as R's subset of the design.
-        na_by : {"exclude", "domain"}, default "exclude"
-            Rows with a missing ``by`` value: left out and counted (as R's
-            ``svyby``, which drops them), or estimated as a domain of their own
-            whose by value is missing (NaN).
+        {df}
+        {na}
+        {na_by}
+        {deff}
 
         Returns
         -------
-        Estimates
-            One row per domain x variable (x level for categorical variables).
-            ``n`` counts the rows used, ``n_missing`` the domain's rows left out
-            for a missing value; ``meta["missing"]`` (also in the caption and
-            in ``to_frame().attrs``) has the rule and the counts, including rows
-            left out for a missing by value. A domain whose rows all miss the
-            value is kept with ``n`` = 0, NaN estimate, SE and CI, and a flag.
-
-        Parameters
-        ----------
-        deff : True or "replace"
-            Design effect against simple random sampling without replacement
-            (True, R's ``deff=TRUE``) or with replacement ("replace", R's
-            ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
-            the ``n_eff`` of numeric variables is ``n / deff``.
+        {estimates}
 
         Examples
         --------
@@ -359,6 +335,7 @@ class Design:
         """
         return self._run("mean", variable, by, ci, level, df, na=na, na_by=na_by, deff=deff)
 
+    @estimator_doc
     def total(
         self,
         variable: str | Sequence[str],
@@ -381,38 +358,14 @@ class Design:
             Domain columns (R's ``svyby``).
         level : float
             Confidence level.
-        df : "design", number or math.inf
-            Degrees of freedom of the t quantiles: "design" (default) is PSUs
-            minus strata among the domain's rows (R's ``degf`` of the domain
-            subset); ``math.inf`` gives normal quantiles, as R's ``confint()`` of
-            ``svymean`` / ``svyby`` results.
-        na : {"complete", "available"}, default "complete"
-            Missing values when several variables are given: "complete" leaves
-            out a row missing any of them from every estimate (complete cases, as
-            R's ``svymean(~a + b, na.rm = TRUE)`` and Stata's ``svy: mean``);
-            "available" estimates each variable on its own non-missing rows. A
-            row missing the variable itself is always left out. Rows left out
-            stay in the design (strata, PSUs, fpc), as R's subset of the design.
-        na_by : {"exclude", "domain"}, default "exclude"
-            Rows with a missing ``by`` value: left out and counted (as R's
-            ``svyby``, which drops them), or estimated as a domain of their own
-            whose by value is missing (NaN).
-
-        deff : True or "replace"
-            Design effect against simple random sampling without replacement
-            (True, R's ``deff=TRUE``) or with replacement ("replace", R's
-            ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
-            the ``n_eff`` of numeric variables is ``n / deff``.
+        {df}
+        {na}
+        {na_by}
+        {deff}
 
         Returns
         -------
-        Estimates
-            One row per domain x variable (x level for categorical variables).
-            ``n`` counts the rows used, ``n_missing`` the domain's rows left out
-            for a missing value; ``meta["missing"]`` (also in the caption and
-            in ``to_frame().attrs``) has the rule and the counts, including rows
-            left out for a missing by value. A domain whose rows all miss the
-            value is kept with ``n`` = 0, NaN estimate, SE and CI, and a flag.
+        {estimates}
 
         Examples
         --------
@@ -423,6 +376,7 @@ class Design:
         """
         return self._run("total", variable, by, None, level, df, na=na, na_by=na_by, deff=deff)
 
+    @estimator_doc
     def proportion(
         self,
         variable: str | Sequence[str],
@@ -458,39 +412,15 @@ class Design:
             [0, U] (or [L, 1]).
         level : float
             Confidence level.
-        df : "design", number or math.inf
-            Degrees of freedom of the t quantiles: "design" (default) is PSUs
-            minus strata among the domain's rows (R's ``degf`` of the domain
-            subset); ``math.inf`` gives normal quantiles, as R's ``confint()`` of
-            ``svymean`` / ``svyby`` results.
+        {df}
             Korn–Graubard ("beta") always uses the design df, as R.
-        na : {"complete", "available"}, default "complete"
-            Missing values when several variables are given: "complete" leaves
-            out a row missing any of them from every estimate (complete cases, as
-            R's ``svymean(~a + b, na.rm = TRUE)`` and Stata's ``svy: mean``);
-            "available" estimates each variable on its own non-missing rows. A
-            row missing the variable itself is always left out. Rows left out
-            stay in the design (strata, PSUs, fpc), as R's subset of the design.
-        na_by : {"exclude", "domain"}, default "exclude"
-            Rows with a missing ``by`` value: left out and counted (as R's
-            ``svyby``, which drops them), or estimated as a domain of their own
-            whose by value is missing (NaN).
-
-        deff : True or "replace"
-            Design effect against simple random sampling without replacement
-            (True, R's ``deff=TRUE``) or with replacement ("replace", R's
-            ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
-            the ``n_eff`` of numeric variables is ``n / deff``.
+        {na}
+        {na_by}
+        {deff}
 
         Returns
         -------
-        Estimates
-            One row per domain x variable (x level for categorical variables).
-            ``n`` counts the rows used, ``n_missing`` the domain's rows left out
-            for a missing value; ``meta["missing"]`` (also in the caption and
-            in ``to_frame().attrs``) has the rule and the counts, including rows
-            left out for a missing by value. A domain whose rows all miss the
-            value is kept with ``n`` = 0, NaN estimate, SE and CI, and a flag.
+        {estimates}
 
         Examples
         --------
@@ -501,6 +431,7 @@ class Design:
         """
         return self._run("proportion", variable, by, ci, level, df, na=na, na_by=na_by, deff=deff)
 
+    @estimator_doc
     def ratio(
         self,
         numerator: str | Sequence[str],
@@ -527,38 +458,14 @@ class Design:
             Domain columns (R's ``svyby``).
         level : float
             Confidence level.
-        df : "design", number or math.inf
-            Degrees of freedom of the t quantiles: "design" (default) is PSUs
-            minus strata among the domain's rows (R's ``degf`` of the domain
-            subset); ``math.inf`` gives normal quantiles, as R's ``confint()`` of
-            ``svymean`` / ``svyby`` results.
-        na : {"complete", "available"}, default "complete"
-            Missing values when several variables are given: "complete" leaves
-            out a row missing any of them from every estimate (complete cases, as
-            R's ``svymean(~a + b, na.rm = TRUE)`` and Stata's ``svy: mean``);
-            "available" estimates each variable on its own non-missing rows. A
-            row missing the variable itself is always left out. Rows left out
-            stay in the design (strata, PSUs, fpc), as R's subset of the design.
-        na_by : {"exclude", "domain"}, default "exclude"
-            Rows with a missing ``by`` value: left out and counted (as R's
-            ``svyby``, which drops them), or estimated as a domain of their own
-            whose by value is missing (NaN).
-
-        deff : True or "replace"
-            Design effect against simple random sampling without replacement
-            (True, R's ``deff=TRUE``) or with replacement ("replace", R's
-            ``deff="replace"``: the variance over S^2 / n, times N^2 for totals);
-            the ``n_eff`` of numeric variables is ``n / deff``.
+        {df}
+        {na}
+        {na_by}
+        {deff}
 
         Returns
         -------
-        Estimates
-            One row per domain x variable (x level for categorical variables).
-            ``n`` counts the rows used, ``n_missing`` the domain's rows left out
-            for a missing value; ``meta["missing"]`` (also in the caption and
-            in ``to_frame().attrs``) has the rule and the counts, including rows
-            left out for a missing by value. A domain whose rows all miss the
-            value is kept with ``n`` = 0, NaN estimate, SE and CI, and a flag.
+        {estimates}
 
         Examples
         --------

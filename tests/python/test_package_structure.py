@@ -83,3 +83,19 @@ def test_public_methods_have_real_return_types() -> None:
             returns = inspect.signature(member).return_annotation
             assert returns is not inspect.Signature.empty, f"{cls.__name__}.{name}: no return type"
             assert "Any" not in str(returns).split("[")[0], f"{cls.__name__}.{name} returns Any"
+
+
+def test_public_docstrings_are_filled_and_have_one_section_each() -> None:
+    import inspect
+
+    import steppe as sp
+    from steppe._docs import PARTS
+
+    for cls in (sp.Design, sp.ReplicateDesign):
+        for name, member in inspect.getmembers(cls, inspect.isfunction):
+            if name.startswith("_"):
+                continue
+            doc = inspect.getdoc(member) or ""
+            assert not any("{" + part + "}" in doc for part in PARTS), f"{cls.__name__}.{name}"
+            for section in ("Parameters", "Returns", "Examples"):
+                assert doc.count(f"\n{section}\n---") <= 1, f"{cls.__name__}.{name}: {section}"
